@@ -1,0 +1,184 @@
+// Boundary types shared by the pipeline stages. Import with `import type`.
+// Each stage module owns its internals; only what crosses a stage boundary lives here.
+
+/** Segment container of an HLS rendition. */
+export type ContainerKind = 'ts' | 'fmp4';
+
+/** A rational number, e.g. a frame rate of 30000/1001. */
+export interface Rational {
+  readonly num: number;
+  readonly den: number;
+}
+
+/** Where a byte resource lives; the loader resolves it under the job's URI policy. */
+export type ResourceLocation =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'http'; readonly url: string }
+  | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
+
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** The initialisation section (EXT-X-MAP) of an fMP4 rendition. */
+export interface InitSectionRef {
+  /** URI as written in the playlist. */
+  readonly uri: string;
+  readonly location: ResourceLocation;
+  readonly byteRange?: ByteRange;
+}
+
+/** One media segment of the source rendition, resolved and checked. */
+export interface SegmentRef {
+  /** Media sequence number (EXT-X-MEDIA-SEQUENCE + index). */
+  readonly sn: number;
+  /** URI as written in the playlist (relative URIs kept relative). */
+  readonly uri: string;
+  readonly location: ResourceLocation;
+  readonly byteRange?: ByteRange;
+  /** EXTINF duration in seconds. */
+  readonly duration: number;
+  readonly discontinuity: boolean;
+  /** Discontinuity sequence number this segment belongs to. */
+  readonly discontinuitySequence: number;
+  readonly programDateTime?: Date;
+  readonly map?: InitSectionRef;
+  readonly title?: string;
+}
+
+/** A media playlist (RFC 8216 §4.3.3), resolved. */
+export interface MediaRendition {
+  readonly isMultivariant: false;
+  readonly uri: string;
+  readonly location: ResourceLocation;
+  readonly version: number;
+  readonly targetDuration: number;
+  readonly mediaSequence: number;
+  readonly discontinuitySequence: number;
+  readonly playlistType?: 'VOD' | 'EVENT';
+  readonly endList: boolean;
+  readonly independentSegments: boolean;
+  readonly container: ContainerKind;
+  readonly segments: readonly SegmentRef[];
+}
+
+export interface Resolution {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** One EXT-X-STREAM-INF entry of a multivariant playlist. */
+export interface VariantInfo {
+  readonly uri: string;
+  readonly location: ResourceLocation;
+  readonly bandwidth: number;
+  readonly averageBandwidth?: number;
+  readonly resolution?: Resolution;
+  readonly codecs?: string;
+  readonly frameRate?: number;
+  /** GROUP-ID of the AUDIO rendition group this variant refers to. */
+  readonly audioGroup?: string;
+  readonly subtitlesGroup?: string;
+  readonly closedCaptions?: string;
+}
+
+/** An input resolved into the rendition to restore plus what the output playlist must keep. */
+export interface SourcePlan {
+  /** The multivariant playlist, when the input was one. */
+  readonly multivariant?: {
+    readonly uri: string;
+    readonly location: ResourceLocation;
+    readonly variants: readonly VariantInfo[];
+    /** Raw text of the source multivariant playlist, to carry its EXT-X-MEDIA entries across. */
+    readonly text: string;
+  };
+  /** The variant chosen as the restore input (highest BANDWIDTH unless told otherwise). */
+  readonly chosen?: VariantInfo;
+  readonly media: MediaRendition;
+}
+
+/** What ffprobe tells about one segment. */
+export interface VideoStreamInfo {
+  readonly width: number;
+  readonly height: number;
+  readonly frameCount: number;
+  readonly frameRate: Rational;
+  /** PTS of the first video frame, in seconds. */
+  readonly startTime: number;
+  readonly timeBase: Rational;
+  readonly codec: string;
+  readonly pixFmt: string;
+}
+
+export interface AudioStreamInfo {
+  readonly codec: string;
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly packetCount: number;
+}
+
+export interface SegmentMediaInfo {
+  readonly container: ContainerKind;
+  readonly durationSeconds: number;
+  readonly video: VideoStreamInfo;
+  readonly audio?: AudioStreamInfo;
+}
+
+/** A decoded RGB frame, 8 bits per channel, interleaved (ffmpeg rgb24). */
+export interface RgbFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** One carried-state tensor spec from the model sidecar. */
+export interface StateSpec {
+  /** ONNX input name, e.g. `state_ctx`. */
+  readonly input: string;
+  /** ONNX output name, e.g. `state_ctx_out`. */
+  readonly output: string;
+  /**
+   * Shape; symbolic entries are `H/k`, `W/k`, `H*k`, `W*k` where H and W are the padded
+   * LQ frame height and width fed to the model.
+   */
+  readonly shape: readonly (number | string)[];
+  readonly dtype: 'float32' | 'float16';
+}
+
+/** The model contract, read from the model's JSON sidecar (`<model>.json`). */
+export interface ModelContract {
+  readonly name: string;
+  /** True for test fixtures: a model that meets the contract but was never trained. */
+  readonly fixture: boolean;
+  /** Output size = input size * scale. */
+  readonly scale: number;
+  /** LQ height and width fed to the model must be multiples of this (pad by edge replication). */
+  readonly alignment: number;
+  /** Largest chunk T the model accepts. */
+  readonly tMax: number;
+  /** Input tensor `lq`: float32 [1, T, 3, H, W], RGB in [0, 1]. */
+  readonly input: string;
+  /** Output tensor `hq`: float32 [1, T, 3, H*scale, W*scale], RGB in [0, 1]. */
+  readonly output: string;
+  readonly states: readonly StateSpec[];
+}
+
+/** How progress and per-segment results are reported. */
+export type ReportMode = 'bar' | 'quiet' | 'json';
+
+/** Execution provider for onnxruntime. */
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+/** The result of restoring one segment. */
+export interface SegmentResult {
+  readonly sn: number;
+  readonly frames: number;
+  /** Wall seconds spent on this segment (decode start to encoded file). */
+  readonly seconds: number;
+  readonly fps: number;
+  /** Output segment size in bytes. */
+  readonly bytes: number;
+  /** Output segment duration in seconds (equals the source's). */
+  readonly duration: number;
+}
