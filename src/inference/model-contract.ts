@@ -1,0 +1,172 @@
+// Reads the model's JSON sidecar (`<model>.json`, format swiftvr-model/1) into a ModelContract
+// and checks it against the names the ONNX session actually exposes.
+import { readFile } from 'node:fs/promises';
+import type { ModelContract, StateSpec } from '../types.js';
+import { SwiftvrError } from '../errors.js';
+
+export const SIDECAR_FORMAT = 'swiftvr-model/1';
+
+const modelError = (path: string, message: string, cause?: unknown): SwiftvrError =>
+  new SwiftvrError('model', `model sidecar ${path}: ${message}`, { cause });
+
+/** The sidecar path for a model file: `x.onnx` -> `x.json`. */
+export function sidecarPath(modelPath: string): string {
+  return modelPath.replace(/\.onnx$/i, '') + '.json';
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function positiveInt(src: string, obj: Json, field: string): number {
+  const v = obj[field];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw modelError(src, `"${field}" is ${JSON.stringify(v)}; it must be an integer >= 1`);
+  }
+  return v;
+}
+
+function nonEmptyString(src: string, obj: Json, field: string, where = ''): string {
+  const v = obj[field];
+  if (typeof v !== 'string' || v.length === 0) {
+    throw modelError(src, `"${where}${field}" is ${JSON.stringify(v)}; it must be a non-empty string`);
+  }
+  return v;
+}
+
+/** Symbolic state dims: `H/k`, `W/k`, `H*k`, `W*k` (k a positive integer), or `H`, `W`. */
+const SYMBOLIC_DIM = /^[HW]([/*][1-9][0-9]*)?$/;
+
+function tensorBlock(src: string, json: Json, field: 'input' | 'output'): string {
+  const block = json[field];
+  if (!isObject(block)) throw modelError(src, `"${field}" must be an object with name, layout, dtype`);
+  const name = nonEmptyString(src, block, 'name', `${field}.`);
+  if (block.layout !== undefined && block.layout !== 'NTCHW') {
+    throw modelError(src, `"${field}.layout" is ${JSON.stringify(block.layout)}; only "NTCHW" is supported`);
+  }
+  if (block.dtype !== undefined && block.dtype !== 'float32') {
+    throw modelError(src, `"${field}.dtype" is ${JSON.stringify(block.dtype)}; only "float32" is supported`);
+  }
+  if (block.color !== undefined && block.color !== 'rgb') {
+    throw modelError(src, `"${field}.color" is ${JSON.stringify(block.color)}; only "rgb" is supported`);
+  }
+  if (block.range !== undefined) {
+    const r = block.range;
+    if (!Array.isArray(r) || r[0] !== 0 || r[1] !== 1) {
+      throw modelError(src, `"${field}.range" is ${JSON.stringify(r)}; only [0, 1] is supported`);
+    }
+  }
+  return name;
+}
+
+function stateSpec(src: string, raw: unknown, i: number): StateSpec {
+  const where = `states[${i}].`;
+  if (!isObject(raw)) throw modelError(src, `"states[${i}]" must be an object`);
+  const input = nonEmptyString(src, raw, 'name', where);
+  const output = nonEmptyString(src, raw, 'output', where);
+  const shape = raw.shape;
+  if (!Array.isArray(shape) || shape.length === 0) {
+    throw modelError(src, `"${where}shape" is ${JSON.stringify(shape)}; it must be a non-empty array`);
+  }
+  for (const d of shape) {
+    const ok = (typeof d === 'number' && Number.isInteger(d) && d >= 1) || (typeof d === 'string' && SYMBOLIC_DIM.test(d));
+    if (!ok) {
+      throw modelError(
+        src,
+        `"${where}shape" entry ${JSON.stringify(d)} must be an integer >= 1 or one of H/k, W/k, H*k, W*k`,
+      );
+    }
+  }
+  const dtype = raw.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float16') {
+    throw modelError(src, `"${where}dtype" is ${JSON.stringify(dtype)}; it must be "float32" or "float16"`);
+  }
+  if (raw.init !== undefined && raw.init !== 'zeros') {
+    throw modelError(src, `"${where}init" is ${JSON.stringify(raw.init)}; only "zeros" is supported`);
+  }
+  return Object.freeze({ input, output, shape: Object.freeze([...(shape as (number | string)[])]), dtype });
+}
+
+/** Validates parsed sidecar JSON; `src` names the file in error messages. */
+export function parseModelContract(json: unknown, src: string): ModelContract {
+  if (!isObject(json)) throw modelError(src, 'the sidecar must be a JSON object');
+  if (json.format !== SIDECAR_FORMAT) {
+    throw modelError(src, `"format" is ${JSON.stringify(json.format)}; it must be "${SIDECAR_FORMAT}"`);
+  }
+  const name = nonEmptyString(src, json, 'name');
+  if (json.fixture !== undefined && typeof json.fixture !== 'boolean') {
+    throw modelError(src, `"fixture" is ${JSON.stringify(json.fixture)}; it must be true or false`);
+  }
+  const scale = positiveInt(src, json, 'scale');
+  const alignment = positiveInt(src, json, 'alignment');
+  const tMax = positiveInt(src, json, 't_max');
+  const input = tensorBlock(src, json, 'input');
+  const output = tensorBlock(src, json, 'output');
+  const rawStates = json.states ?? [];
+  if (!Array.isArray(rawStates)) throw modelError(src, `"states" must be an array`);
+  const states = rawStates.map((s, i) => stateSpec(src, s, i));
+  const names = [input, output, ...states.flatMap((s) => [s.input, s.output])];
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw modelError(src, `tensor name "${dup}" is used twice; names must be unique`);
+  return Object.freeze({ name, fixture: json.fixture === true, scale, alignment, tMax, input, output, states: Object.freeze(states) });
+}
+
+/** Reads and validates the sidecar next to `modelPath`. */
+export async function readModelContract(modelPath: string): Promise<ModelContract> {
+  const path = sidecarPath(modelPath);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new SwiftvrError('missing-dependency', `model sidecar ${path} cannot be read; every model needs its JSON sidecar`, {
+      cause: e,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw modelError(path, `not valid JSON (${(e as Error).message})`, e);
+  }
+  return parseModelContract(json, path);
+}
+
+/** The contract's input and output names must be exactly the session's. */
+export function checkContractAgainstSession(
+  contract: ModelContract,
+  inputNames: readonly string[],
+  outputNames: readonly string[],
+  src: string,
+): void {
+  const wantIn = [contract.input, ...contract.states.map((s) => s.input)];
+  const wantOut = [contract.output, ...contract.states.map((s) => s.output)];
+  const missingIn = wantIn.filter((n) => !inputNames.includes(n));
+  const extraIn = inputNames.filter((n) => !wantIn.includes(n));
+  const missingOut = wantOut.filter((n) => !outputNames.includes(n));
+  if (missingIn.length > 0 || extraIn.length > 0 || missingOut.length > 0) {
+    const parts = [
+      missingIn.length > 0 ? `inputs the sidecar names but the model lacks: ${missingIn.join(', ')}` : '',
+      extraIn.length > 0 ? `model inputs the sidecar does not name: ${extraIn.join(', ')}` : '',
+      missingOut.length > 0 ? `outputs the sidecar names but the model lacks: ${missingOut.join(', ')}` : '',
+    ].filter((p) => p !== '');
+    throw modelError(
+      src,
+      `sidecar and model disagree (model inputs: ${inputNames.join(', ')}; outputs: ${outputNames.join(', ')}); ${parts.join('; ')}`,
+    );
+  }
+}
+
+/** Resolves a state shape for a padded LQ size. */
+export function resolveStateShape(spec: StateSpec, height: number, width: number): number[] {
+  return spec.shape.map((d) => {
+    if (typeof d === 'number') return d;
+    const base = d[0] === 'H' ? height : width;
+    if (d.length === 1) return base;
+    const k = Number(d.slice(2));
+    if (d[1] === '*') return base * k;
+    if (base % k !== 0) {
+      throw new SwiftvrError('model', `state ${spec.input} dim ${d} needs ${d[0]}=${base} divisible by ${k}; raise the alignment`);
+    }
+    return base / k;
+  });
+}
