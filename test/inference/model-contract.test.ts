@@ -1,0 +1,97 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  checkContractAgainstSession,
+  parseModelContract,
+  readModelContract,
+  resolveStateShape,
+  sidecarPath,
+} from '../../src/inference/model-contract.js';
+import { SwiftvrError } from '../../src/errors.js';
+
+const valid = () => ({
+  format: 'swiftvr-model/1',
+  name: 'unit',
+  fixture: true,
+  scale: 2,
+  alignment: 8,
+  t_max: 4,
+  input: { name: 'lq', layout: 'NTCHW', dtype: 'float32', range: [0, 1], color: 'rgb' },
+  output: { name: 'hq', layout: 'NTCHW', dtype: 'float32', range: [0, 1], color: 'rgb' },
+  states: [{ name: 'state_ctx', output: 'state_ctx_out', shape: [1, 16, 'H/4', 'W/4'], dtype: 'float32', init: 'zeros' }],
+});
+
+const errorOf = (f: () => unknown): SwiftvrError => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SwiftvrError);
+    return e as SwiftvrError;
+  }
+  throw new Error('expected an error');
+};
+
+describe('model sidecar contract', () => {
+  it('reads a valid sidecar into a ModelContract', () => {
+    const c = parseModelContract(valid(), 'm.json');
+    expect(c).toEqual({
+      name: 'unit',
+      fixture: true,
+      scale: 2,
+      alignment: 8,
+      tMax: 4,
+      input: 'lq',
+      output: 'hq',
+      states: [{ input: 'state_ctx', output: 'state_ctx_out', shape: [1, 16, 'H/4', 'W/4'], dtype: 'float32' }],
+    });
+  });
+
+  it.each([
+    ['format', (j: any) => (j.format = 'swiftvr-model/2'), /"format" is "swiftvr-model\/2"; it must be "swiftvr-model\/1"/],
+    ['scale', (j: any) => (j.scale = 0), /"scale" is 0; it must be an integer >= 1/],
+    ['t_max', (j: any) => delete j.t_max, /"t_max" is undefined; it must be an integer >= 1/],
+    ['alignment', (j: any) => (j.alignment = 2.5), /"alignment" is 2.5/],
+    ['input.name', (j: any) => (j.input.name = ''), /"input.name" is ""/],
+    ['output.layout', (j: any) => (j.output.layout = 'NHWC'), /"output.layout" is "NHWC"; only "NTCHW"/],
+    ['input.range', (j: any) => (j.input.range = [-1, 1]), /"input.range" is \[-1,1\]; only \[0, 1\]/],
+    ['states shape', (j: any) => (j.states[0].shape = [1, 16, 'H/x', 'W/4']), /"states\[0\].shape" entry "H\/x"/],
+    ['states init', (j: any) => (j.states[0].init = 'random'), /"states\[0\].init" is "random"; only "zeros"/],
+    ['states output', (j: any) => delete j.states[0].output, /"states\[0\].output" is undefined/],
+    ['duplicate names', (j: any) => (j.states[0].output = 'hq'), /tensor name "hq" is used twice/],
+  ])('rejects a bad %s, naming the field and the rule', (_field, mutate, message) => {
+    const j = valid();
+    mutate(j);
+    const e = errorOf(() => parseModelContract(j, 'models/x.json'));
+    expect(e.kind).toBe('model');
+    expect(e.message).toMatch(/^model sidecar models\/x\.json: /);
+    expect(e.message).toMatch(message);
+  });
+
+  it('reads the sidecar next to the model and reports a missing one as a missing dependency', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'swiftvr-contract-'));
+    expect(sidecarPath(join(dir, 'm.onnx'))).toBe(join(dir, 'm.json'));
+    await expect(readModelContract(join(dir, 'm.onnx'))).rejects.toMatchObject({ kind: 'missing-dependency' });
+    await writeFile(join(dir, 'm.json'), '{"format": ');
+    await expect(readModelContract(join(dir, 'm.onnx'))).rejects.toThrow(/m\.json: not valid JSON/);
+    await writeFile(join(dir, 'm.json'), JSON.stringify(valid()));
+    await expect(readModelContract(join(dir, 'm.onnx'))).resolves.toMatchObject({ name: 'unit', tMax: 4 });
+  });
+
+  it('cross-checks the names against the session', () => {
+    const c = parseModelContract(valid(), 'm.json');
+    expect(() => checkContractAgainstSession(c, ['lq', 'state_ctx'], ['hq', 'state_ctx_out'], 'm.onnx')).not.toThrow();
+    const e = errorOf(() => checkContractAgainstSession(c, ['lq', 'state_mem'], ['hq', 'state_ctx_out'], 'm.onnx'));
+    expect(e.message).toMatch(/inputs the sidecar names but the model lacks: state_ctx/);
+    expect(e.message).toMatch(/model inputs the sidecar does not name: state_mem/);
+    const e2 = errorOf(() => checkContractAgainstSession(c, ['lq', 'state_ctx'], ['hq'], 'm.onnx'));
+    expect(e2.message).toMatch(/outputs the sidecar names but the model lacks: state_ctx_out/);
+  });
+
+  it('resolves symbolic state dims from the padded frame size', () => {
+    const spec = { input: 's', output: 's_out', shape: [1, 'H/4', 'W*2', 'H', 3], dtype: 'float32' as const };
+    expect(resolveStateShape(spec, 64, 104)).toEqual([1, 16, 208, 64, 3]);
+    expect(() => resolveStateShape(spec, 66, 104)).toThrow(/H\/4 needs H=66 divisible by 4/);
+  });
+});

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelSession } from '../../src/inference/session.js';
+import { framesToPlanar, planarToFrames, StreamRestorer } from '../../src/inference/stream-restorer.js';
+import { ort } from '../../src/inference/session.js';
+import type { RgbFrame } from '../../src/types.js';
+import { FIXTURE_MODEL } from './fixture-model.js';
+
+/** A deterministic, textured frame; `i` shifts the pattern so frames differ. */
+function frame(i: number, width: number, height: number): RgbFrame {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3;
+      data[o] = (x * 16 + i * 9) & 255;
+      data[o + 1] = (y * 24 + i * 5) & 255;
+      data[o + 2] = ((x ^ y) * 11 + i * 31) & 255;
+    }
+  }
+  return { width, height, data };
+}
+
+const frames = (from: number, n: number, w = 24, h = 16): RgbFrame[] =>
+  Array.from({ length: n }, (_, k) => frame(from + k, w, h));
+
+/** Feeds a segment through push/flush, as the pipeline does. */
+async function restoreSegment(r: StreamRestorer, seg: readonly RgbFrame[]): Promise<RgbFrame[]> {
+  const out: RgbFrame[] = [];
+  for (const f of seg) out.push(...(await r.push(f)));
+  out.push(...(await r.flush()));
+  return out;
+}
+
+const sameFrames = (a: readonly RgbFrame[], b: readonly RgbFrame[]): boolean =>
+  a.length === b.length && a.every((f, i) => Buffer.compare(Buffer.from(f.data), Buffer.from(b[i]!.data)) === 0);
+
+describe('RGB <-> planar conversion', () => {
+  it('pads right and bottom by edge replication and crops back to the input', () => {
+    const f = frame(3, 5, 3); // 5x3 -> padded to 8x8
+    const planar = framesToPlanar([f], 8, 8);
+    expect(planar.length).toBe(3 * 64);
+    const at = (c: number, y: number, x: number) => planar[c * 64 + y * 8 + x]!;
+    const src = (c: number, y: number, x: number) => f.data[(y * 5 + x) * 3 + c]! / 255;
+    for (let c = 0; c < 3; c++) {
+      expect(at(c, 1, 2)).toBeCloseTo(src(c, 1, 2), 6);
+      expect(at(c, 1, 7)).toBeCloseTo(src(c, 1, 4), 6); // right edge repeated
+      expect(at(c, 7, 2)).toBeCloseTo(src(c, 2, 2), 6); // bottom edge repeated
+      expect(at(c, 7, 7)).toBeCloseTo(src(c, 2, 4), 6); // corner
+    }
+    const [back] = planarToFrames(planar, 1, 8, 8, 3, 5);
+    expect(Buffer.from(back!.data).equals(Buffer.from(f.data))).toBe(true);
+  });
+
+  it('clamps out-of-range model output to 0..255', () => {
+    const planar = new Float32Array([-0.5, 1.7, 0.5, 0, 1, 0.2]); // 1x2 image, 3 planes of 2
+    const [f] = planarToFrames(planar, 1, 1, 2, 1, 2);
+    expect([...f!.data]).toEqual([0, 128, 255, 255, 0, 51]);
+  });
+});
+
+describe('StreamRestorer with the fixture model', () => {
+  let session: ModelSession;
+  beforeAll(async () => {
+    session = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1, log: () => {} });
+  });
+  afterAll(async () => {
+    await session.release();
+  });
+
+  it('upscales by the contract scale and crops sizes that are not a multiple of the alignment', async () => {
+    const { scale, alignment } = session.contract;
+    const w = alignment * 2 + 3;
+    const h = alignment + 5;
+    const r = new StreamRestorer(session, { chunkFrames: 2 });
+    const out = await r.restore(frames(0, 2, w, h));
+    expect(out).toHaveLength(2);
+    for (const f of out) {
+      expect([f.width, f.height, f.data.length]).toEqual([w * scale, h * scale, w * scale * h * scale * 3]);
+    }
+  });
+
+  it('carries state across segments: equals one continuous stream with the same chunk boundaries', async () => {
+    const n = Math.min(3, session.contract.tMax);
+    const seg1 = frames(0, 2 * n + 1); // chunks n, n, 1
+    const seg2 = frames(2 * n + 1, 2 * n); // chunks n, n
+    const bySegment = new StreamRestorer(session, { chunkFrames: n });
+    const out1 = await restoreSegment(bySegment, seg1);
+    const out2 = await restoreSegment(bySegment, seg2);
+
+    const continuous = new StreamRestorer(session, { chunkFrames: n });
+    const chunks = [seg1.slice(0, n), seg1.slice(n, 2 * n), seg1.slice(2 * n), seg2.slice(0, n), seg2.slice(n)];
+    const ref: RgbFrame[] = [];
+    for (const c of chunks) ref.push(...(await continuous.restore(c)));
+    expect(sameFrames([...out1, ...out2], ref)).toBe(true);
+
+    // The state matters: restarting from zeros at the segment gives different frames.
+    const fresh = new StreamRestorer(session, { chunkFrames: n });
+    const restarted = await restoreSegment(fresh, seg2);
+    expect(sameFrames(restarted, out2)).toBe(false);
+  });
+
+  it('snapshot() and load() resume on another session with byte-identical output', async () => {
+    const seg1 = frames(0, 5);
+    const seg2 = frames(5, 5);
+    const a = new StreamRestorer(session, { chunkFrames: 2 });
+    await restoreSegment(a, seg1);
+    const snap = a.snapshot();
+    const expected = await restoreSegment(a, seg2);
+
+    const other = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1, log: () => {} });
+    try {
+      const b = new StreamRestorer(other, { chunkFrames: 2 });
+      b.load(snap);
+      expect(b.hasState).toBe(true);
+      expect(sameFrames(await restoreSegment(b, seg2), expected)).toBe(true);
+      expect(Buffer.from(b.snapshot()).equals(Buffer.from(a.snapshot()))).toBe(true);
+    } finally {
+      await other.release();
+    }
+    // A checkpoint of a fresh stream loads as "no state".
+    const empty = new StreamRestorer(session).snapshot();
+    const c = new StreamRestorer(session);
+    c.load(empty);
+    expect(c.hasState).toBe(false);
+    expect(() => c.load(snap.subarray(0, snap.length - 4))).toThrow(/state checkpoint .*truncated/);
+    expect(() => c.load(new TextEncoder().encode('not a checkpoint'))).toThrow(/does not start with/);
+  });
+
+  it('rejects a chunk size above the model t_max, naming the flag and the limit', () => {
+    const t = session.contract.tMax;
+    expect(() => new StreamRestorer(session, { chunkFrames: t + 1 })).toThrow(
+      new RegExp(`--chunk-frames is ${t + 1}; it must be an integer from 1 to the model's t_max \\(${t}\\)`),
+    );
+  });
+
+  it('validates feeds against the model inputs and logs names, types and dims on failure', async () => {
+    const lines: string[] = [];
+    const s = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1, log: (l) => lines.push(l) });
+    try {
+      const lq = new ort.Tensor('float32', new Float32Array(3 * 8 * 8), [1, 3, 8, 8]);
+      await expect(s.run({ [s.contract.input]: lq })).rejects.toThrow(/rank 4 \[1,3,8,8\]; the model wants rank 5/);
+      expect(lines.join('\n')).toMatch(new RegExp(`${s.contract.input}: float32\\[1,3,8,8\\]`));
+      await expect(s.run({ bogus: lq })).rejects.toThrow(/feed "bogus" is not an input/);
+    } finally {
+      await s.release();
+    }
+    await expect(s.run({})).rejects.toThrow(/used after release/);
+  });
+
+  it('fails clearly when CUDA is requested but unavailable', async () => {
+    // This machine has no NVIDIA driver; a GPU host would instead get provider "cuda".
+    const attempt = ModelSession.open(FIXTURE_MODEL, { ep: 'cuda', log: () => {} });
+    const result = await attempt.then(
+      async (s) => {
+        const p = s.provider;
+        await s.release();
+        return p;
+      },
+      (e: Error) => e.message,
+    );
+    expect(result).toMatch(/^cuda$|--ep cuda was requested but the CUDA execution provider cannot start/);
+  });
+});
