@@ -1,0 +1,127 @@
+// SQS FIFO job queue. Sending is a plain SendMessage with MessageGroupId and a deduplication
+// id; receiving is sqs-consumer (long polling, visibility heartbeat, handler timeout), one
+// consumer per concurrency slot so each slot holds at most one message (and one group).
+
+import { createHash } from 'node:crypto';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient, type Message, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { Consumer } from 'sqs-consumer';
+import { SwiftvrError } from '../../errors.js';
+import {
+  checkConsumeOptions,
+  type ConsumeOptions,
+  type JobQueue,
+  type MessageHandler,
+  type ReceivedMessage,
+  type RunningConsumer,
+  type SendOptions,
+} from './job-queue.js';
+
+export function makeSqsClient(opts: { region: string; endpoint?: string }): SQSClient {
+  const config: SQSClientConfig = { region: opts.region };
+  if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
+  return new SQSClient(config);
+}
+
+/** SQS allows 128 characters of [A-Za-z0-9] and punctuation; a hash keeps any id inside that. */
+export const sqsDedupId = (id: string): string => createHash('sha256').update(id).digest('hex');
+/** Group ids share the dedup-id alphabet; keep readable ids readable, hash the rest. */
+export const sqsGroupId = (group: string): string =>
+  /^[\w!"#$%&'()*+,\-./:;<=>?@[\\\]^`{|}~]{1,128}$/.test(group) ? group : sqsDedupId(group);
+
+export class SqsQueue<T> implements JobQueue<T> {
+  readonly name: string;
+  private readonly client: SQSClient;
+  private readonly queueUrl: string;
+
+  constructor(opts: { client: SQSClient; queueUrl: string }) {
+    if (!opts.queueUrl.endsWith('.fifo')) {
+      throw new SwiftvrError('usage', `queue URL ${opts.queueUrl} must name a FIFO queue (ending in .fifo): per-stream order needs MessageGroupId`);
+    }
+    this.client = opts.client;
+    this.queueUrl = opts.queueUrl;
+    this.name = opts.queueUrl;
+  }
+
+  async send(body: T, options: SendOptions): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(body),
+        MessageGroupId: sqsGroupId(options.group),
+        MessageDeduplicationId: sqsDedupId(options.dedupId),
+      }),
+    );
+  }
+
+  async maxReceives(): Promise<number | undefined> {
+    const r = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy'] }));
+    const policy = r.Attributes?.RedrivePolicy;
+    if (policy === undefined) return undefined;
+    const n = Number((JSON.parse(policy) as { maxReceiveCount?: unknown }).maxReceiveCount);
+    return Number.isFinite(n) ? n : undefined;
+  }
+
+  consume(handler: MessageHandler<T>, options: ConsumeOptions): RunningConsumer {
+    const o = checkConsumeOptions(options);
+    const consumers: Consumer[] = [];
+    const onHandle = async (m: Message): Promise<Message> => {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(new Error(`handler timed out after ${o.handlerTimeoutMs} ms`)), o.handlerTimeoutMs);
+      const received: ReceivedMessage<T> = {
+        id: m.MessageId ?? '',
+        body: JSON.parse(m.Body ?? 'null') as T,
+        group: m.Attributes?.MessageGroupId ?? '',
+        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? '1'),
+        sentAt: new Date(Number(m.Attributes?.SentTimestamp ?? Date.now())),
+        signal: abort.signal,
+      };
+      try {
+        await handler(received);
+        return m;
+      } catch (e) {
+        o.onHandlerError?.(e, received);
+        throw e;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    for (let i = 0; i < o.concurrency; i++) {
+      const c = Consumer.create({
+        queueUrl: this.queueUrl,
+        sqs: this.client,
+        batchSize: 1,
+        waitTimeSeconds: o.waitTimeSeconds,
+        visibilityTimeout: o.visibilityTimeoutSeconds,
+        heartbeatInterval: o.heartbeatSeconds,
+        handleMessageTimeout: o.handlerTimeoutMs,
+        // A failed message is visible again at once, so a poison one reaches the DLQ quickly.
+        terminateVisibilityTimeout: true,
+        // stop() waits for the poll in progress, which includes its handler (drain).
+        pollingCompleteWaitTimeMs: o.handlerTimeoutMs + o.waitTimeSeconds * 1000 + 5000,
+        messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId'],
+        strictReturn: true,
+        suppressFifoWarning: true,
+        handleMessage: onHandle,
+      });
+      c.on('error', (e) => o.onQueueError?.(e));
+      c.on('processing_error', () => undefined);
+      c.on('timeout_error', () => undefined);
+      c.start();
+      consumers.push(c);
+    }
+    return {
+      stop: async () => {
+        await Promise.all(
+          consumers.map(
+            (c) =>
+              new Promise<void>((resolve) => {
+                if (!c.status.isRunning && !c.status.isPolling) return resolve();
+                c.once('stopped', () => resolve());
+                c.stop();
+              }),
+          ),
+        );
+      },
+    };
+  }
+}
