@@ -1,0 +1,1 @@
+"""SwiftVR model package root (PyTorch side). See models/README.md."""

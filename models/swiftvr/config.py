@@ -1,0 +1,57 @@
+"""Model configuration: one dataclass, named presets (DiT `DiT_models` style)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
+
+AttentionKind = Literal["full", "swin", "mfswa"]
+
+
+@dataclass(frozen=True)
+class SwiftVRConfig:
+    name: str
+    scale: int = 2
+    # LQ height/width must be multiples of this: latent is LQ/4, DiT patch 2 -> tokens at LQ/8.
+    alignment: int = 8
+    t_max: int = 4
+    latent_ch: int = 16
+    enc_ch: int = 64
+    # DiT
+    dim: int = 96
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    window: int = 8  # spatial window side in tokens; windows span all frames of the chunk + context
+    attention: AttentionKind = "mfswa"
+    # Decoder channels at LQ/4, LQ/2, LQ resolution.
+    dec_ch: tuple[int, int, int] = field(default=(64, 32, 16))
+
+    def __post_init__(self) -> None:
+        assert self.scale == 2, f"scale={self.scale}: only x2 is implemented (decoder pixel-shuffles by 2)"
+        assert self.alignment == 8, f"alignment={self.alignment} must be 8 (latent LQ/4, patch 2)"
+        assert self.dim % self.heads == 0, f"dim={self.dim} must be a multiple of heads={self.heads}"
+        assert self.window >= 2 and self.window % 2 == 0, f"window={self.window} must be an even number >= 2"
+        assert 1 <= self.t_max <= 16, f"t_max={self.t_max} must be in 1..16"
+        assert self.attention in ("full", "swin", "mfswa"), f"attention={self.attention!r} must be full|swin|mfswa"
+
+    def with_attention(self, attention: AttentionKind) -> "SwiftVRConfig":
+        return replace(self, attention=attention)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["dec_ch"] = list(self.dec_ch)
+        return d
+
+
+PRESETS: dict[str, SwiftVRConfig] = {
+    # Shipping preset: sized so a 2-core CPU runs 640x360 output at >= 4 frames/s through onnxruntime.
+    "x2": SwiftVRConfig(name="x2"),
+    # Tests and the runtime's fixture: a few hundred KB, fast at any size.
+    "tiny": SwiftVRConfig(name="tiny", latent_ch=8, enc_ch=16, dim=32, depth=2, heads=2, window=4,
+                          dec_ch=(16, 8, 8)),
+}
+
+
+def get_config(name: str, **overrides) -> SwiftVRConfig:
+    assert name in PRESETS, f"preset {name!r} is not one of {sorted(PRESETS)}"
+    return replace(PRESETS[name], **overrides)

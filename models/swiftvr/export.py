@@ -1,0 +1,165 @@
+"""Export SwiftVR to ONNX + JSON sidecar (+ a small reference I/O for the TS parity test).
+
+    .venv/bin/python -m models.swiftvr.export --preset tiny --seed 0 --fixture \
+        --out test/fixtures/model/swiftvr-fixture.onnx
+    .venv/bin/python -m models.swiftvr.export --preset x2 --checkpoint models/runs/x2/final.pt \
+        --out models/swiftvr-x2.onnx
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import SwiftVRConfig, get_config
+from .model import STATE_NAMES, SwiftVR
+
+FORMAT = "swiftvr-model/1"
+OPSET = 17
+
+
+class Exported(nn.Module):
+    """The streaming interface only (the training-only HQ encoder is left out)."""
+
+    def __init__(self, model: SwiftVR):
+        super().__init__()
+        self.model = model
+
+    def forward(self, lq, state_ctx, state_dec0, state_dec1, state_dec2):
+        return self.model(lq, state_ctx, state_dec0, state_dec1, state_dec2)
+
+
+def state_specs(cfg: SwiftVRConfig) -> list[dict]:
+    c0, c1, c2 = cfg.dec_ch
+    dims = [(cfg.latent_ch, 4), (c0, 4), (c1, 2), (c2, 1)]
+    return [{"name": n, "output": f"{n}_out", "shape": [1, c, f"H/{k}", f"W/{k}"], "dtype": "float32",
+             "init": "zeros"} for n, (c, k) in zip(STATE_NAMES, dims)]
+
+
+def export_onnx(model: SwiftVR, path: str | Path, h: int = 64, w: int = 96, t: int = 2) -> None:
+    """Trace at (t, h, w) with dynamic T, H, W; window indices are computed in-graph from the shape."""
+    model = model.eval()
+    lq = torch.rand(1, t, 3, h, w)
+    state = model.init_state(1, h, w)
+    dyn = {"lq": {1: "T", 3: "H", 4: "W"}, "hq": {1: "T", 3: "H2", 4: "W2"}}
+    for spec in state_specs(model.cfg):
+        dyn[spec["name"]] = {2: spec["shape"][2], 3: spec["shape"][3]}
+        dyn[spec["output"]] = {2: spec["shape"][2], 3: spec["shape"][3]}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Exported(model), (lq, *state), str(path), dynamo=False, opset_version=OPSET,
+            input_names=["lq", *STATE_NAMES], output_names=["hq", *[f"{n}_out" for n in STATE_NAMES]],
+            dynamic_axes=dyn, do_constant_folding=True,
+        )
+
+
+def sidecar(cfg: SwiftVRConfig, fixture: bool, provenance: dict, quality: dict) -> dict:
+    return {
+        "format": FORMAT,
+        "name": f"swiftvr-{cfg.name}" + ("-fixture" if fixture else ""),
+        "fixture": fixture,
+        "scale": cfg.scale,
+        "alignment": cfg.alignment,
+        "t_max": cfg.t_max,
+        "input": {"name": "lq", "layout": "NTCHW", "dtype": "float32", "range": [0, 1], "color": "rgb"},
+        "output": {"name": "hq", "layout": "NTCHW", "dtype": "float32", "range": [0, 1], "color": "rgb"},
+        "states": state_specs(cfg),
+        "config": cfg.to_dict(),
+        "provenance": provenance,
+        "quality": quality,
+    }
+
+
+def reference_input(n: int, h: int, w: int) -> np.ndarray:
+    """Deterministic clip the TS test rebuilds: value at flat index i of (1, n, 3, h, w) = ((i*37) % 101) / 100."""
+    i = np.arange(n * 3 * h * w, dtype=np.int64)
+    return (((i * 37) % 101) / 100.0).astype(np.float32).reshape(1, n, 3, h, w)
+
+
+def write_reference(model: SwiftVR, onnx_path: Path, out_stem: Path, h: int = 8, w: int = 16,
+                    chunks: tuple[int, ...] = (2, 1)) -> None:
+    """Reference outputs of the PyTorch model on a tiny clip, streamed in `chunks` with state carried."""
+    lq = torch.from_numpy(reference_input(sum(chunks), h, w))
+    state = model.init_state(1, h, w)
+    blobs, entries, i, off = [], [], 0, 0
+    with torch.no_grad():
+        for n in chunks:
+            hq, *state = model(lq[:, i:i + n], *state)
+            arr = hq.numpy().astype(np.float32).ravel()
+            entries.append({"t": n, "hq_shape": list(hq.shape), "offset_floats": off})
+            blobs.append(arr)
+            off += arr.size
+            i += n
+    out_stem.with_suffix(".bin").write_bytes(np.concatenate(blobs).astype("<f4").tobytes())
+    meta = {
+        "model": os.path.basename(onnx_path),
+        "input": {"shape": [1, sum(chunks), 3, h, w], "formula": "lq[i] = ((i * 37) % 101) / 100, i = flat index"},
+        "chunks": entries,
+        "expected": out_stem.with_suffix(".bin").name,
+        "dtype": "float32-le",
+        "tolerance": {"max_abs": 2e-4},
+    }
+    out_stem.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def load_model(preset: str, checkpoint: str | None, seed: int) -> tuple[SwiftVR, dict]:
+    torch.manual_seed(seed)
+    cfg = get_config(preset)
+    model = SwiftVR(cfg)
+    meta: dict = {}
+    if checkpoint:
+        ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        cfg = SwiftVRConfig(**{**ck["config"], "dec_ch": tuple(ck["config"]["dec_ch"])})
+        model = SwiftVR(cfg)
+        model.load_state_dict(ck["model"])
+        meta = ck.get("provenance", {})
+    return model.eval(), meta
+
+
+def main(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model, prov = load_model(args.preset, args.checkpoint, args.seed)
+    if args.attention:
+        model.cfg = model.cfg.with_attention(args.attention)
+    export_onnx(model, out)
+    fixture = args.fixture
+    provenance = prov or {"trained": False, "seed": args.seed, "preset": args.preset,
+                          "note": "untrained weights from a fixed seed: contract fixture, not a restorer"}
+    provenance["export"] = {"torch": torch.__version__, "opset": OPSET, "command": " ".join(args.argv)}
+    quality = {}
+    if args.quality and Path(args.quality).exists():
+        quality = json.loads(Path(args.quality).read_text())
+    meta = sidecar(model.cfg, fixture, provenance, quality)
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    if args.reference:
+        write_reference(model, out, Path(args.reference))
+    print(f"wrote {out} ({out.stat().st_size} bytes) and {out.with_suffix('.json')}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    import sys
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--checkpoint", default=None, help="training checkpoint (.pt); omitted = untrained, seeded")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fixture", action="store_true", help='mark the sidecar "fixture": true')
+    p.add_argument("--attention", choices=["full", "mfswa"], default=None)
+    p.add_argument("--quality", default=None, help="JSON file with measured quality (from evaluate.py)")
+    p.add_argument("--reference", default=None, help="path stem for reference I/O (.json + .bin)")
+    p.add_argument("--out", required=True)
+    a = p.parse_args(argv)
+    a.argv = ["python -m models.swiftvr.export", *argv]
+    return a
+
+
+if __name__ == "__main__":
+    main(parse_args())
