@@ -79,23 +79,33 @@ describe('StreamRestorer with the fixture model', () => {
   });
 
   it('carries state across segments: equals one continuous stream with the same chunk boundaries', async () => {
-    const n = Math.min(3, session.contract.tMax);
+    const n = 2;
     const seg1 = frames(0, 2 * n + 1); // chunks n, n, 1
-    const seg2 = frames(2 * n + 1, 2 * n); // chunks n, n
+    const seg2 = frames(2 * n + 1, 2 * n + 1); // chunks n, n, 1
     const bySegment = new StreamRestorer(session, { chunkFrames: n });
     const out1 = await restoreSegment(bySegment, seg1);
     const out2 = await restoreSegment(bySegment, seg2);
 
     const continuous = new StreamRestorer(session, { chunkFrames: n });
-    const chunks = [seg1.slice(0, n), seg1.slice(n, 2 * n), seg1.slice(2 * n), seg2.slice(0, n), seg2.slice(n)];
+    const chunks = [seg1.slice(0, n), seg1.slice(n, 2 * n), seg1.slice(2 * n), seg2.slice(0, n), seg2.slice(n, 2 * n), seg2.slice(2 * n)];
     const ref: RgbFrame[] = [];
     for (const c of chunks) ref.push(...(await continuous.restore(c)));
     expect(sameFrames([...out1, ...out2], ref)).toBe(true);
+    expect(Buffer.from(continuous.snapshot()).equals(Buffer.from(bySegment.snapshot()))).toBe(true);
+  });
 
-    // The state matters: restarting from zeros at the segment gives different frames.
-    const fresh = new StreamRestorer(session, { chunkFrames: n });
-    const restarted = await restoreSegment(fresh, seg2);
-    expect(sameFrames(restarted, out2)).toBe(false);
+  it('hands the state of one segment to the next (not zeros)', async () => {
+    // The fixture's zero-initialised output layers make its frames state-independent and its
+    // memory spans about two frames, so this compares the carried tensors right after the
+    // next segment's first chunk: they still depend on the previous segment.
+    const carried = new StreamRestorer(session, { chunkFrames: 2 });
+    await restoreSegment(carried, frames(0, 3));
+    await restoreSegment(carried, frames(3, 2));
+    const restarted = new StreamRestorer(session, { chunkFrames: 2 });
+    await restoreSegment(restarted, frames(3, 2));
+    expect(Buffer.from(carried.snapshot()).equals(Buffer.from(restarted.snapshot()))).toBe(false);
+    carried.reset();
+    expect(carried.hasState).toBe(false);
   });
 
   it('snapshot() and load() resume on another session with byte-identical output', async () => {

@@ -1,0 +1,136 @@
+// Progress reporting for `swiftvr restore`: a progress bar on a terminal, plain lines when
+// stderr is not a terminal, nothing but errors with --quiet, one JSON line per segment with --json.
+import cliProgress from 'cli-progress';
+import type { ReportMode, SegmentResult } from '../types.js';
+
+export interface ProgressReporter {
+  /** The job is planned: how many segments and how many seconds of video. */
+  start(job: { readonly segments: number; readonly durationSeconds: number }): void;
+  /** The source frame rate is known (first segment probed): the bar can count frames. */
+  frameRate(fps: number): void;
+  /** `n` more frames were restored. */
+  frames(n: number): void;
+  /** One segment is encoded and staged. */
+  segment(result: SegmentResult): void;
+  /** Informational line (not shown with --quiet or --json). */
+  info(line: string): void;
+  /** Always shown, on stderr. */
+  error(line: string): void;
+  stop(): void;
+}
+
+export interface ProgressStreams {
+  readonly out: NodeJS.WritableStream;
+  readonly err: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** The JSON line printed per segment with --json. */
+export const segmentJsonLine = (r: SegmentResult): string =>
+  JSON.stringify({ sn: r.sn, frames: r.frames, seconds: Number(r.seconds.toFixed(3)), fps: Number(r.fps.toFixed(2)) });
+
+export function createProgressReporter(
+  mode: ReportMode,
+  streams: ProgressStreams = { out: process.stdout, err: process.stderr },
+): ProgressReporter {
+  const { out, err } = streams;
+  const errorLine = (line: string): void => void err.write(line + '\n');
+  if (mode === 'quiet') {
+    return { start() {}, frameRate() {}, frames() {}, segment() {}, info() {}, error: errorLine, stop() {} };
+  }
+  if (mode === 'json') {
+    return {
+      start() {},
+      frameRate() {},
+      frames() {},
+      segment: (r) => void out.write(segmentJsonLine(r) + '\n'),
+      info() {},
+      error: errorLine,
+      stop() {},
+    };
+  }
+  if (err.isTTY !== true) return lineReporter(err);
+  return barReporter(err);
+}
+
+/** Non-terminal fallback for the bar mode: one human line per segment on stderr. */
+function lineReporter(err: NodeJS.WritableStream): ProgressReporter {
+  let segments = 0;
+  let done = 0;
+  return {
+    start: (job) => {
+      segments = job.segments;
+    },
+    frameRate() {},
+    frames() {},
+    segment: (r) => {
+      done++;
+      err.write(`segment ${r.sn} (${done}/${segments}): ${r.frames} frames in ${r.seconds.toFixed(2)} s, ${r.fps.toFixed(1)} fps\n`);
+    },
+    info: (line) => void err.write(line + '\n'),
+    error: (line) => void err.write(line + '\n'),
+    stop() {},
+  };
+}
+
+function barReporter(err: NodeJS.WritableStream): ProgressReporter {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: err,
+      format: 'restore |{bar}| {segs} segments | {value}/{total} frames | {rate} fps | ETA {eta_formatted}',
+      hideCursor: true,
+      etaBuffer: 50,
+      fps: 5,
+      clearOnComplete: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let segments = 0;
+  let segsDone = 0;
+  let duration = 0;
+  let framesDone = 0;
+  let started = 0;
+  let running = false;
+  const payload = () => ({
+    segs: `${segsDone}/${segments}`,
+    rate: framesDone > 0 ? (framesDone / ((Date.now() - started) / 1000)).toFixed(1) : '-',
+  });
+  return {
+    start: (job) => {
+      segments = job.segments;
+      duration = job.durationSeconds;
+      started = Date.now();
+      // Until the frame rate is known the total is a placeholder of one frame per segment.
+      bar.start(Math.max(1, segments), 0, payload());
+      running = true;
+    },
+    frameRate: (fps) => {
+      if (running) bar.setTotal(Math.max(1, Math.round(duration * fps)));
+    },
+    frames: (n) => {
+      framesDone += n;
+      if (running) bar.update(framesDone, payload());
+    },
+    segment: () => {
+      segsDone++;
+      if (running) bar.update(framesDone, payload());
+    },
+    info: (line) => {
+      if (running) bar.stop();
+      running = false;
+      err.write(line + '\n');
+    },
+    error: (line) => {
+      if (running) bar.stop();
+      running = false;
+      err.write(line + '\n');
+    },
+    stop: () => {
+      if (running) {
+        bar.setTotal(Math.max(framesDone, 1));
+        bar.update(framesDone, payload());
+        bar.stop();
+      }
+      running = false;
+    },
+  };
+}
