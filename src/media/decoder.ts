@@ -1,0 +1,90 @@
+// Decoding a segment to rgb24 frames through ffmpeg's stdout, one frame per iteration.
+import { SwiftvrError, badInput } from '../errors.js';
+import type { ErrorContext } from '../errors.js';
+import type { RgbFrame, SegmentMediaInfo } from '../types.js';
+import { abortedError, spawnTool, stderrSummary } from './ffmpeg.js';
+
+export interface DecodeOptions {
+  readonly signal?: AbortSignal;
+  /** How the segment is named in error messages. @default the path */
+  readonly name?: string;
+  readonly context?: ErrorContext;
+  /** Decoder threads; 0 lets ffmpeg choose. @default 0 */
+  readonly threads?: number;
+  /**
+   * Stop at the first decoding error (ffmpeg -xerror), so a truncated or corrupt segment fails
+   * instead of yielding concealed garbage frames. @default true
+   */
+  readonly strict?: boolean;
+}
+
+/**
+ * Decodes the first video stream of `file` into rgb24 frames of `info.video` size, exactly
+ * `info.video.frameCount` of them (no frame-rate conversion). The iterator applies backpressure:
+ * ffmpeg is paused while the consumer does not pull. Stopping early (break) kills ffmpeg.
+ * A decoding failure or a frame count other than the probed one is a `bad-input` error.
+ */
+export async function* decodeFrames(
+  file: string,
+  info: SegmentMediaInfo,
+  options: DecodeOptions = {},
+): AsyncGenerator<RgbFrame, void, undefined> {
+  const name = options.name ?? file;
+  const { width, height, frameCount } = info.video;
+  const frameBytes = width * height * 3;
+  const args = [
+    '-nostdin', '-hide_banner', '-v', 'error',
+    ...(options.strict === false ? [] : ['-xerror']),
+    '-threads', String(options.threads ?? 0),
+    '-i', file,
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-fps_mode', 'passthrough',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+    'pipe:1',
+  ];
+  const proc = await spawnTool('ffmpeg', args, { signal: options.signal, stdout: true });
+  const stdout = proc.stdout;
+  if (stdout === null) throw new SwiftvrError('internal', 'ffmpeg stdout is not a pipe');
+  let frames = 0;
+  let finished = false;
+  try {
+    let frame = new Uint8Array(frameBytes);
+    let filled = 0;
+    for await (const chunk of stdout as AsyncIterable<Buffer>) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const n = Math.min(frameBytes - filled, chunk.length - offset);
+        frame.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled < frameBytes) continue;
+        frames++;
+        filled = 0;
+        // Frames beyond the probed count are only counted, for the error below.
+        if (frames <= frameCount) {
+          yield { width, height, data: frame };
+          frame = new Uint8Array(frameBytes);
+        }
+      }
+    }
+    const exit = await proc.exit;
+    if (exit.aborted) throw abortedError(`decoding ${name}`, options.context);
+    if (exit.code !== 0) {
+      throw badInput(`${name} could not be decoded (corrupt or truncated): ffmpeg ${stderrSummary(exit)}`, options.context);
+    }
+    if (frames !== frameCount || filled !== 0) {
+      throw badInput(
+        `${name} decoded to ${frames} frames of ${width}x${height}${filled === 0 ? '' : ` and ${filled} stray bytes`}, ` +
+          `but its packets count ${frameCount}; a segment's decoded frames must match its packets`,
+        options.context,
+      );
+    }
+    finished = true;
+  } finally {
+    // The consumer stopped early or something failed: do not leave ffmpeg running.
+    if (!finished) {
+      proc.kill();
+      await proc.exit;
+    }
+  }
+}
