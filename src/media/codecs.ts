@@ -84,3 +84,68 @@ export function topLevelBoxes(bytes: Uint8Array): { type: string; start: number;
   if (pos !== bytes.length) throw new RangeError(`${bytes.length - pos} trailing bytes after the last box at byte ${pos}`);
   return boxes;
 }
+
+/** Byte offsets just past the type of every `type` box found anywhere in `bytes` (a plausible size before it). */
+function findBoxes(bytes: Uint8Array, type: string): number[] {
+  const code = [...type].map((c) => c.charCodeAt(0));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const found: number[] = [];
+  for (let p = 4; p + 4 <= bytes.length; p++) {
+    if (bytes[p] !== code[0] || bytes[p + 1] !== code[1] || bytes[p + 2] !== code[2] || bytes[p + 3] !== code[3]) continue;
+    const size = view.getUint32(p - 4);
+    if (size >= 8 && p - 4 + size <= bytes.length) found.push(p + 4);
+  }
+  return found;
+}
+
+/** Reads an MPEG-4 descriptor length (1-4 bytes, 7 bits each); returns [length, bytes used]. */
+function descriptorLength(bytes: Uint8Array, at: number): [number, number] {
+  let length = 0;
+  for (let i = 0; i < 4; i++) {
+    const b = bytes[at + i] ?? 0;
+    length = (length << 7) | (b & 0x7f);
+    if ((b & 0x80) === 0) return [length, i + 1];
+  }
+  return [length, 4];
+}
+
+/** Offset of bufferSizeDB (3 bytes) + maxBitrate + avgBitrate (4 each) inside an esds box body. */
+function esdsRateFields(bytes: Uint8Array, body: number): number | undefined {
+  let q = body + 4; // version + flags
+  if (bytes[q] !== 0x03) return undefined; // ES_Descriptor
+  q += 1 + descriptorLength(bytes, q + 1)[1];
+  const flags = bytes[q + 2] ?? 0;
+  q += 3;
+  if ((flags & 0x80) !== 0) q += 2;
+  if ((flags & 0x40) !== 0) q += 1 + (bytes[q] ?? 0);
+  if ((flags & 0x20) !== 0) q += 2;
+  if (bytes[q] !== 0x04) return undefined; // DecoderConfigDescriptor
+  q += 1 + descriptorLength(bytes, q + 1)[1];
+  q += 2; // objectTypeIndication, streamType
+  return q + 11 <= bytes.length ? q : undefined;
+}
+
+/**
+ * Makes the bitrate fields of copied audio tracks (esds DecoderConfigDescriptor, btrt) in an
+ * fMP4 init section equal to the source's (zero where the source has none). ffmpeg fills them
+ * from each input file's measured bitrate, which differs per segment; without this the init
+ * would change from segment to segment although the media does not need it to.
+ */
+export function alignAudioBitrates(init: Uint8Array, source: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(init);
+  const patch = (ours: (number | undefined)[], theirs: (number | undefined)[], length: number): void => {
+    for (const [k, at] of ours.entries()) {
+      if (at === undefined) continue;
+      const from = theirs[k];
+      if (from === undefined) out.fill(0, at, at + length);
+      else out.set(source.subarray(from, from + length), at);
+    }
+  };
+  patch(
+    findBoxes(out, 'esds').map((b) => esdsRateFields(out, b)),
+    findBoxes(source, 'esds').map((b) => esdsRateFields(source, b)),
+    11,
+  );
+  patch(findBoxes(out, 'btrt'), findBoxes(source, 'btrt').filter((b) => b + 12 <= source.length), 12);
+  return out;
+}

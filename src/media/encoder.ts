@@ -6,7 +6,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { ContainerKind, RgbFrame, SegmentMediaInfo } from '../types.js';
-import { audioCodecString, avcCodecFromAnnexB, avcCodecFromInit, topLevelBoxes } from './codecs.js';
+import { alignAudioBitrates, audioCodecString, avcCodecFromAnnexB, avcCodecFromInit, topLevelBoxes } from './codecs.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
 import { frameTicks, parseRational, startTicks } from './probe.js';
@@ -350,7 +350,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     const boxes = topLevelBoxes(whole);
     const firstMoof = boxes.find((b) => b.type === 'moof');
     if (firstMoof === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no moof box`);
-    const init = whole.subarray(0, firstMoof.start);
+    const init = alignAudioBitrates(whole.subarray(0, firstMoof.start), await readFile(this.o.sourcePath));
     const media = whole.subarray(firstMoof.start);
     const video = avcCodecFromInit(init);
     if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no avcC box in its init section`);
