@@ -13,6 +13,7 @@ import {
   type ListedObject,
   type ObjectHead,
   type ObjectStore,
+  type GetOptions,
   type PutOptions,
   type StoredObject,
 } from './object-store.js';
@@ -29,11 +30,14 @@ const isErrno = (e: unknown, code: string): boolean =>
 
 export class FsObjectStore implements ObjectStore {
   readonly name: string;
+  readonly bucket: string;
   private readonly root: string;
 
-  constructor(root: string) {
+  /** `bucket`: the name playlists use for this store in s3:// URIs. @default 'local' */
+  constructor(root: string, opts: { bucket?: string } = {}) {
     this.root = path.resolve(root);
     this.name = this.root;
+    this.bucket = opts.bucket ?? 'local';
   }
 
   private pathOf(key: string): string {
@@ -44,10 +48,15 @@ export class FsObjectStore implements ObjectStore {
     return path.join(this.root, ...key.split('/'));
   }
 
-  async get(key: string): Promise<StoredObject | undefined> {
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject | undefined> {
     try {
-      const body = new Uint8Array(await readFile(this.pathOf(key)));
-      return { body, etag: etagOf(body) };
+      const whole = new Uint8Array(await readFile(this.pathOf(key), { signal: options.signal }));
+      const r = options.range;
+      if (r !== undefined && r.offset + r.length > whole.length) {
+        throw new SwiftvrError('bad-input', `byte range ${r.length}@${r.offset} of ${this.name}/${key} ends past its end (${whole.length} bytes)`, { context: { uri: key } });
+      }
+      const body = r === undefined ? whole : whole.subarray(r.offset, r.offset + r.length);
+      return { body, etag: etagOf(whole) };
     } catch (e) {
       if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR')) return undefined;
       throw e;

@@ -25,6 +25,11 @@ export type WriteCondition =
   /** Replace only the version read before: fails if the key changed or is gone. */
   | { readonly ifMatch: string };
 
+export interface GetOptions {
+  readonly range?: { readonly offset: number; readonly length: number };
+  readonly signal?: AbortSignal;
+}
+
 export interface PutOptions {
   readonly condition?: WriteCondition;
   readonly contentType?: string;
@@ -41,8 +46,13 @@ export interface ListedObject {
 export interface ObjectStore {
   /** Human-readable name for messages, e.g. `s3://bucket` or a directory path. */
   readonly name: string;
-  /** The object, or undefined when the key does not exist. */
-  get(key: string): Promise<StoredObject | undefined>;
+  /**
+   * The bucket as playlists name it (`s3://<bucket>/...`): the S3 bucket, or the name a
+   * filesystem store answers to. URI policy checks compare against it.
+   */
+  readonly bucket: string;
+  /** The object (or the byte range of it), or undefined when the key does not exist. */
+  get(key: string, options?: GetOptions): Promise<StoredObject | undefined>;
   head(key: string): Promise<ObjectHead | undefined>;
   /** Writes the object; throws PreconditionFailedError when the condition does not hold. */
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ readonly etag: string }>;

@@ -20,6 +20,7 @@ import {
   type ListedObject,
   type ObjectHead,
   type ObjectStore,
+  type GetOptions,
   type PutOptions,
   type StoredObject,
 } from './object-store.js';
@@ -77,9 +78,17 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string): Promise<StoredObject | undefined> {
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject | undefined> {
+    const r0 = options.range;
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: checkKey(key) }));
+      const r = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: checkKey(key),
+          ...(r0 === undefined ? {} : { Range: `bytes=${r0.offset}-${r0.offset + r0.length - 1}` }),
+        }),
+        options.signal === undefined ? {} : { abortSignal: options.signal },
+      );
       const body = r.Body === undefined ? new Uint8Array() : await r.Body.transformToByteArray();
       return { body, etag: r.ETag ?? '', ...(r.ContentType === undefined ? {} : { contentType: r.ContentType }) };
     } catch (e) {

@@ -1,0 +1,61 @@
+// Reading a stream's source playlist from the object store. The HLS reader does the parsing
+// and the URI policy (same bucket, inside the playlist's folder, no `..`); this module gives it
+// an S3 loader backed by the job's ObjectStore and turns the plan into queue-ready specs.
+
+import { SwiftvrError, badInput } from '../errors.js';
+import { readSourcePlan } from '../hls/playlist-reader.js';
+import { registerLoader, type LoadOptions } from '../hls/resource-loader.js';
+import type { ResourceLocation, SegmentRef, SourcePlan } from '../types.js';
+import type { SegmentSpec } from './jobs.js';
+import type { ObjectStore } from './object-store/object-store.js';
+
+/** Stores by bucket name; the one s3 loader serves them all. */
+const stores = new Map<string, ObjectStore>();
+
+async function loadFromStore(location: ResourceLocation, opts: LoadOptions): Promise<Uint8Array> {
+  if (location.kind !== 's3') throw new SwiftvrError('internal', `S3 loader given a ${location.kind} location`);
+  const store = stores.get(location.bucket);
+  const uri = `s3://${location.bucket}/${location.key}`;
+  if (store === undefined) throw badInput(`${uri} names bucket ${location.bucket}, which this worker does not serve`, { uri });
+  const got = await store.get(location.key, {
+    ...(opts.byteRange === undefined ? {} : { range: opts.byteRange }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  if (got === undefined) throw badInput(`${uri} does not exist`, { uri });
+  return got.body;
+}
+
+/** Lets the HLS reader load s3://<store.bucket>/... through `store`. */
+export function serveStore(store: ObjectStore): void {
+  stores.set(store.bucket, store);
+  registerLoader('s3', loadFromStore);
+}
+
+/** Reads the playlist at `key` (multivariant or media) under the policy of its folder. */
+export async function readStoredPlan(store: ObjectStore, key: string, signal?: AbortSignal): Promise<SourcePlan> {
+  serveStore(store);
+  return readSourcePlan(`s3://${store.bucket}/${key}`, signal === undefined ? {} : { signal });
+}
+
+/** The object key of a location the reader resolved (always s3 here: the policy allows nothing else). */
+function keyOf(location: ResourceLocation, store: ObjectStore): string {
+  if (location.kind !== 's3' || location.bucket !== store.bucket) {
+    throw new SwiftvrError('internal', `resolved location ${JSON.stringify(location)} is not in bucket ${store.bucket}`);
+  }
+  return location.key;
+}
+
+export function segmentSpecOf(s: SegmentRef, store: ObjectStore): SegmentSpec {
+  return {
+    sn: s.sn,
+    key: keyOf(s.location, store),
+    ...(s.byteRange === undefined ? {} : { byteRange: s.byteRange }),
+    duration: s.duration,
+    discontinuity: s.discontinuity,
+    ...(s.programDateTime === undefined ? {} : { programDateTime: s.programDateTime.toISOString() }),
+    ...(s.map === undefined ? {} : { mapKey: keyOf(s.map.location, store) }),
+  };
+}
+
+/** The media playlist's key: the chosen variant's, or the input's own. */
+export const mediaKeyOf = (plan: SourcePlan, store: ObjectStore): string => keyOf(plan.media.location, store);
