@@ -21,7 +21,7 @@ class SwiftVRConfig:
     depth: int = 4
     heads: int = 4
     mlp_ratio: float = 2.0
-    window: int = 8  # spatial window side in tokens; windows span all frames of the chunk + context
+    window: int = 4  # spatial window side in tokens (patch 2: 4 tokens = 32 LQ px); spans all frames + context
     attention: AttentionKind = "mfswa"
     # Decoder channels at LQ/4, LQ/2, LQ resolution.
     dec_ch: tuple[int, int, int] = field(default=(64, 32, 16))
