@@ -1,4 +1,6 @@
 // ffprobe of one segment: exact frame count from the packets, start PTS, time base, audio.
+import { stat } from 'node:fs/promises';
+
 import { badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { AudioStreamInfo, ContainerKind, Rational, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
@@ -9,7 +11,16 @@ export interface ProbeOptions {
   readonly name?: string;
   readonly context?: ErrorContext;
   readonly signal?: AbortSignal;
+  /**
+   * The playlist's EXTINF for the segment. A segment whose frames cover less than this, by more
+   * than EXTINF rounding allows (0.5 s, RFC 8216 §4.3.2.1 before version 3) plus a frame, is
+   * rejected as truncated.
+   */
+  readonly expectedDuration?: number;
 }
+
+/** MPEG-TS packet size; HLS segments (and byte ranges) hold whole packets. */
+const TS_PACKET_BYTES = 188;
 
 interface FfprobeStream {
   index: number;
@@ -96,6 +107,15 @@ export async function probeSegment(
 ): Promise<SegmentMediaInfo> {
   const name = options.name ?? file;
   const context = options.context;
+  if (container === 'ts') {
+    const { size } = await stat(file);
+    if (size % TS_PACKET_BYTES !== 0) {
+      throw badInput(
+        `${name} is ${size} bytes, not a whole number of ${TS_PACKET_BYTES}-byte MPEG-TS packets: the segment is truncated or corrupt`,
+        context,
+      );
+    }
+  }
   const result = await runTool(
     'ffprobe',
     [
@@ -153,6 +173,17 @@ export async function probeSegment(
   const lastPts = pts[pts.length - 1]!;
   const durationSeconds = ((lastPts - startPts + frameTicks(frameRate, timeBase)) * timeBase.num) / timeBase.den;
 
+  const expected = options.expectedDuration;
+  if (expected !== undefined) {
+    const slack = 0.5 + frameTicks(frameRate, timeBase) * timeBase.num / timeBase.den;
+    if (durationSeconds < expected - slack) {
+      throw badInput(
+        `${name} holds ${pts.length} frames (${durationSeconds.toFixed(3)} s) but its EXTINF says ${expected} s; ` +
+          `a segment may fall short of its EXTINF by at most ${slack.toFixed(3)} s: it is truncated`,
+        context,
+      );
+    }
+  }
   const video: VideoStreamInfo = {
     width,
     height,
