@@ -373,7 +373,7 @@ export function measureBandwidth(
 }
 
 const H264_PROFILE_IDC: Readonly<Record<string, readonly [number, number]>> = {
-  'constrained baseline': [66, 0x40],
+  'constrained baseline': [66, 0xc0], // constraint_set0 + set1, as x264 writes it
   baseline: [66, 0],
   main: [77, 0],
   extended: [88, 0],
