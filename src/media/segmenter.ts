@@ -1,0 +1,163 @@
+// Cutting a plain video file (mp4/mkv/mov/ts) into an HLS media playlist with keyframe-aligned
+// segments, without re-encoding when its codecs and keyframes allow.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import { badInput, usageError } from '../errors.js';
+import type { ContainerKind } from '../types.js';
+import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
+
+/** Shortest and longest segment the output may have (the last one may be shorter). */
+export const SEGMENT_SECONDS_MIN = 2;
+export const SEGMENT_SECONDS_MAX = 6;
+/** Slack for durations that land a frame off a whole number of seconds. */
+const DURATION_SLACK = 0.05;
+
+export interface SegmentationPlan {
+  readonly mode: 'copy' | 're-encode';
+  /** Why; for logs, e.g. "video codec mpeg4 is not H.264". */
+  readonly reason: string;
+}
+
+export interface SegmentVideoOptions {
+  /** Target segment duration in seconds, within 2..6. @default 4 */
+  readonly targetSeconds?: number;
+  /** Segment container. @default 'ts' */
+  readonly container?: ContainerKind;
+  readonly signal?: AbortSignal;
+  /** Told which way the file is cut (stream copy or re-encode) and why. */
+  readonly onPlan?: (plan: SegmentationPlan) => void;
+}
+
+interface ProbedStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  disposition?: { attached_pic?: number };
+}
+
+const PLAYLIST = 'index.m3u8';
+
+/** EXTINF durations of a media playlist written by ffmpeg's hls muxer. */
+function extinfDurations(text: string): number[] {
+  return [...text.matchAll(/^#EXTINF:([0-9.]+)/gm)].map((m) => Number(m[1]));
+}
+
+/** Why these durations break the 2..6 s rule, or undefined when they keep it. */
+function durationProblem(durations: readonly number[]): string | undefined {
+  if (durations.length === 0) return 'no segments were written';
+  for (const [i, d] of durations.entries()) {
+    const last = i === durations.length - 1;
+    if (d > SEGMENT_SECONDS_MAX + DURATION_SLACK || (!last && d < SEGMENT_SECONDS_MIN - DURATION_SLACK)) {
+      return `segment ${i} would last ${d.toFixed(3)} s (keyframes allow no cut within ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s)`;
+    }
+  }
+  return undefined;
+}
+
+async function probeStreams(input: string, signal: AbortSignal | undefined): Promise<ProbedStream[]> {
+  const r = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-of', 'json', '-show_entries', 'stream=index,codec_type,codec_name:stream_disposition=attached_pic', input],
+    { signal },
+  );
+  if (r.aborted) throw abortedError(`probing ${input}`);
+  if (r.code !== 0) throw badInput(`${input} is not a media file ffmpeg can read: ffprobe ${stderrSummary(r)}`);
+  return (JSON.parse(r.stdout.toString('utf8')) as { streams?: ProbedStream[] }).streams ?? [];
+}
+
+/** ffmpeg arguments that cut `input` into `dir` with the hls muxer. */
+function hlsArgs(
+  input: string,
+  dir: string,
+  container: ContainerKind,
+  targetSeconds: number,
+  video: 'copy' | 'encode',
+  audio: 'copy' | 'encode' | 'none',
+): string[] {
+  const ext = container === 'ts' ? 'ts' : 'm4s';
+  const videoArgs =
+    video === 'copy'
+      ? ['-c:v', 'copy']
+      : [
+          // Even dimensions for 4:2:0; an IDR exactly every targetSeconds so every cut is on time.
+          '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-pix_fmt', 'yuv420p',
+          '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-profile:v', 'high',
+          '-force_key_frames', `expr:gte(t,n_forced*${targetSeconds})`, '-sc_threshold', '0',
+        ];
+  const audioArgs = audio === 'none' ? ['-an'] : audio === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '128k'];
+  return [
+    '-nostdin', '-hide_banner', '-v', 'error', '-y',
+    '-i', input,
+    '-map', '0:v:0', ...(audio === 'none' ? [] : ['-map', '0:a:0']), '-sn', '-dn',
+    ...videoArgs, ...audioArgs,
+    '-f', 'hls', '-hls_time', String(targetSeconds), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
+    '-hls_flags', 'independent_segments',
+    '-hls_segment_type', container === 'ts' ? 'mpegts' : 'fmp4',
+    ...(container === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
+    '-hls_segment_filename', path.join(dir, `seg-%05d.${ext}`),
+    path.join(dir, PLAYLIST),
+  ];
+}
+
+/**
+ * Cuts a plain video file into an HLS media playlist `outDir/index.m3u8` with keyframe-aligned
+ * segments of 2-6 s, keeping the first audio stream. Stream copy when the video is H.264 and its
+ * keyframes allow such cuts; otherwise a re-encode with an IDR every `targetSeconds`. Files are
+ * written to a temporary folder and moved into `outDir` when complete, the playlist last.
+ * Returns the playlist path. A file without video is a `bad-input` error.
+ */
+export async function segmentVideoFile(input: string, outDir: string, options: SegmentVideoOptions = {}): Promise<string> {
+  const targetSeconds = options.targetSeconds ?? 4;
+  const container = options.container ?? 'ts';
+  if (!(targetSeconds >= SEGMENT_SECONDS_MIN && targetSeconds <= SEGMENT_SECONDS_MAX)) {
+    throw usageError(`targetSeconds ${targetSeconds} is outside ${SEGMENT_SECONDS_MIN}..${SEGMENT_SECONDS_MAX} s`);
+  }
+  const info = await stat(input).catch(() => undefined);
+  if (info === undefined || !info.isFile()) throw badInput(`${input} does not exist or is not a file`);
+
+  const streams = await probeStreams(input, options.signal);
+  const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+  if (video === undefined) {
+    throw badInput(`${input} has no video stream; the input must be a video file (mp4, mkv, mov, ts) or an HLS playlist`);
+  }
+  const audioStream = streams.find((s) => s.codec_type === 'audio');
+  const audioCopyable = container === 'ts' ? ['aac', 'mp3'] : ['aac'];
+  const audio = audioStream === undefined ? 'none' : audioCopyable.includes(audioStream.codec_name ?? '') ? 'copy' : 'encode';
+
+  await mkdir(outDir, { recursive: true });
+  const work = path.join(outDir, `.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const attempt = async (mode: 'copy' | 'encode'): Promise<string | undefined> => {
+      await rm(work, { recursive: true, force: true });
+      await mkdir(work);
+      const r = await runTool('ffmpeg', hlsArgs(input, work, container, targetSeconds, mode, audio), { signal: options.signal });
+      if (r.aborted) throw abortedError(`cutting ${input} into HLS`);
+      if (r.code !== 0) {
+        if (mode === 'copy') return `stream copy failed: ffmpeg ${stderrSummary(r, 200)}`;
+        throw badInput(`${input} could not be cut into HLS: ffmpeg ${stderrSummary(r)}`);
+      }
+      return durationProblem(extinfDurations(await readFile(path.join(work, PLAYLIST), 'utf8')));
+    };
+
+    let plan: SegmentationPlan;
+    const copyBlocker = video.codec_name === 'h264' ? await attempt('copy') : `video codec ${String(video.codec_name)} is not H.264`;
+    if (copyBlocker === undefined) {
+      plan = { mode: 'copy', reason: `H.264 keyframes allow ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s cuts` };
+    } else {
+      plan = { mode: 're-encode', reason: copyBlocker };
+      const problem = await attempt('encode');
+      if (problem !== undefined) throw badInput(`${input} could not be cut into ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s segments: ${problem}`);
+    }
+    options.onPlan?.(plan);
+
+    // Media first, the playlist last: a reader never sees a playlist naming a missing segment.
+    const names = (await readdir(work)).filter((n) => n !== PLAYLIST);
+    for (const name of names) await rename(path.join(work, name), path.join(outDir, name));
+    await rename(path.join(work, PLAYLIST), path.join(outDir, PLAYLIST));
+    return path.join(outDir, PLAYLIST);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
