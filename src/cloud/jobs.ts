@@ -23,6 +23,7 @@ export interface SegmentSpec {
   readonly byteRange?: ByteRange;
   readonly duration: number;
   readonly discontinuity: boolean;
+  readonly discontinuitySequence: number;
   /** ISO 8601, from EXT-X-PROGRAM-DATE-TIME. */
   readonly programDateTime?: string;
   /** Object key of the EXT-X-MAP init section (fMP4). */
@@ -102,9 +103,9 @@ export class JobLayout {
   segment(sn: number, container: ContainerKind): string {
     return joinKey(this.root, 'restored', `seg_${pad(sn)}.${container === 'ts' ? 'ts' : 'm4s'}`);
   }
-  /** fMP4 output init section; one per discontinuity sequence in principle, one in practice. */
-  init(): string {
-    return joinKey(this.root, 'restored', 'init.mp4');
+  /** fMP4 output init section: one per discontinuity sequence (the picture size may change there). */
+  init(discontinuitySequence: number): string {
+    return joinKey(this.root, 'restored', discontinuitySequence === 0 ? 'init.mp4' : `init_${discontinuitySequence}.mp4`);
   }
   checkpoint(sn: number): string {
     return joinKey(this.root, 'state', `${pad(sn)}.bin`);

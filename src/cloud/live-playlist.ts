@@ -21,6 +21,8 @@ export interface RenditionEntry {
   readonly programDateTime?: string;
   /** Source media sequence number; not a tag of its own, it is read back from the URI seg_<sn>. */
   readonly sourceSn: number;
+  /** fMP4: EXT-X-MAP URI of this segment's init section (written where it changes). */
+  readonly map?: string;
 }
 
 export interface RenditionPlaylist {
@@ -28,8 +30,6 @@ export interface RenditionPlaylist {
   readonly targetDuration: number;
   readonly mediaSequence: number;
   readonly discontinuitySequence: number;
-  /** EXT-X-MAP URI (fMP4 output). */
-  readonly map?: string;
   readonly playlistType?: 'VOD';
   readonly independentSegments: boolean;
   readonly entries: readonly RenditionEntry[];
@@ -45,9 +45,11 @@ export function renderPlaylist(p: RenditionPlaylist): string {
   if (p.discontinuitySequence > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
   if (p.playlistType !== undefined) lines.push(`#EXT-X-PLAYLIST-TYPE:${p.playlistType}`);
   if (p.independentSegments) lines.push('#EXT-X-INDEPENDENT-SEGMENTS');
-  if (p.map !== undefined) lines.push(`#EXT-X-MAP:URI="${p.map}"`);
+  let map: string | undefined;
   for (const e of p.entries) {
     if (e.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if (e.map !== undefined && e.map !== map) lines.push(`#EXT-X-MAP:URI="${e.map}"`);
+    map = e.map;
     if (e.programDateTime !== undefined) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${e.programDateTime}`);
     lines.push(`#EXTINF:${e.duration.toFixed(6)},`, e.uri);
   }
@@ -120,6 +122,7 @@ export function parsePlaylist(text: string, name: string): RenditionPlaylist {
           duration: pending.duration,
           discontinuity: pending.discontinuity,
           sourceSn: Number(sn),
+          ...(map !== undefined ? { map } : {}),
           ...(pending.programDateTime !== undefined ? { programDateTime: pending.programDateTime } : {}),
         });
         pending = { discontinuity: false };
@@ -134,7 +137,6 @@ export function parsePlaylist(text: string, name: string): RenditionPlaylist {
     targetDuration,
     mediaSequence,
     discontinuitySequence,
-    ...(map !== undefined ? { map } : {}),
     ...(playlistType !== undefined ? { playlistType } : {}),
     independentSegments,
     entries,
@@ -153,7 +155,6 @@ export interface LivePlaylistOptions {
   /** Segments kept in the sliding window; at least 6 (a player needs room to start 3 target durations back). */
   readonly window: number;
   readonly version: number;
-  readonly map?: string;
 }
 
 /**
@@ -169,7 +170,6 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
     targetDuration: o.targetDuration,
     mediaSequence: 0,
     discontinuitySequence: 0,
-    ...(o.map !== undefined ? { map: o.map } : {}),
     independentSegments: true,
     entries: [],
     ended: false,

@@ -52,6 +52,7 @@ export function segmentSpecOf(s: SegmentRef, store: ObjectStore): SegmentSpec {
     ...(s.byteRange === undefined ? {} : { byteRange: s.byteRange }),
     duration: s.duration,
     discontinuity: s.discontinuity,
+    discontinuitySequence: s.discontinuitySequence,
     ...(s.programDateTime === undefined ? {} : { programDateTime: s.programDateTime.toISOString() }),
     ...(s.map === undefined ? {} : { mapKey: keyOf(s.map.location, store) }),
   };

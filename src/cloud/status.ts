@@ -1,0 +1,99 @@
+// `swiftvr status <job>`: what the store says about a job: segments done, fps, lag, errors.
+
+import { SwiftvrError } from '../errors.js';
+import { JobLayout, type JobRecord } from './jobs.js';
+import { parsePlaylist } from './live-playlist.js';
+import type { SegmentMetrics } from './metrics.js';
+import { bytesToText, type ObjectStore } from './object-store/object-store.js';
+
+export interface ErrorRecord {
+  readonly job?: string;
+  readonly sn?: number;
+  readonly segment?: string;
+  readonly attempt: number;
+  readonly final: boolean;
+  readonly kind: string;
+  readonly message: string;
+  readonly at: string;
+}
+
+export interface JobStatus {
+  readonly job: string;
+  readonly mode: 'vod' | 'live';
+  readonly source: string;
+  /** VOD: source segments; live: unknown until the source ends. */
+  readonly segmentsTotal?: number;
+  readonly segmentsDone: number;
+  readonly framesDone: number;
+  /** Mean per-segment fps. */
+  readonly fps: number;
+  /** Live: lag of the newest published segment. */
+  readonly lagSeconds?: number;
+  readonly meanQueueWaitSeconds: number;
+  /** The upscaled rendition playlist exists (VOD: complete; live: at least one segment). */
+  readonly published: boolean;
+  readonly ended: boolean;
+  /** Key of the rendition playlist and of the multivariant (when written). */
+  readonly rendition: string;
+  readonly multivariant?: string;
+  readonly errors: readonly ErrorRecord[];
+  /** Segments whose last failure was final (sent to the dead-letter queue). */
+  readonly deadLettered: readonly number[];
+}
+
+export async function readJobStatus(store: ObjectStore, outputPrefix: string, job: string): Promise<JobStatus> {
+  const layout = new JobLayout(outputPrefix, job);
+  const recordObj = await store.get(layout.record);
+  if (recordObj === undefined) {
+    throw new SwiftvrError('bad-input', `job ${job} does not exist: no ${store.name}/${layout.record} (was it submitted under output prefix ${outputPrefix}?)`);
+  }
+  const record = JSON.parse(bytesToText(recordObj.body)) as JobRecord;
+  const readAll = async <T>(prefix: string): Promise<T[]> => {
+    const keys = (await store.list(prefix)).map((o) => o.key);
+    const bodies = await Promise.all(keys.map((k) => store.get(k)));
+    return bodies.flatMap((b) => (b === undefined ? [] : [JSON.parse(bytesToText(b.body)) as T]));
+  };
+  const [metrics, errors, rendition, multivariant] = await Promise.all([
+    readAll<SegmentMetrics>(layout.metricsPrefix),
+    readAll<ErrorRecord>(layout.errorsPrefix),
+    store.get(layout.rendition),
+    store.head(layout.multivariant),
+  ]);
+  metrics.sort((a, b) => a.sn - b.sn);
+  errors.sort((a, b) => (a.sn ?? -1) - (b.sn ?? -1) || a.attempt - b.attempt);
+  const done = new Set(metrics.map((m) => m.sn));
+  const ended = rendition !== undefined && parsePlaylist(bytesToText(rendition.body), layout.rendition).ended;
+  const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+  const newest = metrics.at(-1);
+  return {
+    job,
+    mode: record.mode,
+    source: record.sourceKey,
+    ...(record.segments === undefined ? {} : { segmentsTotal: record.segments.length }),
+    segmentsDone: done.size,
+    framesDone: metrics.reduce((n, m) => n + m.frames, 0),
+    fps: mean(metrics.map((m) => m.fps)),
+    ...(newest?.lagSeconds === undefined ? {} : { lagSeconds: newest.lagSeconds }),
+    meanQueueWaitSeconds: mean(metrics.map((m) => m.queueWaitSeconds)),
+    published: rendition !== undefined,
+    ended,
+    rendition: layout.rendition,
+    ...(multivariant === undefined ? {} : { multivariant: layout.multivariant }),
+    errors,
+    deadLettered: [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn)).map((e) => e.sn!))],
+  };
+}
+
+/** A few human lines for the terminal. */
+export function formatStatus(s: JobStatus): string {
+  const lines = [
+    `job        ${s.job} (${s.mode}) from ${s.source}`,
+    `segments   ${s.segmentsDone}${s.segmentsTotal === undefined ? '' : ` of ${s.segmentsTotal}`} done, ${s.framesDone} frames, ${s.fps.toFixed(2)} fps per segment`,
+    `published  ${s.published ? s.rendition : 'not yet'}${s.ended ? ' (ended)' : ''}${s.multivariant ? `; multivariant ${s.multivariant}` : ''}`,
+  ];
+  if (s.lagSeconds !== undefined) lines.push(`lag        ${s.lagSeconds.toFixed(2)} s behind live`);
+  lines.push(`queue wait ${s.meanQueueWaitSeconds.toFixed(2)} s mean`);
+  lines.push(`errors     ${s.errors.length}${s.deadLettered.length > 0 ? `; dead-lettered sn ${s.deadLettered.join(', ')}` : ''}`);
+  for (const e of s.errors.slice(-5)) lines.push(`  sn ${e.sn ?? '-'} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
+  return lines.join('\n');
+}
