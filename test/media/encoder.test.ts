@@ -1,0 +1,94 @@
+// Encoder lifecycle: wrong frames are refused, and an abort (call or signal) leaves no file.
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { SwiftvrError } from '../../src/errors.js';
+import { decodeFrames } from '../../src/media/decoder.js';
+import { createSegmentEncoder } from '../../src/media/encoder.js';
+import { probeSegment } from '../../src/media/probe.js';
+import type { SegmentMediaInfo } from '../../src/types.js';
+import { makeHls, tempDir } from './media-fixtures.js';
+
+describe('segment encoder lifecycle', () => {
+  let src: string;
+  let info: SegmentMediaInfo;
+  let outDir: string;
+
+  beforeAll(async () => {
+    const dir = await tempDir('enc');
+    src = (await makeHls(dir, 'ts', { seconds: 1 })).segments[0]!;
+    info = await probeSegment(src, 'ts');
+    outDir = await tempDir('enc-out');
+  });
+
+  const open = (name: string, signal?: AbortSignal): ReturnType<typeof createSegmentEncoder> =>
+    createSegmentEncoder({
+      sourcePath: src, info, width: info.video.width, height: info.video.height, container: 'ts',
+      outPath: path.join(outDir, name), encoder: 'libx264', signal,
+    });
+
+  it('refuses odd output sizes and a container other than the source\'s', () => {
+    expect(() => createSegmentEncoder({ sourcePath: src, info, width: 321, height: 240, container: 'ts', outPath: 'x.ts' })).toThrow(
+      'output frame size 321x240 is not allowed: H.264 4:2:0 needs even width and height of at least 2',
+    );
+    expect(() =>
+      createSegmentEncoder({ sourcePath: src, info, width: 320, height: 240, container: 'fmp4', outPath: 'x.m4s', initOutPath: 'i.mp4' }),
+    ).toThrow('output container fmp4 differs from the source segment\'s ts');
+  });
+
+  it('refuses a frame of the wrong size', async () => {
+    const enc = open('wrong-size.ts');
+    await expect(enc.write({ width: 8, height: 8, data: new Uint8Array(192) })).rejects.toThrow(
+      /is 8x8 \(192 bytes\); the encoder was opened for 160x120 rgb24/,
+    );
+    await enc.abort();
+  });
+
+  it('refuses to finish with fewer frames than the source and leaves nothing', async () => {
+    const enc = open('short.ts');
+    let n = 0;
+    for await (const frame of decodeFrames(src, info)) {
+      if (n++ === 10) break;
+      await enc.write(frame);
+    }
+    const e: unknown = await enc.finish().catch((err: unknown) => err);
+    expect((e as SwiftvrError).message).toBe(
+      `${path.join(outDir, 'short.ts')} got 10 frames; the source segment has ${info.video.frameCount} and the output must have as many`,
+    );
+    expect((await readdir(outDir)).filter((f) => f.startsWith('short.ts'))).toEqual([]);
+  });
+
+  it('abort() stops ffmpeg and removes the partial output', async () => {
+    const enc = open('aborted.ts');
+    let n = 0;
+    for await (const frame of decodeFrames(src, info)) {
+      await enc.write(frame);
+      if (++n === 5) break;
+    }
+    await enc.abort();
+    expect((await readdir(outDir)).filter((f) => f.startsWith('aborted.ts'))).toEqual([]);
+  });
+
+  it('an AbortSignal fails the next write with an aborted error and leaves nothing', async () => {
+    const controller = new AbortController();
+    const enc = open('signalled.ts', controller.signal);
+    const frames: Uint8Array[] = [];
+    for await (const frame of decodeFrames(src, info)) frames.push(frame.data);
+    await enc.write({ width: info.video.width, height: info.video.height, data: frames[0]! });
+    controller.abort();
+    let e: unknown;
+    try {
+      // The pipe may take a few frames before the dead process shows.
+      for (const data of frames.slice(1)) await enc.write({ width: info.video.width, height: info.video.height, data });
+      await enc.finish();
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(SwiftvrError);
+    expect((e as SwiftvrError).kind).toBe('aborted');
+    await enc.abort();
+    expect((await readdir(outDir)).filter((f) => f.startsWith('signalled.ts'))).toEqual([]);
+  });
+});
