@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The compare page in a real browser: a small output folder served on 127.0.0.1, Chromium
 // headless via playwright-core. Source = the fixture's 48x32 rendition, restored = its 96x64
 // rendition (same timeline), so sync and scaling are checked on real HLS playback.
