@@ -12,10 +12,12 @@ import type { ResourceLocation } from '../types.js';
 /** What a job may read. Built once per job with {@link policyForInput}; immutable. */
 export interface UriPolicy {
   /**
-   * Folder every local resource must stay inside (an absolute, symlink-free path), or
-   * undefined when the job reads no local files.
+   * Folder every local resource must stay inside (absolute), or undefined when the job reads
+   * no local files. Lexical checks use it as given.
    */
   readonly root?: string;
+  /** `root` with symlinks resolved, for the real-path check (the input folder may sit under a link). */
+  readonly realRoot?: string;
   /** Hosts http(s) resources may come from, lowercased; `host` matches any port, `host:port` one. */
   readonly allowedHosts: readonly string[];
   /** The bucket and key prefix S3 resources must stay inside (prefix '' = the whole bucket). */
@@ -61,12 +63,17 @@ export function policyForInput(input: ResourceLocation, opts: PolicyOptions = {}
   const allowedHosts = (opts.allowedHosts ?? []).map((h) => normaliseHost(h));
   if (input.kind === 'http') allowedHosts.unshift(new URL(input.url).host.toLowerCase());
   const rootDir = opts.root ?? (input.kind === 'file' ? path.dirname(input.path) : undefined);
-  const root = rootDir === undefined ? undefined : realRoot(path.resolve(rootDir));
+  const root = rootDir === undefined ? undefined : path.resolve(rootDir);
   const s3 =
     input.kind === 's3'
       ? { bucket: input.bucket, prefix: opts.s3Prefix ?? input.key.slice(0, input.key.lastIndexOf('/') + 1) }
       : undefined;
-  return Object.freeze({ root, allowedHosts: Object.freeze([...new Set(allowedHosts)]), s3 });
+  return Object.freeze({
+    root,
+    realRoot: root === undefined ? undefined : realRoot(root),
+    allowedHosts: Object.freeze([...new Set(allowedHosts)]),
+    s3,
+  });
 }
 
 /**
@@ -183,7 +190,8 @@ export async function checkRealPath(location: ResourceLocation & { kind: 'file' 
     }
     throw badInput(`${what} cannot be read: ${(e as Error).message}`, { uri: name }, e);
   }
-  if (policy.root === undefined || !isInside(policy.root, real)) {
+  const root = policy.realRoot ?? policy.root;
+  if (root === undefined || !isInside(root, real)) {
     throw badInput(
       `URI ${name} is a symbolic link to ${real}, outside the input folder ${policy.root ?? '(none)'}`,
       { uri: name },

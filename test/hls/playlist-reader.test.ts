@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { readSourcePlan, sniffContainer } from '../../src/hls/playlist-reader.js';
+import { loadBytes } from '../../src/hls/resource-loader.js';
+import { policyForInput } from '../../src/hls/uri-policy.js';
 import { startLoopbackServer } from './loopback-server.js';
 import type { LoopbackServer } from './loopback-server.js';
 
@@ -119,6 +121,32 @@ describe('4.3.2.1 EXTINF', () => {
     const file = await inputFolder(media('#EXTINF:1,\na.ts\n#EXTINF:1,\ngone.ts'), { 'a.ts': TS_SEG });
     const msg = await badInputMessage(() => readSourcePlan(file));
     expect(msg).toBe(`file ${path.join(path.dirname(file), 'gone.ts')} (URI gone.ts) does not exist`);
+  });
+});
+
+describe('4.3.2.2 EXT-X-BYTERANGE', () => {
+  it('"If o is not present, the sub-range begins at the next byte following the sub-range of the previous Media Segment": ranges into one file load the original segments', async () => {
+    const parts = await Promise.all([0, 1, 2].map((i) => readFile(path.join(FIXTURES, `ts/96x64/seg_00${i}.ts`))));
+    const file = await inputFolder(
+      media(
+        parts.map((p, i) => `#EXTINF:1,\n#EXT-X-BYTERANGE:${p.length}${i === 0 ? '@0' : ''}\nall.ts`).join('\n'),
+        '#EXT-X-TARGETDURATION:1',
+      ).replace('#EXT-X-VERSION:3', '#EXT-X-VERSION:4'),
+    );
+    await writeFile(path.join(path.dirname(file), 'all.ts'), Buffer.concat(parts));
+    const plan = await readSourcePlan(file);
+    expect(plan.media.container).toBe('ts');
+    const ranges = plan.media.segments.map((s) => s.byteRange);
+    expect(ranges).toEqual([
+      { offset: 0, length: parts[0]?.length },
+      { offset: parts[0]?.length, length: parts[1]?.length },
+      { offset: (parts[0]?.length ?? 0) + (parts[1]?.length ?? 0), length: parts[2]?.length },
+    ]);
+    const policy = policyForInput({ kind: 'file', path: file });
+    for (const [i, s] of plan.media.segments.entries()) {
+      const bytes = await loadBytes(s.location, { policy, ...(s.byteRange ? { byteRange: s.byteRange } : {}) });
+      expect(Buffer.from(bytes).equals(parts[i] as Buffer)).toBe(true);
+    }
   });
 });
 
@@ -267,6 +295,15 @@ describe('11 Security Considerations: URIs in untrusted playlists', () => {
     await symlink(outside, path.join(path.dirname(file), 'link.ts'));
     const msg = await badInputMessage(() => readSourcePlan(file));
     expect(msg).toBe(`URI link.ts is a symbolic link to ${path.resolve(outside)}, outside the input folder ${path.dirname(file)}`);
+  });
+
+  it('an input folder reached through a symbolic link is still read (only escapes are refused)', async () => {
+    const linked = path.join(tmp, `linked${n++}`);
+    await symlink(path.join(FIXTURES, 'fmp4'), linked);
+    const plan = await readSourcePlan(path.join(linked, 'index.m3u8'));
+    expect(plan.media.segments.map((s) => s.location)).toEqual(
+      [0, 1, 2].map((i) => ({ kind: 'file', path: path.join(linked, `96x64/seg_00${i}.m4s`) })),
+    );
   });
 
   it('another host or scheme named by a local playlist is rejected', async () => {
