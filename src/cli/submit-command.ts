@@ -1,0 +1,80 @@
+// `swiftvr submit <s3://bucket/key.m3u8> [--live] [--shards N]`: queue a job. Without a queue URL
+// the job runs here and now (embedded: in-process queue and worker, local or S3 store).
+import { CLOUD_OPTIONS_HELP, openQueue, openStore, readCloudConfig, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
+import { readJobStatus, formatStatus } from '../cloud/status.js';
+import { jobMessageOf, parseS3Input, submitJob } from '../cloud/submit.js';
+import { Worker } from '../cloud/worker.js';
+import { usageError } from '../errors.js';
+import { ModelSession } from '../inference/session.js';
+import type { MemoryQueue } from '../cloud/queue/memory-queue.js';
+import type { JobMessage } from '../cloud/jobs.js';
+import { parseCloudArgs } from './cloud-args.js';
+import type { CliIo, Command } from './command.js';
+
+export const SUBMIT_USAGE = `usage: swiftvr submit <s3://bucket/key.m3u8> [--live] [--shards N] [options]
+
+Queues a job that restores the stream at the playlist (multivariant or media). Prints the job id
+for \`swiftvr status\`. Without --queue-url the job runs in this process (embedded mode; then the
+worker options apply, --model first) and the command returns when it is done.
+
+  --live                    follow a growing live playlist until EXT-X-ENDLIST
+  --shards <N>              VOD: split into N contiguous shards restored in parallel (default: 1)
+  --json                    print the job (and, embedded, its final status) as JSON
+${CLOUD_OPTIONS_HELP}
+${WORKER_OPTIONS_HELP}
+  -h, --help                show this help`;
+
+export const submitCommand: Command = {
+  summary: 'queue a VOD or live restore job for a playlist in S3',
+  usage: SUBMIT_USAGE,
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const args = parseCloudArgs(argv, SUBMIT_USAGE, ['live', 'shards', 'json']);
+    if (args.flags.help) {
+      io.stdout.write(`${SUBMIT_USAGE}\n`);
+      return 0;
+    }
+    if (args.positionals.length !== 1) {
+      throw usageError(`submit takes exactly one <s3://bucket/key.m3u8>; got ${args.positionals.length}\n\n${SUBMIT_USAGE}`);
+    }
+    const input = args.positionals[0]!;
+    const { bucket } = parseS3Input(input);
+    const shardsText = args.flags.shards ?? '1';
+    if (!/^\d+$/.test(shardsText) || Number(shardsText) < 1) throw usageError(`--shards is ${JSON.stringify(shardsText)}; it must be an integer >= 1`);
+    const cloud = readCloudConfig(args.values, process.env, { bucketFromInput: bucket });
+    const message = jobMessageOf({ input, live: args.flags.live, shards: Number(shardsText) }, cloud.sourcePrefix);
+    const job = message.type === 'segment' ? '' : message.job;
+    if (cloud.queue.kind === 'sqs') {
+      await submitJob(openQueue(cloud), message);
+      io.stdout.write(args.flags.json ? `${JSON.stringify({ job, message })}\n` : `${job}\n`);
+      return 0;
+    }
+    // Embedded: an in-process queue and worker, run to completion.
+    const config = readWorkerConfig(args.values, process.env, { requireQueue: false, bucketFromInput: bucket });
+    const store = openStore(config);
+    const queue = openQueue(config) as MemoryQueue<JobMessage>;
+    const worker = new Worker({
+      store,
+      queue,
+      openSession: () => ModelSession.open(config.model, { ep: config.ep, ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }) }),
+      sourcePrefix: config.sourcePrefix,
+      outputPrefix: config.outputPrefix,
+      consume: { ...config.consume, waitTimeSeconds: 0 },
+      liveWindow: config.liveWindow,
+      livePollMs: config.livePollMs,
+      liveIdleTimeoutMs: config.liveIdleTimeoutMs,
+      encoder: config.encoder,
+      ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
+      log: args.flags.json ? (line) => io.stderr.write(`${JSON.stringify(line)}\n`) : () => undefined,
+    });
+    await worker.start();
+    try {
+      await submitJob(queue, message);
+      while (queue.depth > 0 && !io.signal.aborted) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await worker.stop();
+    }
+    const status = await readJobStatus(store, config.outputPrefix, job);
+    io.stdout.write(args.flags.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
+    return queue.deadLetters.length > 0 || status.errors.some((e) => e.final) ? 1 : 0;
+  },
+};

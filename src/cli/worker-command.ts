@@ -1,0 +1,52 @@
+// `swiftvr worker`: consume the SQS FIFO queue until SIGTERM / SIGINT, then drain and exit.
+import { once } from 'node:events';
+import { CLOUD_OPTIONS_HELP, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
+import { Worker } from '../cloud/worker.js';
+import { usageError } from '../errors.js';
+import { ModelSession } from '../inference/session.js';
+import { parseCloudArgs } from './cloud-args.js';
+import type { CliIo, Command } from './command.js';
+
+export const WORKER_USAGE = `usage: swiftvr worker [options]
+
+Takes vod, live and segment jobs from an SQS FIFO queue and publishes restored segments and
+playlists to the store. SIGTERM stops taking messages and drains the ones in flight.
+Every option can also come from the environment variable in brackets.
+
+${CLOUD_OPTIONS_HELP}
+${WORKER_OPTIONS_HELP}
+  -h, --help                show this help`;
+
+export const workerCommand: Command = {
+  summary: 'run a cloud worker on an SQS FIFO queue (S3 or local store)',
+  usage: WORKER_USAGE,
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const args = parseCloudArgs(argv, WORKER_USAGE);
+    if (args.flags.help) {
+      io.stdout.write(`${WORKER_USAGE}\n`);
+      return 0;
+    }
+    if (args.positionals.length > 0) throw usageError(`worker takes no positional arguments; got ${args.positionals.join(' ')}\n\n${WORKER_USAGE}`);
+    const config = readWorkerConfig(args.values, process.env, { requireQueue: true });
+    const worker = new Worker({
+      store: openStore(config),
+      queue: openQueue(config),
+      openSession: () => ModelSession.open(config.model, { ep: config.ep, ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }) }),
+      sourcePrefix: config.sourcePrefix,
+      outputPrefix: config.outputPrefix,
+      consume: config.consume,
+      liveWindow: config.liveWindow,
+      livePollMs: config.livePollMs,
+      liveIdleTimeoutMs: config.liveIdleTimeoutMs,
+      encoder: config.encoder,
+      ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
+      ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
+      log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`),
+    });
+    await worker.start();
+    if (!io.signal.aborted) await once(io.signal, 'abort');
+    io.stderr.write('swiftvr worker: stopping; draining messages in flight\n');
+    await worker.stop();
+    return 0;
+  },
+};
