@@ -36,8 +36,9 @@ export async function startLoopbackServer(root?: string): Promise<LoopbackServer
     const handler = routes.get(url.pathname);
     if (handler) return handler(req, res);
     if (root === undefined) return void res.writeHead(404).end();
-    const file = path.join(root, decodeURIComponent(url.pathname));
-    if (!file.startsWith(path.resolve(root) + path.sep)) return void res.writeHead(403).end();
+    const base = path.resolve(root);
+    const file = path.join(base, decodeURIComponent(url.pathname));
+    if (!file.startsWith(base + path.sep)) return void res.writeHead(403).end();
     readFile(file).then(
       (body) => {
         const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
