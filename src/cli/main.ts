@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Entry point of the `swiftvr` bin. SIGINT / SIGTERM abort the running command through an
+// AbortController (it stops cleanly, publishing nothing half-written); a second signal exits at once.
+import { runCli } from './cli.js';
+
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (sig: NodeJS.Signals): void => {
+  signals++;
+  if (signals > 1) process.exit(130);
+  controller.abort(new Error(`received ${sig}`));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+process.exitCode = code;
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);

@@ -1,0 +1,149 @@
+// `swiftvr restore <input> --out <dir> [...]`: flags are read once into a frozen, validated
+// object, then the pipeline runs with progress reported as the user asked.
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ExecutionProvider, ReportMode } from '../types.js';
+import { SwiftvrError, usageError } from '../errors.js';
+import { restore } from '../pipeline/restore.js';
+import type { EncoderChoice } from '../pipeline/segment.js';
+import { createProgressReporter } from '../report/progress.js';
+import type { CliIo, Command } from './command.js';
+import { defaultModelPath } from './package-root.js';
+
+export const RESTORE_USAGE = `usage: swiftvr restore <input> --out <dir> [options]
+
+  <input>              HLS playlist (multivariant or media; a path or an http(s) URL)
+                       or a plain video file (mp4, mkv, mov, ts), cut into HLS first
+  --out <dir>          output folder: restored rendition, multivariant playlist, compare.html
+  --model <onnx>       model file with its JSON sidecar (default: models/swiftvr-x2.onnx)
+  --ep cpu|cuda        onnxruntime execution provider (default: cuda when present, else cpu)
+  --chunk-frames <N>   frames per model call, 1..t_max of the model (default: t_max)
+  --variant <N>        restore variant N (0-based, in playlist order) of a multivariant input
+                       (default: the highest BANDWIDTH)
+  --encoder <name>     libx264, h264_nvenc or auto (default: auto: h264_nvenc when present)
+  --allow-host <host>  also accept segment URIs on this host (repeatable)
+  --quiet              print errors only
+  --json               print one JSON line per segment: {"sn","frames","seconds","fps"}
+  -h, --help           show this help`;
+
+export interface RestoreConfig {
+  readonly input: string;
+  readonly out: string;
+  readonly model: string;
+  readonly ep: ExecutionProvider | 'auto';
+  readonly chunkFrames?: number;
+  readonly variant?: number;
+  readonly encoder: EncoderChoice;
+  readonly allowedHosts: readonly string[];
+  readonly report: ReportMode;
+}
+
+function intFlag(flag: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min) {
+    throw usageError(`--${flag} is ${JSON.stringify(value)}; it must be an integer >= ${min}`);
+  }
+  return Number(value);
+}
+
+/** Parses and validates the flags; throws a usage error naming the flag and the rule. */
+export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: 'string', short: 'o' },
+        model: { type: 'string' },
+        ep: { type: 'string' },
+        'chunk-frames': { type: 'string' },
+        variant: { type: 'string' },
+        encoder: { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
+        quiet: { type: 'boolean', short: 'q' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw usageError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n\n${RESTORE_USAGE}`);
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  if (parsed.positionals.length !== 1) {
+    throw usageError(
+      `restore takes exactly one <input>; got ${parsed.positionals.length}${parsed.positionals.length > 1 ? ` (${parsed.positionals.join(' ')})` : ''}\n\n${RESTORE_USAGE}`,
+    );
+  }
+  if (v.out === undefined || v.out === '') throw usageError(`--out <dir> is required\n\n${RESTORE_USAGE}`);
+  const ep = v.ep ?? 'auto';
+  if (ep !== 'cpu' && ep !== 'cuda' && ep !== 'auto') throw usageError(`--ep is ${JSON.stringify(ep)}; it must be cpu or cuda`);
+  const encoder = v.encoder ?? 'auto';
+  if (encoder !== 'libx264' && encoder !== 'h264_nvenc' && encoder !== 'auto') {
+    throw usageError(`--encoder is ${JSON.stringify(encoder)}; it must be libx264, h264_nvenc or auto`);
+  }
+  if (v.quiet === true && v.json === true) throw usageError('--quiet and --json cannot be used together; pick one');
+  const chunkFrames = intFlag('chunk-frames', v['chunk-frames'], 1);
+  const variant = intFlag('variant', v.variant, 0);
+  const model = v.model ?? defaultModelPath();
+  if (!existsSync(model)) {
+    throw new SwiftvrError(
+      v.model === undefined ? 'missing-dependency' : 'bad-input',
+      v.model === undefined
+        ? `the default model ${model} does not exist yet; train and export it (see models/README.md) or pass --model <onnx>`
+        : `--model ${model} does not exist`,
+    );
+  }
+  return Object.freeze({
+    input: parsed.positionals[0]!,
+    out: v.out,
+    model,
+    ep,
+    encoder,
+    allowedHosts: Object.freeze([...(v['allow-host'] ?? [])]),
+    report: v.json === true ? 'json' : v.quiet === true ? 'quiet' : 'bar',
+    ...(chunkFrames !== undefined ? { chunkFrames } : {}),
+    ...(variant !== undefined ? { variant } : {}),
+  });
+}
+
+export const restoreCommand: Command = {
+  summary: 'restore and upscale an HLS stream or video file into a new rendition',
+  usage: RESTORE_USAGE,
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const config = parseRestoreArgs(argv);
+    if (config === 'help') {
+      io.stdout.write(RESTORE_USAGE + '\n');
+      return 0;
+    }
+    const progress = createProgressReporter(config.report, { out: io.stdout, err: io.stderr });
+    try {
+      const summary = await restore({
+        input: config.input,
+        outDir: config.out,
+        modelPath: config.model,
+        ep: config.ep,
+        encoder: config.encoder,
+        allowedHosts: config.allowedHosts,
+        signal: io.signal,
+        progress,
+        ...(config.chunkFrames !== undefined ? { chunkFrames: config.chunkFrames } : {}),
+        ...(config.variant !== undefined ? { variant: config.variant } : {}),
+      });
+      progress.stop();
+      if (config.report === 'bar') {
+        const fps = summary.seconds > 0 ? summary.frames / summary.seconds : 0;
+        io.stderr.write(
+          `restored ${summary.segments.length} segments, ${summary.frames} frames in ${summary.seconds.toFixed(1)} s ` +
+            `(${fps.toFixed(1)} fps, ${summary.provider})\n` +
+            `  playlist: ${summary.multivariantPath}\n  compare:  ${summary.comparePagePath}\n`,
+        );
+      }
+      return 0;
+    } finally {
+      progress.stop();
+    }
+  },
+};

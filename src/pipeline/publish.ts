@@ -1,0 +1,225 @@
+// The publish stage. Everything that can fail without side effects (rendering playlists,
+// listing the source files to copy) runs first; then segments move into place, then the media
+// playlist, then the multivariant playlist (each written atomically), then the compare page.
+// A reader never sees a playlist that lists a segment not yet written.
+import { copyFile, mkdir, rename } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import HLS from 'hls-parser';
+import type { MasterPlaylist } from 'hls-parser/types.js';
+import type { ResourceLocation, SourcePlan } from '../types.js';
+import { SwiftvrError } from '../errors.js';
+import { loadText } from '../hls/resource-loader.js';
+import { parseMediaPlaylistText } from '../hls/playlist-reader.js';
+import { locationFromInput, policyForInput, resolveUri, type UriPolicy } from '../hls/uri-policy.js';
+import {
+  measureBandwidth,
+  outputUriFor,
+  renderMultivariantPlaylist,
+  renderVodPlaylist,
+  restoredCodecs,
+  type ListedVariant,
+  type ProducedSegment,
+} from '../hls/playlist-writer.js';
+import { publishFile } from '../hls/publish.js';
+import { writeComparePage } from '../report/compare-page.js';
+import type { PreparedInput } from './input.js';
+import type { StagedSegment } from './segments.js';
+
+export interface PublishOptions {
+  readonly plan: SourcePlan;
+  readonly staged: readonly StagedSegment[];
+  readonly stageDir: string;
+  readonly outDir: string;
+  readonly input: PreparedInput;
+  readonly scale: number;
+  readonly signal: AbortSignal;
+}
+
+export interface Published {
+  readonly multivariantPath: string;
+  readonly mediaPlaylistPath: string;
+  readonly comparePagePath: string;
+}
+
+/** Output layout under --out. */
+export const MULTIVARIANT_NAME = 'index.m3u8';
+export const MEDIA_PLAYLIST_NAME = 'index.m3u8';
+export const SOURCE_DIR = 'source';
+export const renditionDirName = (scale: number): string => `x${scale}`;
+
+/** Folder-relative URI with `/` separators, percent-encoded per segment. */
+const relUri = (from: string, to: string): string =>
+  relative(from, to)
+    .split(sep)
+    .map((p) => (p === '..' ? p : encodeURIComponent(p)))
+    .join('/');
+
+interface SourceCopy {
+  /** URI as written in the source multivariant (or the input media playlist) -> output URI. */
+  readonly uriMap: Map<string, string>;
+  /** Local files to copy: [from, to]. */
+  readonly files: Map<string, string>;
+}
+
+/**
+ * Which source files the output lists and where they go. Local sources are copied under
+ * <out>/source/ keeping their relative layout (so their own relative URIs stay valid);
+ * http sources keep their absolute URLs.
+ */
+async function planSourceCopy(plan: SourcePlan, outDir: string, policy: UriPolicy, signal: AbortSignal): Promise<SourceCopy> {
+  const uriMap = new Map<string, string>();
+  const files = new Map<string, string>();
+  const sourceRoot = join(outDir, SOURCE_DIR);
+  const base: ResourceLocation = plan.multivariant?.location ?? plan.media.location;
+  const baseDir = base.kind === 'file' ? dirname(base.path) : undefined;
+  const localTarget = (path: string): string => {
+    const rel = relative(baseDir!, path);
+    if (rel.startsWith('..') || resolve(baseDir!, rel) !== resolve(path)) {
+      throw new SwiftvrError('bad-input', `source file ${path} lies outside the input folder ${baseDir}; it cannot be copied beside the output`);
+    }
+    return join(sourceRoot, rel);
+  };
+  const addMediaPlaylist = async (uri: string, location: ResourceLocation): Promise<void> => {
+    if (location.kind !== 'file') {
+      uriMap.set(uri, outputUriFor(location, outDir));
+      return;
+    }
+    const target = localTarget(location.path);
+    uriMap.set(uri, relUri(outDir, target));
+    if (files.has(location.path)) return;
+    files.set(location.path, target);
+    const text = await loadText(location, { policy, signal });
+    const media = await parseMediaPlaylistText(text, location, policy, { signal, uri });
+    for (const s of media.segments) {
+      for (const loc of [s.location, s.map?.location]) {
+        if (loc?.kind === 'file') files.set(loc.path, localTarget(loc.path));
+      }
+    }
+  };
+  if (plan.multivariant === undefined) {
+    await addMediaPlaylist(plan.media.uri, plan.media.location);
+    return { uriMap, files };
+  }
+  const mv = plan.multivariant;
+  const parsed = HLS.parse(mv.text) as MasterPlaylist;
+  const uris = new Set<string>();
+  for (const v of parsed.variants) {
+    uris.add(v.uri);
+    for (const r of [...v.audio, ...v.video, ...v.subtitles, ...v.closedCaptions]) if (r.uri !== undefined) uris.add(r.uri);
+  }
+  for (const uri of uris) {
+    const location = resolveUri(uri, mv.location, policy);
+    if (location.kind === 'file' && !/\.m3u8?$/i.test(location.path)) {
+      // Not a playlist (e.g. a single-file rendition): copy as is.
+      const target = localTarget(location.path);
+      files.set(location.path, target);
+      uriMap.set(uri, relUri(outDir, target));
+    } else {
+      await addMediaPlaylist(uri, location);
+    }
+  }
+  for (const d of parsed.sessionDataList) {
+    if (d.uri === undefined) continue;
+    const location = resolveUri(d.uri, mv.location, policy);
+    if (location.kind === 'file') {
+      const target = localTarget(location.path);
+      files.set(location.path, target);
+      uriMap.set(d.uri, relUri(outDir, target));
+    } else {
+      uriMap.set(d.uri, outputUriFor(location, outDir));
+    }
+  }
+  return { uriMap, files };
+}
+
+export async function publish(o: PublishOptions): Promise<Published> {
+  const { plan, staged, outDir } = o;
+  const first = staged[0];
+  if (first === undefined) throw new SwiftvrError('bad-input', `${plan.media.uri} has no segments to restore`);
+  const renditionDir = join(outDir, renditionDirName(o.scale));
+  const mediaPlaylistPath = join(renditionDir, MEDIA_PLAYLIST_NAME);
+  const multivariantPath = join(outDir, MULTIVARIANT_NAME);
+
+  // 1. Render everything first: a failure here publishes nothing.
+  const produced: ProducedSegment[] = staged.map((s) => ({
+    sn: s.ref.sn,
+    uri: s.file,
+    duration: s.ref.duration,
+    ...(s.initFile !== undefined ? { initUri: s.initFile } : {}),
+  }));
+  const mediaText = renderVodPlaylist(plan.media, produced);
+  const bw = measureBandwidth(
+    staged.map((s) => ({ bytes: s.result.bytes, duration: s.ref.duration })),
+    plan.media.targetDuration,
+  );
+  const video = first.source.video;
+  const frameRate = Math.round((video.frameRate.num / video.frameRate.den) * 1000) / 1000;
+  const restoredVideoCodec = first.encoded.codecs.split(',')[0]!;
+  const restored = {
+    uri: relUri(outDir, mediaPlaylistPath),
+    bandwidth: bw.peak,
+    averageBandwidth: bw.average,
+    resolution: { width: video.width * o.scale, height: video.height * o.scale },
+    codecs: plan.chosen?.codecs !== undefined ? restoredCodecs(restoredVideoCodec, plan.chosen.codecs) : first.encoded.codecs,
+    frameRate,
+  };
+  const policy = policyForInput(locationFromInput(o.input.playlist));
+  const copy = await planSourceCopy(plan, outDir, policy, o.signal);
+  let multivariantText: string;
+  if (plan.multivariant !== undefined) {
+    const mv = plan.multivariant;
+    multivariantText = renderMultivariantPlaylist({
+      restored,
+      sourceText: mv.text,
+      mapUri: (uri) => {
+        const mapped = copy.uriMap.get(uri);
+        if (mapped === undefined) throw new SwiftvrError('internal', `no output URI for source URI ${uri}`);
+        return mapped;
+      },
+      ...(plan.chosen !== undefined ? { basedOn: plan.chosen.uri } : {}),
+    });
+  } else {
+    const sourceBw = measureBandwidth(
+      staged.map((s) => ({ bytes: s.sourceBytes, duration: s.ref.duration })),
+      plan.media.targetDuration,
+    );
+    const audio = first.encoded.codecs.split(',').slice(1);
+    const listed: ListedVariant = {
+      uri: copy.uriMap.get(plan.media.uri)!,
+      bandwidth: sourceBw.peak,
+      averageBandwidth: sourceBw.average,
+      resolution: { width: video.width, height: video.height },
+      ...(first.sourceVideoCodec !== undefined ? { codecs: [first.sourceVideoCodec, ...audio].join(',') } : {}),
+      frameRate,
+    };
+    multivariantText = renderMultivariantPlaylist({ restored, sourceVariants: [listed] });
+  }
+  o.signal.throwIfAborted();
+
+  // 2. Segments into place (same filesystem: renames), then the source copies.
+  await mkdir(renditionDir, { recursive: true });
+  const moved = new Set<string>();
+  for (const s of staged) {
+    for (const f of [s.file, s.initFile]) {
+      if (f === undefined || moved.has(f)) continue;
+      await rename(join(o.stageDir, f), join(renditionDir, f));
+      moved.add(f);
+    }
+  }
+  for (const [from, to] of copy.files) {
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, to);
+  }
+  // 3. Playlists last, each atomically: the media playlist, then the multivariant that lists it.
+  await publishFile(mediaPlaylistPath, mediaText);
+  await publishFile(multivariantPath, multivariantText);
+  // 4. The compare page: source on one side, restored on the other.
+  const comparePagePath = await writeComparePage({
+    outDir,
+    sourceUri: plan.multivariant !== undefined ? copy.uriMap.get(plan.chosen!.uri)! : copy.uriMap.get(plan.media.uri)!,
+    restoredUri: restored.uri,
+    width: restored.resolution.width,
+    height: restored.resolution.height,
+  });
+  return { multivariantPath, mediaPlaylistPath, comparePagePath };
+}

@@ -1,0 +1,232 @@
+// One segment through the stages: bytes -> local file -> probe -> decode -> restore -> encode.
+// Decode, restore and encode run concurrently, joined by bounded queues. The local pipeline
+// prepares (fetch + probe + decode) the next segment while the current one is restored and
+// encoded; the cloud worker calls restoreSegment() for one segment at a time.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContainerKind, RgbFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
+import { SwiftvrError, withContext } from '../errors.js';
+import type { StreamRestorer } from '../inference/stream-restorer.js';
+import { probeSegment } from '../media/probe.js';
+import { decodeFrames } from '../media/decoder.js';
+import { createSegmentEncoder, type EncodedSegment } from '../media/encoder.js';
+import { BoundedQueue, pump } from './bounded-queue.js';
+
+export type EncoderChoice = 'libx264' | 'h264_nvenc' | 'auto';
+
+/** What names a segment in errors. */
+export interface SegmentId {
+  readonly sn: number;
+  readonly uri: string;
+}
+
+/** A source segment as bytes, with what names it in errors. */
+export interface SegmentInput {
+  readonly sn: number;
+  readonly uri: string;
+  readonly container: ContainerKind;
+  readonly bytes: Uint8Array;
+  /** fMP4: the initialisation section (EXT-X-MAP) the segment needs to decode. */
+  readonly initBytes?: Uint8Array;
+}
+
+export interface SegmentOutput {
+  /** Where the encoded segment is written. */
+  readonly outPath: string;
+  /** fMP4: where the encoder writes the output init section. */
+  readonly initOutPath?: string;
+  readonly encoder: EncoderChoice;
+}
+
+/** A segment whose frames are being decoded into a bounded queue. */
+export interface PreparedSegment {
+  readonly input: SegmentInput;
+  readonly sourcePath: string;
+  readonly info: SegmentMediaInfo;
+  readonly frames: BoundedQueue<RgbFrame>;
+  /** Settles when decoding ends; rejects with the decode error (also delivered through `frames`). */
+  readonly decoded: Promise<void>;
+  readonly startedAt: number;
+  /** Stops decoding (if still running) and removes the local copy. */
+  dispose(): Promise<void>;
+}
+
+/** A segment in flight: restored frames are done once `restored` settles, the file once `done` does. */
+export interface RunningSegment {
+  readonly restored: Promise<void>;
+  readonly done: Promise<{ encoded: EncodedSegment; result: SegmentResult }>;
+}
+
+const segmentName = (input: SegmentId): string => `segment sn=${input.sn} (${input.uri})`;
+
+/** Prefixes the segment's name so every failure says which segment broke. */
+export function segmentError(input: SegmentId, e: unknown): SwiftvrError {
+  const err = withContext(e, { sn: input.sn, uri: input.uri });
+  if (err.message.startsWith(segmentName(input))) return err;
+  return new SwiftvrError(err.kind, `${segmentName(input)}: ${err.message}`, {
+    cause: err.cause ?? e,
+    retryable: err.retryable,
+    context: err.context,
+  });
+}
+
+export interface PrepareOptions {
+  /** Folder for the local copy of the segment (removed by dispose()). */
+  readonly workDir: string;
+  readonly signal?: AbortSignal;
+  /** Decoded frames buffered ahead of the restorer. */
+  readonly queueFrames?: number;
+}
+
+/** Writes the segment to a local file, probes it and starts decoding into a bounded queue. */
+export async function prepareSegment(input: SegmentInput, options: PrepareOptions): Promise<PreparedSegment> {
+  const startedAt = performance.now();
+  const ext = input.container === 'ts' ? 'ts' : 'mp4';
+  const sourcePath = join(options.workDir, `src-${input.sn}.${ext}`);
+  try {
+    // fMP4: init section followed by the segment makes one decodable file.
+    const parts = input.initBytes !== undefined ? [input.initBytes, input.bytes] : [input.bytes];
+    await writeFile(sourcePath, Buffer.concat(parts));
+    const name = segmentName(input);
+    const context = { sn: input.sn, uri: input.uri };
+    const info = await probeSegment(sourcePath, input.container, { name, context, ...(options.signal ? { signal: options.signal } : {}) });
+    const frames = new BoundedQueue<RgbFrame>(options.queueFrames ?? 8);
+    const decoder = new AbortController();
+    const onAbort = (): void => decoder.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const decoded = pump(decodeFrames(sourcePath, info, { signal: decoder.signal, name, context }), frames).finally(
+      () => options.signal?.removeEventListener('abort', onAbort),
+    );
+    // The error also reaches the consumer through the queue; avoid an unhandled rejection here.
+    decoded.catch(() => {});
+    return {
+      input,
+      sourcePath,
+      info,
+      frames,
+      decoded,
+      startedAt,
+      dispose: async () => {
+        decoder.abort();
+        frames.fail(new SwiftvrError('aborted', `${segmentName(input)}: decoding stopped`));
+        await decoded.catch(() => {});
+        await rm(sourcePath, { force: true });
+      },
+    };
+  } catch (e) {
+    await rm(sourcePath, { force: true });
+    throw segmentError(input, e);
+  }
+}
+
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  /** Restored frames buffered ahead of the encoder. */
+  readonly queueFrames?: number;
+  /** Called as frames come out of the model (progress). */
+  readonly onFrames?: (n: number) => void;
+  /** The segment was prepared ahead: time it from the restore start, not from its fetch. */
+  readonly prefetched?: boolean;
+}
+
+/**
+ * Restores a prepared segment: the restorer pulls decoded frames, pushes restored ones to
+ * the encoder. `restored` settles when the restorer is free for the next segment.
+ */
+export function runSegment(
+  prepared: PreparedSegment,
+  restorer: StreamRestorer,
+  output: SegmentOutput,
+  options: RunOptions = {},
+): RunningSegment {
+  const { input, info } = prepared;
+  const scale = restorer.scale;
+  const encoder = createSegmentEncoder({
+    sourcePath: prepared.sourcePath,
+    info,
+    width: info.video.width * scale,
+    height: info.video.height * scale,
+    container: input.container,
+    outPath: output.outPath,
+    ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
+    encoder: output.encoder,
+    name: segmentName(input),
+    context: { sn: input.sn, uri: input.uri },
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  const toEncode = new BoundedQueue<RgbFrame>(options.queueFrames ?? 8);
+  let frames = 0;
+  // From the restore start: decoding may have run ahead while the previous segment was busy.
+  const startedAt = options.prefetched === true ? performance.now() : prepared.startedAt;
+
+  const restored = (async () => {
+    try {
+      const emit = async (out: RgbFrame[]): Promise<void> => {
+        for (const f of out) await toEncode.push(f);
+        frames += out.length;
+        if (out.length > 0) options.onFrames?.(out.length);
+      };
+      for await (const frame of prepared.frames) {
+        options.signal?.throwIfAborted();
+        await emit(await restorer.push(frame));
+      }
+      await emit(await restorer.flush());
+      if (frames !== info.video.frameCount) {
+        throw new SwiftvrError(
+          'bad-input',
+          `decoded ${frames} frames but ffprobe counts ${info.video.frameCount}; the segment is truncated or corrupt`,
+        );
+      }
+      toEncode.close();
+    } catch (e) {
+      // Drop half-buffered frames so the next segment does not start mid-chunk.
+      restorer.reset();
+      toEncode.fail(e);
+      throw segmentError(input, e);
+    }
+  })();
+
+  const done = (async () => {
+    try {
+      for await (const frame of toEncode) await encoder.write(frame);
+      await restored;
+      const encoded = await encoder.finish();
+      const seconds = (performance.now() - startedAt) / 1000;
+      const result: SegmentResult = {
+        sn: input.sn,
+        frames,
+        seconds,
+        fps: seconds > 0 ? frames / seconds : 0,
+        bytes: encoded.bytes,
+        duration: info.durationSeconds,
+      };
+      return { encoded, result };
+    } catch (e) {
+      toEncode.fail(e);
+      await encoder.abort();
+      await restored.catch(() => {});
+      throw segmentError(input, e);
+    }
+  })();
+  // Callers await `done`; `restored` is for sequencing only.
+  restored.catch(() => {});
+  return { restored, done };
+}
+
+/**
+ * Restores one segment given its bytes: the unit of work of the cloud worker. The restorer
+ * carries state in from the previous segment and on to the next (snapshot() it to checkpoint).
+ */
+export async function restoreSegment(
+  input: SegmentInput,
+  restorer: StreamRestorer,
+  output: SegmentOutput,
+  options: RunOptions & { readonly workDir: string },
+): Promise<{ encoded: EncodedSegment; result: SegmentResult }> {
+  const prepared = await prepareSegment(input, { workDir: options.workDir, ...(options.signal ? { signal: options.signal } : {}) });
+  try {
+    return await runSegment(prepared, restorer, output, options).done;
+  } finally {
+    await prepared.dispose();
+  }
+}

@@ -1,0 +1,147 @@
+// The per-segment loop of a local restore: segment i+1 is fetched, probed and decoding while
+// segment i is restored and encoded; the restorer (one carried state) takes segments in order.
+import { join } from 'node:path';
+import type { ByteRange, ResourceLocation, SegmentMediaInfo, SegmentRef, SegmentResult, SourcePlan } from '../types.js';
+import type { StreamRestorer } from '../inference/stream-restorer.js';
+import { loadBytes } from '../hls/resource-loader.js';
+import type { UriPolicy } from '../hls/uri-policy.js';
+import type { EncodedSegment } from '../media/encoder.js';
+import { avcCodecFromAnnexB, avcCodecFromInit } from '../media/codecs.js';
+import type { ProgressReporter } from '../report/progress.js';
+import { prepareSegment, runSegment, segmentError, type EncoderChoice, type PreparedSegment, type SegmentInput } from './segment.js';
+
+export interface StagedSegment {
+  readonly ref: SegmentRef;
+  /** File name of the encoded segment in the staging folder. */
+  readonly file: string;
+  /** fMP4: file name of its init section in the staging folder. */
+  readonly initFile?: string;
+  readonly encoded: EncodedSegment;
+  readonly result: SegmentResult;
+  /** Size of the source segment in bytes (for the source variant's BANDWIDTH). */
+  readonly sourceBytes: number;
+  /** Source video facts. */
+  readonly source: SegmentMediaInfo;
+  /** RFC 6381 codec of the source video (from its SPS), when found. */
+  readonly sourceVideoCodec?: string;
+}
+
+export interface SegmentsOptions {
+  readonly policy: UriPolicy;
+  readonly restorer: StreamRestorer;
+  readonly stageDir: string;
+  readonly workDir: string;
+  readonly encoder: EncoderChoice;
+  readonly signal: AbortSignal;
+  readonly progress: ProgressReporter;
+}
+
+/** Output names: `seg_<sn>.ts|m4s`; one init section per discontinuity sequence (its size may change there). */
+export const segmentFileName = (ref: SegmentRef, container: 'ts' | 'fmp4'): string =>
+  `seg_${ref.sn}.${container === 'ts' ? 'ts' : 'm4s'}`;
+export const initFileName = (ref: SegmentRef): string =>
+  ref.discontinuitySequence === 0 ? 'init.mp4' : `init_${ref.discontinuitySequence}.mp4`;
+
+const rangeKey = (loc: ResourceLocation, r?: ByteRange): string =>
+  `${JSON.stringify(loc)}@${r === undefined ? '' : `${r.offset}+${r.length}`}`;
+
+export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Promise<StagedSegment[]> {
+  const { media } = plan;
+  const refs = media.segments;
+  const inits = new Map<string, Promise<Uint8Array>>();
+  o.progress.start({ segments: refs.length, durationSeconds: refs.reduce((s, r) => s + r.duration, 0) });
+
+  const load = async (ref: SegmentRef, signal: AbortSignal): Promise<SegmentInput> => {
+    try {
+      const bytes = await loadBytes(ref.location, { policy: o.policy, signal, ...(ref.byteRange ? { byteRange: ref.byteRange } : {}) });
+      let initBytes: Uint8Array | undefined;
+      if (ref.map !== undefined) {
+        const key = rangeKey(ref.map.location, ref.map.byteRange);
+        let init = inits.get(key);
+        if (init === undefined) {
+          const map = ref.map;
+          init = loadBytes(map.location, { policy: o.policy, signal, ...(map.byteRange ? { byteRange: map.byteRange } : {}) });
+          inits.set(key, init);
+        }
+        initBytes = await init;
+      }
+      return { sn: ref.sn, uri: ref.uri, container: media.container, bytes, ...(initBytes ? { initBytes } : {}) };
+    } catch (e) {
+      throw segmentError(ref, e);
+    }
+  };
+  const prepare = async (ref: SegmentRef, signal: AbortSignal): Promise<PreparedSegment> =>
+    prepareSegment(await load(ref, signal), { workDir: o.workDir, signal });
+
+  // Our own controller: one failing segment stops the decoders and encoders of the others.
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(o.signal.reason);
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  const signal = controller.signal;
+
+  const staged: StagedSegment[] = [];
+  // Reported in sequence order (encodes of neighbouring segments may finish out of order).
+  const accept = (s: StagedSegment): void => {
+    staged.push(s);
+    o.progress.segment(s.result);
+  };
+  let next: Promise<PreparedSegment> | undefined;
+  let pending: Promise<StagedSegment> | undefined;
+  let current: Promise<StagedSegment> | undefined;
+  try {
+    next = refs.length > 0 ? prepare(refs[0]!, signal) : undefined;
+    next?.catch(() => {});
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
+      const prepared = await next!;
+      next = i + 1 < refs.length ? prepare(refs[i + 1]!, signal) : undefined;
+      next?.catch(() => {});
+      if (i === 0) o.progress.frameRate(prepared.info.video.frameRate.num / prepared.info.video.frameRate.den);
+      const { bytes, initBytes } = prepared.input;
+      const sourceCodec = initBytes !== undefined ? avcCodecFromInit(initBytes) : avcCodecFromAnnexB(bytes);
+      const file = segmentFileName(ref, media.container);
+      const initFile = media.container === 'fmp4' ? initFileName(ref) : undefined;
+      const running = runSegment(
+        prepared,
+        o.restorer,
+        {
+          outPath: join(o.stageDir, file),
+          ...(initFile !== undefined ? { initOutPath: join(o.stageDir, initFile) } : {}),
+          encoder: o.encoder,
+        },
+        { signal, prefetched: true, onFrames: (n) => o.progress.frames(n) },
+      );
+      current = running.done
+        .then(({ encoded, result }): StagedSegment => {
+          return {
+            ref,
+            file,
+            ...(initFile !== undefined ? { initFile } : {}),
+            encoded,
+            result,
+            sourceBytes: prepared.input.bytes.length,
+            source: prepared.info,
+            ...(sourceCodec !== undefined ? { sourceVideoCodec: sourceCodec } : {}),
+          };
+        })
+        .finally(() => prepared.dispose());
+      current.catch(() => {});
+      // The restorer is free once this segment's frames are all restored; the previous
+      // segment's encode must be done before a third one starts (at most two encoders).
+      await running.restored;
+      if (pending !== undefined) accept(await pending);
+      pending = current;
+      current = undefined;
+    }
+    if (pending !== undefined) accept(await pending);
+    return staged;
+  } catch (e) {
+    // Stop everything still running (decoders, encoders) and wait for it to clean up.
+    controller.abort(e);
+    await Promise.allSettled([pending, current].filter((p) => p !== undefined));
+    if (next !== undefined) await next.then((p) => p.dispose(), () => {});
+    throw e;
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+  }
+}
