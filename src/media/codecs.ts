@@ -149,3 +149,120 @@ export function alignAudioBitrates(init: Uint8Array, source: Uint8Array): Uint8A
   patch(findBoxes(out, 'btrt'), findBoxes(source, 'btrt').filter((b) => b + 12 <= source.length), 12);
   return out;
 }
+
+interface Box {
+  readonly type: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Child boxes of the box `parent` (its header is 8 bytes; no 64-bit sizes inside moov). */
+function children(bytes: Uint8Array, parent: Box): Box[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Box[] = [];
+  let pos = parent.start + 8;
+  while (pos + 8 <= parent.end) {
+    const size = view.getUint32(pos);
+    if (size < 8 || pos + size > parent.end) break;
+    out.push({ type: String.fromCharCode(...bytes.subarray(pos + 4, pos + 8)), start: pos, end: pos + size });
+    pos += size;
+  }
+  return out;
+}
+
+const child = (bytes: Uint8Array, parent: Box | undefined, type: string): Box | undefined =>
+  parent === undefined ? undefined : children(bytes, parent).find((b) => b.type === type);
+
+/** The timescale of an mvhd or mdhd box (version 0: 32-bit times before it, version 1: 64-bit). */
+function timescaleOf(bytes: Uint8Array, box: Box | undefined): number | undefined {
+  if (box === undefined) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return view.getUint32(box.start + 12 + (bytes[box.start + 8] === 1 ? 16 : 8));
+}
+
+interface TrackFacts {
+  readonly trak: Box;
+  readonly handler: string;
+  readonly timescale: number | undefined;
+  readonly edts: Box | undefined;
+}
+
+function tracks(bytes: Uint8Array): { moov: Box; mvhdScale: number | undefined; traks: TrackFacts[] } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  while (pos + 8 <= bytes.length) {
+    const size = view.getUint32(pos);
+    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    if (size < 8 || pos + size > bytes.length) return undefined;
+    if (type === 'moov') {
+      const moov = { type, start: pos, end: pos + size };
+      const traks = children(bytes, moov)
+        .filter((b) => b.type === 'trak')
+        .map((trak) => {
+          const mdia = child(bytes, trak, 'mdia');
+          const hdlr = child(bytes, mdia, 'hdlr');
+          return {
+            trak,
+            handler: hdlr === undefined ? '' : String.fromCharCode(...bytes.subarray(hdlr.start + 16, hdlr.start + 20)),
+            timescale: timescaleOf(bytes, child(bytes, mdia, 'mdhd')),
+            edts: child(bytes, trak, 'edts'),
+          };
+        });
+      return { moov, mvhdScale: timescaleOf(bytes, child(bytes, moov, 'mvhd')), traks };
+    }
+    pos += size;
+  }
+  return undefined;
+}
+
+const withSize = (type: string, body: Uint8Array[]): Uint8Array => {
+  const size = 8 + body.reduce((n, b) => n + b.length, 0);
+  const out = new Uint8Array(size);
+  new DataView(out.buffer).setUint32(0, size);
+  out.set([...type].map((c) => c.charCodeAt(0)), 4);
+  let pos = 8;
+  for (const b of body) {
+    out.set(b, pos);
+    pos += b.length;
+  }
+  return out;
+};
+
+/**
+ * Gives each track of an fMP4 init section the edit list (edts) of the source's track with the
+ * same handler (vide, soun), where movie and media timescales match. The encoder places frames
+ * and copied audio on the source's raw fragment timeline, so the source's edit list maps both to
+ * the same presentation times: players that apply edit lists and players that ignore them see
+ * the output exactly where they see the source.
+ */
+export function copyEditLists(init: Uint8Array, source: Uint8Array): Uint8Array {
+  const ours = tracks(init);
+  const theirs = tracks(source);
+  if (ours === undefined || theirs === undefined || ours.mvhdScale !== theirs.mvhdScale) return init;
+  const used = new Set<TrackFacts>();
+  const moovBody: Uint8Array[] = [];
+  for (const box of children(init, ours.moov)) {
+    const track = ours.traks.find((t) => t.trak.start === box.start);
+    const match = track === undefined ? undefined : theirs.traks.find((t) => !used.has(t) && t.handler === track.handler);
+    if (track === undefined || match === undefined) {
+      moovBody.push(init.subarray(box.start, box.end));
+      continue;
+    }
+    used.add(match);
+    const parts: Uint8Array[] = [];
+    for (const c of children(init, track.trak)) {
+      if (c.type === 'edts') continue;
+      parts.push(init.subarray(c.start, c.end));
+      if (c.type === 'tkhd' && match.edts !== undefined && match.timescale === track.timescale) {
+        parts.push(source.subarray(match.edts.start, match.edts.end));
+      }
+    }
+    moovBody.push(withSize('trak', parts));
+  }
+  const moov = withSize('moov', moovBody);
+  const out = new Uint8Array(init.length - (ours.moov.end - ours.moov.start) + moov.length);
+  out.set(init.subarray(0, ours.moov.start), 0);
+  out.set(moov, ours.moov.start);
+  out.set(init.subarray(ours.moov.end), ours.moov.start + moov.length);
+  return out;
+}

@@ -3,6 +3,7 @@ import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { RgbFrame, SegmentMediaInfo } from '../types.js';
 import { abortedError, spawnTool, stderrSummary } from './ffmpeg.js';
+import { rawTimestamps } from './probe.js';
 
 export interface DecodeOptions {
   readonly signal?: AbortSignal;
@@ -36,6 +37,7 @@ export async function* decodeFrames(
     '-nostdin', '-hide_banner', '-v', 'error',
     ...(options.strict === false ? [] : ['-xerror']),
     '-threads', String(options.threads ?? 0),
+    ...rawTimestamps(info.container),
     '-i', file,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-fps_mode', 'passthrough',

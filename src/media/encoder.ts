@@ -6,10 +6,10 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { ContainerKind, RgbFrame, SegmentMediaInfo } from '../types.js';
-import { alignAudioBitrates, audioCodecString, avcCodecFromAnnexB, avcCodecFromInit, topLevelBoxes } from './codecs.js';
+import { alignAudioBitrates, copyEditLists, audioCodecString, avcCodecFromAnnexB, avcCodecFromInit, topLevelBoxes } from './codecs.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
-import { frameTicks, parseRational, startTicks } from './probe.js';
+import { frameTicks, parseRational, rawTimestamps, startTicks } from './probe.js';
 
 export type VideoEncoderName = 'libx264' | 'h264_nvenc';
 
@@ -134,7 +134,7 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
     '-copyts',
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${o.width}x${o.height}`,
     '-framerate', `${frameRate.num}/${frameRate.den}`, '-i', 'pipe:0',
-    ...(withAudio ? ['-i', o.sourcePath] : []),
+    ...(withAudio ? [...rawTimestamps(o.container), '-i', o.sourcePath] : []),
     '-map', '0:v:0', ...(withAudio ? ['-map', '1:a', '-c:a', 'copy'] : ['-an']),
     '-sn', '-dn',
     '-filter:v', `settb=${tb},${setpts},scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`,
@@ -350,7 +350,8 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     const boxes = topLevelBoxes(whole);
     const firstMoof = boxes.find((b) => b.type === 'moof');
     if (firstMoof === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no moof box`);
-    const init = alignAudioBitrates(whole.subarray(0, firstMoof.start), await readFile(this.o.sourcePath));
+    const source = await readFile(this.o.sourcePath);
+    const init = copyEditLists(alignAudioBitrates(whole.subarray(0, firstMoof.start), source), source);
     const media = whole.subarray(firstMoof.start);
     const video = avcCodecFromInit(init);
     if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no avcC box in its init section`);

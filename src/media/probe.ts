@@ -50,6 +50,16 @@ interface FfprobeOutput {
   format?: { format_name?: string };
 }
 
+/**
+ * Input options that make ffmpeg read fMP4 timestamps as the fragments carry them (tfdt, trun),
+ * ignoring the init section's edit list. Probe, decoder and encoder all use them, so the frame
+ * count, the start PTS and the copied audio refer to the same raw timeline that hls.js and MSE
+ * place segments on; the encoder copies the source's edit list into its init section.
+ */
+export function rawTimestamps(container: ContainerKind): string[] {
+  return container === 'fmp4' ? ['-ignore_editlist', '1'] : [];
+}
+
 export function parseRational(text: string | undefined): Rational | undefined {
   const m = /^(\d+)\/(\d+)$/.exec(text ?? '');
   if (m === null) return undefined;
@@ -124,6 +134,7 @@ export async function probeSegment(
       '-show_entries',
       'format=format_name:stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,' +
         'time_base,sample_rate,channels:stream_disposition=attached_pic:packet=stream_index,pts,dts,flags',
+      ...rawTimestamps(container),
       file,
     ],
     { signal: options.signal },

@@ -117,16 +117,17 @@ export interface StreamFacts {
 }
 
 /** Streams and packets of a file, with a SHA-256 of every packet's data. */
-export async function packets(file: string): Promise<{ streams: StreamFacts[]; packets: PacketFacts[] }> {
+export async function packets(file: string, rawTimestamps = false): Promise<{ streams: StreamFacts[]; packets: PacketFacts[] }> {
   return ffprobeJson([
+    ...(rawTimestamps ? ['-ignore_editlist', '1'] : []),
     '-show_entries', 'stream=index,codec_type,time_base,width,height:packet=stream_index,pts,dts,size,flags,data_hash',
     '-show_data_hash', 'sha256', file,
   ]);
 }
 
 /** Audio packets as comparable records (pts, dts, size, flags, data hash). */
-export async function audioPackets(file: string): Promise<string[]> {
-  const facts = await packets(file);
+export async function audioPackets(file: string, rawTimestamps = false): Promise<string[]> {
+  const facts = await packets(file, rawTimestamps);
   const audio = facts.streams.filter((s) => s.codec_type === 'audio').map((s) => s.index);
   return facts.packets
     .filter((p) => audio.includes(p.stream_index))
@@ -148,4 +149,23 @@ export async function videoFacts(file: string): Promise<{ frames: number; startS
     width: v.width!,
     height: v.height!,
   };
+}
+
+/** Track ID -> baseMediaDecodeTime of the first moof in an fMP4 file (tfhd/tfdt pairs). */
+export async function firstTfdts(file: string): Promise<Map<number, number>> {
+  const bytes = await readFile(file);
+  const moof = bytes.indexOf('moof');
+  const out = new Map<number, number>();
+  let i = moof;
+  for (;;) {
+    const tfhd = bytes.indexOf('tfhd', i);
+    const tfdt = bytes.indexOf('tfdt', i);
+    if (tfhd < 0 || tfdt < 0) break;
+    const track = bytes.readUInt32BE(tfhd + 8);
+    if (out.has(track)) break; // next moof
+    const value = bytes[tfdt + 4] === 1 ? Number(bytes.readBigUInt64BE(tfdt + 8)) : bytes.readUInt32BE(tfdt + 8);
+    out.set(track, value);
+    i = Math.max(tfhd, tfdt) + 4;
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { createSegmentEncoder } from '../../src/media/encoder.js';
 import type { EncodedSegment } from '../../src/media/encoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { ContainerKind } from '../../src/types.js';
-import { audioPackets, makeHls, tempDir, upscale2x, videoFacts } from './media-fixtures.js';
+import { audioPackets, firstTfdts, makeHls, tempDir, upscale2x, videoFacts } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';
 
 async function restoreSegment(
@@ -80,6 +80,8 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
       const source = await audioPackets(src);
       expect(source.length).toBeGreaterThan(20);
       expect(await audioPackets(await playable(i))).toEqual(source);
+      // fMP4: also on the raw fragment timeline (edit lists ignored), as hls.js and MSE place it.
+      if (container === 'fmp4') expect(await audioPackets(await playable(i), true)).toEqual(await audioPackets(src, true));
     }
   });
 
@@ -106,6 +108,17 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
       expect(init.subarray(4, 8).toString('latin1')).toBe('ftyp');
       expect(init.includes(Buffer.from('moof'))).toBe(false);
       for (const r of results) expect((await readFile(r.path)).subarray(4, 8).toString('latin1')).toBe('moof');
+    });
+
+    it('starts each fragment where the source does: audio tfdt equal, video tfdt at the source\'s first PTS', async () => {
+      for (const [i, src] of fixture.segments.entries()) {
+        const source = await firstTfdts(src);
+        const output = await firstTfdts(results[i]!.path);
+        const info = await probeSegment(src, 'fmp4');
+        // Track 1 is video, track 2 audio, in both (ffmpeg's order of -map).
+        expect(output.get(2)).toBe(source.get(2));
+        expect(output.get(1)).toBe(Math.round(info.video.startTime * info.video.timeBase.den));
+      }
     });
   }
 });
