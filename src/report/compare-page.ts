@@ -15,9 +15,12 @@ export interface ComparePageOptions {
   readonly sourceUri: string;
   /** URI of the restored rendition's media playlist, relative to the page. */
   readonly restoredUri: string;
-  /** Display size in CSS pixels (normally the restored resolution); both videos are scaled to it. */
-  readonly width: number;
-  readonly height: number;
+  /**
+   * Display size in CSS pixels (normally the restored resolution); both videos are scaled to it.
+   * Default: the restored video's own size, read by the page once it loads.
+   */
+  readonly width?: number;
+  readonly height?: number;
   /** @default 'SwiftVR: source vs restored' */
   readonly title?: string;
   /** @default 'source' */
@@ -39,7 +42,12 @@ export async function writeComparePage(opts: ComparePageOptions): Promise<string
     ['width', opts.width],
     ['height', opts.height],
   ] as const) {
-    if (!Number.isInteger(v) || v <= 0) throw new SwiftvrError('internal', `compare page ${name} ${v} must be a positive integer`);
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0)) {
+      throw new SwiftvrError('internal', `compare page ${name} ${v} must be a positive integer`);
+    }
+  }
+  if ((opts.width === undefined) !== (opts.height === undefined)) {
+    throw new SwiftvrError('internal', 'compare page width and height must be given together');
   }
   for (const [name, uri] of [
     ['sourceUri', opts.sourceUri],
@@ -63,9 +71,12 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
   const config = {
     source: opts.sourceUri,
     restored: opts.restoredUri,
-    width: opts.width,
-    height: opts.height,
+    width: opts.width ?? null,
+    height: opts.height ?? null,
   };
+  // Until the restored video reports its size, a 16:9 box of at most 960 px stands in.
+  const width = opts.width ?? 960;
+  const height = opts.height ?? 540;
   const title = escapeHtml(opts.title ?? 'SwiftVR: source vs restored');
   const sourceLabel = escapeHtml(opts.sourceLabel ?? 'source');
   const restoredLabel = escapeHtml(opts.restoredLabel ?? 'restored');
@@ -80,7 +91,7 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
 <style>
   body { margin: 0; padding: 16px; background: #111; color: #ddd; font: 14px/1.4 system-ui, sans-serif; }
   h1 { font-size: 16px; font-weight: 600; margin: 0 0 12px; }
-  #stage { position: relative; width: min(${opts.width}px, calc(100vw - 32px)); aspect-ratio: ${opts.width} / ${opts.height};
+  #stage { position: relative; width: min(var(--w), calc(100vw - 32px)); aspect-ratio: var(--aspect);
            background: #000; overflow: hidden; cursor: ew-resize; user-select: none; touch-action: none; }
   #stage video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: fill; }
   #source { clip-path: inset(0 calc(100% - var(--split)) 0 0); }
@@ -89,13 +100,13 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
   .label { position: absolute; top: 8px; padding: 2px 6px; background: rgba(0,0,0,.6); border-radius: 3px; pointer-events: none; }
   #label-source { left: 8px; }
   #label-restored { right: 8px; }
-  #controls { display: flex; gap: 12px; white-space: nowrap; align-items: center; margin-top: 10px; width: min(${opts.width}px, calc(100vw - 32px)); }
+  #controls { display: flex; gap: 12px; white-space: nowrap; align-items: center; margin-top: 10px; width: min(var(--w), calc(100vw - 32px)); }
   #controls input[type=range] { flex: 1; }
   button { background: #333; color: #eee; border: 1px solid #555; border-radius: 3px; padding: 4px 10px; cursor: pointer; }
   #error { color: #f88; white-space: pre-wrap; }
 </style>
 </head>
-<body style="--split: 50%">
+<body style="--split: 50%; --w: ${width}px; --aspect: ${width} / ${height}">
 <h1>${title}</h1>
 <div id="stage" aria-label="comparison: drag to move the split">
   <video id="restored" muted playsinline loop preload="auto"></video>
@@ -204,6 +215,13 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
     soundButton.textContent = restored.muted ? 'sound off' : 'sound on';
   });
 
+  if (config.width === null) {
+    restored.addEventListener('loadedmetadata', function () {
+      if (!restored.videoWidth || !restored.videoHeight) return;
+      document.body.style.setProperty('--w', restored.videoWidth + 'px');
+      document.body.style.setProperty('--aspect', restored.videoWidth + ' / ' + restored.videoHeight);
+    });
+  }
   var ready = Promise.all([attach(source, config.source), attach(restored, config.restored)]);
   ready.then(function () { play().catch(function () {}); });
   window.swiftvrCompare = { source: source, restored: restored, setSplit: setSplit, ready: ready, play: play, players: players };

@@ -36,6 +36,12 @@ describe('renderComparePage', () => {
     expect(html).not.toMatch(/src="https?:/);
   });
 
+  it('without a size, the page takes the restored video\'s own size once it loads', () => {
+    const html = renderComparePage({ sourceUri: 's.m3u8', restoredUri: 'r.m3u8' });
+    expect(html).toContain('"width":null,"height":null');
+    expect(html).toContain("restored.addEventListener('loadedmetadata'");
+  });
+
   it('refuses a javascript: URI and a zero size', async () => {
     const base = { outDir: os.tmpdir(), restoredUri: 'r.m3u8', width: 10, height: 10 };
     await expect(writeComparePage({ ...base, sourceUri: 'javascript:alert(1)' })).rejects.toThrow(
@@ -65,6 +71,8 @@ describe.skipIf(!existsSync(CHROMIUM))('compare.html in Chromium', () => {
       width: 384,
       height: 256,
     });
+    // A second page with no size given: it must take the restored video's own size (96x64).
+    await writeComparePage({ outDir: path.join(out, 'auto'), sourceUri: '../source/media.m3u8', restoredUri: '../restored/media.m3u8' });
     server = await startLoopbackServer(out);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -97,7 +105,7 @@ describe.skipIf(!existsSync(CHROMIUM))('compare.html in Chromium', () => {
   });
 
   it('writes the page and hls.min.js next to each other', async () => {
-    expect((await readdir(out)).sort()).toEqual([COMPARE_PAGE, HLS_SCRIPT, 'restored', 'source']);
+    expect((await readdir(out)).sort()).toEqual(['auto', COMPARE_PAGE, HLS_SCRIPT, 'restored', 'source']);
     expect((await readFile(path.join(out, HLS_SCRIPT))).length).toBeGreaterThan(100_000);
   });
 
@@ -138,6 +146,20 @@ describe.skipIf(!existsSync(CHROMIUM))('compare.html in Chromium', () => {
     );
     expect(boxes[0]).toEqual(boxes[1]);
     expect(boxes[0]?.slice(2)).toEqual([384, 256]);
+  });
+
+  it('without a given size, the display takes the restored video\'s size', async () => {
+    const auto = await browser.newPage({ viewport: { width: 480, height: 420 } });
+    try {
+      await auto.goto(`${server.origin}/auto/${COMPARE_PAGE}`);
+      await auto.waitForFunction(() => (document.getElementById('restored') as HTMLVideoElement).videoWidth > 0);
+      const box = await auto.locator('#stage').boundingBox();
+      expect([box?.width, box?.height]).toEqual([96, 64]);
+      const source = await auto.locator('#source').boundingBox();
+      expect([source?.width, source?.height]).toEqual([96, 64]);
+    } finally {
+      await auto.close();
+    }
   });
 
   it('stay in sync while playing and after a seek', async () => {
