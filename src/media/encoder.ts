@@ -43,6 +43,11 @@ export interface SegmentEncoderOptions {
    * on it); at or above the segment's frame count there is one IDR, at the start. @default 600
    */
   readonly keyint?: number;
+  /**
+   * fMP4: sequence number of the segment's first moof (mfhd), e.g. the media sequence number + 1,
+   * so fragments count up across the rendition as in the source. @default 1
+   */
+  readonly sequenceNumber?: number;
   /** Copy the source's audio streams. @default true */
   readonly audio?: boolean;
   readonly signal?: AbortSignal;
@@ -128,7 +133,7 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
     o.container === 'ts'
       ? ['-f', 'mpegts', '-muxdelay', '0', '-muxpreload', '0']
       : ['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer',
-         '-avoid_negative_ts', 'disabled', '-use_editlist', '0'];
+         '-avoid_negative_ts', 'disabled', '-use_editlist', '0', '-fragment_index', String(o.sequenceNumber ?? 1)];
   return [
     '-nostdin', '-hide_banner', '-v', 'error', '-y',
     '-copyts',

@@ -6,10 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { decodeFrames } from '../../src/media/decoder.js';
-import { createSegmentEncoder } from '../../src/media/encoder.js';
+import { createSegmentEncoder, nvencAvailable } from '../../src/media/encoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { SegmentMediaInfo } from '../../src/types.js';
-import { makeHls, tempDir } from './media-fixtures.js';
+import { ffmpeg, makeHls, tempDir, upscale2x, videoFacts } from './media-fixtures.js';
 
 describe('segment encoder lifecycle', () => {
   let src: string;
@@ -90,5 +90,43 @@ describe('segment encoder lifecycle', () => {
     expect((e as SwiftvrError).kind).toBe('aborted');
     await enc.abort();
     expect((await readdir(outDir)).filter((f) => f.startsWith('signalled.ts'))).toEqual([]);
+  });
+});
+
+describe('encoder choice and sources without audio', () => {
+  it('auto picks h264_nvenc only where it opens, else libx264, and the segment is valid either way', async () => {
+    const dir = await tempDir('auto');
+    const src = path.join(dir, 'silent.ts');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=96x64:r=25:d=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', src]);
+    const info = await probeSegment(src, 'ts');
+    expect(info.audio).toBeUndefined();
+    const enc = createSegmentEncoder({ sourcePath: src, info, width: 192, height: 128, container: 'ts', outPath: path.join(dir, 'out.ts') });
+    for await (const frame of decodeFrames(src, info)) await enc.write(upscale2x(frame));
+    const out = await enc.finish();
+    expect(out.encoder).toBe((await nvencAvailable()) ? 'h264_nvenc' : 'libx264');
+    expect(out.frames).toBe(25);
+    // No audio in, no audio out: the codecs list only the video.
+    expect(out.codecs).toMatch(/^avc1\.[0-9a-f]{6}$/);
+    const facts = await videoFacts(out.path);
+    expect([facts.frames, facts.firstKey]).toEqual([25, true]);
+  });
+
+  it('reports a failed h264_nvenc open with ffmpeg\'s own words when no GPU encoder is present', async (ctx) => {
+    if (await nvencAvailable()) ctx.skip();
+    const dir = await tempDir('nvenc');
+    const src = path.join(dir, 'in.ts');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=96x64:r=25:d=0.2', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', src]);
+    const info = await probeSegment(src, 'ts');
+    const enc = createSegmentEncoder({ sourcePath: src, info, width: 96, height: 64, container: 'ts', outPath: path.join(dir, 'out.ts'), encoder: 'h264_nvenc' });
+    let e: unknown;
+    try {
+      for await (const frame of decodeFrames(src, info)) await enc.write(frame);
+      await enc.finish();
+    } catch (err) {
+      e = err;
+    }
+    expect((e as SwiftvrError).kind).toBe('internal');
+    expect((e as SwiftvrError).message).toMatch(/^encoding .*out\.ts failed: ffmpeg exited with code \d+: /);
+    expect(await readdir(dir)).toEqual(['in.ts']);
   });
 });

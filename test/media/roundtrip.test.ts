@@ -19,11 +19,12 @@ async function restoreSegment(
   container: ContainerKind,
   outPath: string,
   initOutPath?: string,
+  sequenceNumber?: number,
 ): Promise<EncodedSegment> {
   const info = await probeSegment(src, container, { name: path.basename(src) });
   const encoder = createSegmentEncoder({
     sourcePath: src, info, width: info.video.width * 2, height: info.video.height * 2, container,
-    outPath, initOutPath, encoder: 'libx264',
+    outPath, initOutPath, sequenceNumber, encoder: 'libx264',
   });
   try {
     for await (const frame of decodeFrames(src, info, { name: path.basename(src) })) await encoder.write(upscale2x(frame));
@@ -47,7 +48,7 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
     fixture = await makeHls(await tempDir(`rt-${container}`), container);
     outDir = await tempDir(`rt-out-${container}`);
     for (const [i, src] of fixture.segments.entries()) {
-      results.push(await restoreSegment(src, container, path.join(outDir, `out-${i}.${ext}`), initPath()));
+      results.push(await restoreSegment(src, container, path.join(outDir, `out-${i}.${ext}`), initPath(), i + 1));
     }
   });
 
@@ -95,7 +96,7 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
   });
 
   it('gives byte-identical output when the same frames are encoded again', async () => {
-    const again = await restoreSegment(fixture.segments[1]!, container, path.join(outDir, `again.${ext}`), initPath());
+    const again = await restoreSegment(fixture.segments[1]!, container, path.join(outDir, `again.${ext}`), initPath(), 2);
     expect(await sha(again.path)).toBe(await sha(results[1]!.path));
     expect(again.bytes).toBe(results[1]!.bytes);
   });
@@ -107,7 +108,13 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
       const init = await readFile(initPath()!);
       expect(init.subarray(4, 8).toString('latin1')).toBe('ftyp');
       expect(init.includes(Buffer.from('moof'))).toBe(false);
-      for (const r of results) expect((await readFile(r.path)).subarray(4, 8).toString('latin1')).toBe('moof');
+      for (const [i, r] of results.entries()) {
+        const media = await readFile(r.path);
+        expect(media.subarray(4, 8).toString('latin1')).toBe('moof');
+        // mfhd sequence_number counts up across the rendition.
+        expect(media.subarray(12, 16).toString('latin1')).toBe('mfhd');
+        expect(media.readUInt32BE(20)).toBe(i + 1);
+      }
     });
 
     it('starts each fragment where the source does: audio tfdt equal, video tfdt at the source\'s first PTS', async () => {
