@@ -1,6 +1,5 @@
 // Reads an HLS input into a SourcePlan: the rendition to restore, every segment resolved and
 // checked under the job's URI policy, plus what the output multivariant playlist must keep.
-import HLS from 'hls-parser';
 import type { MasterPlaylist, MediaPlaylist, Playlist, Variant } from 'hls-parser/types.js';
 
 import { badInput, isSwiftvrError } from '../errors.js';
@@ -14,6 +13,8 @@ import type {
   SourcePlan,
   VariantInfo,
 } from '../types.js';
+import { parseStrict } from './hls-parse.js';
+import type { ParsedPlaylist } from './hls-parse.js';
 import { loadBytes, loadText } from './resource-loader.js';
 import { checkRealPath, describe, locationFromInput, policyForInput, resolveUri } from './uri-policy.js';
 import type { UriPolicy } from './uri-policy.js';
@@ -44,7 +45,7 @@ export async function readSourcePlan(input: string, opts: ReadOptions = {}): Pro
   const playlist = parsePlaylistText(text, location);
 
   if (!playlist.isMasterPlaylist) {
-    const media = await parseMediaPlaylistText(text, location, policy, { signal: opts.signal, parsed: playlist as MediaPlaylist });
+    const media = await parseMediaPlaylistText(text, location, policy, { signal: opts.signal });
     return { media };
   }
 
@@ -65,11 +66,7 @@ export async function readSourcePlan(input: string, opts: ReadOptions = {}): Pro
       { uri: chosen.uri },
     );
   }
-  const media = await parseMediaPlaylistText(mediaText, chosen.location, policy, {
-    signal: opts.signal,
-    uri: chosen.uri,
-    parsed: mediaPlaylist as MediaPlaylist,
-  });
+  const media = await parseMediaPlaylistText(mediaText, chosen.location, policy, { signal: opts.signal, uri: chosen.uri });
   return { multivariant: { uri: input, location, variants, text }, chosen, media };
 }
 
@@ -82,8 +79,6 @@ export interface ParseMediaOptions {
    * followed) stay inside the policy root. @default true
    */
   readonly checkFiles?: boolean;
-  /** Already parsed text (internal: saves a second parse). */
-  readonly parsed?: MediaPlaylist;
 }
 
 /**
@@ -99,7 +94,8 @@ export async function parseMediaPlaylistText(
   opts: ParseMediaOptions = {},
 ): Promise<MediaRendition> {
   const name = describe(base);
-  const playlist = opts.parsed ?? parsePlaylistText(text, base);
+  const parsed = parseChecked(text, base);
+  const playlist = parsed.playlist;
   if (playlist.isMasterPlaylist) {
     throw badInput(`${name} is a multivariant playlist where a media playlist was expected`, { uri: name });
   }
@@ -149,7 +145,7 @@ export async function parseMediaPlaylistText(
     isMultivariant: false,
     uri: opts.uri ?? name,
     location: base,
-    version: media.version ?? 1,
+    version: parsed.declaredVersion,
     targetDuration: media.targetDuration,
     mediaSequence: media.mediaSequenceBase ?? 0,
     discontinuitySequence: media.discontinuitySequenceBase ?? 0,
@@ -162,24 +158,27 @@ export async function parseMediaPlaylistText(
 }
 
 /**
- * Parses playlist text with hls-parser in strict mode (its default only logs spec violations),
- * turning its errors into badInput naming the playlist.
+ * Parses playlist text with hls-parser in strict mode (see parseStrict: a too low EXT-X-VERSION
+ * is tolerated), turning its errors into badInput naming the playlist.
  */
 export function parsePlaylistText(text: string, base: ResourceLocation): Playlist {
+  return parseChecked(text, base).playlist;
+}
+
+function parseChecked(text: string, base: ResourceLocation): ParsedPlaylist {
   const name = describe(base);
   const body = text.replace(/^\uFEFF/, '');
   if (!body.startsWith('#EXTM3U')) {
     throw badInput(`${name} is not an HLS playlist: its first line must be #EXTM3U (RFC 8216 §4.3.1.1)`, { uri: name });
   }
-  const saved = HLS.getOptions();
-  HLS.setOptions({ ...saved, strictMode: true, silent: true });
   try {
-    return HLS.parse(body);
+    return parseStrict(body);
   } catch (e) {
-    const why = (e instanceof Error ? e.message : String(e)).replace(/^Invalid Playlist : /, '');
+    const raw = e instanceof Error ? e.message : String(e);
+    const why = raw.startsWith('Param Check')
+      ? `a tag lacks a required attribute or has an invalid one (hls-parser: ${raw})`
+      : raw.replace(/^Invalid Playlist : /, '');
     throw badInput(`playlist ${name} is malformed: ${why}`, { uri: name }, e);
-  } finally {
-    HLS.setOptions(saved);
   }
 }
 

@@ -8,6 +8,7 @@ import type { MasterPlaylist, Rendition, Variant } from 'hls-parser/types.js';
 
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ByteRange, ContainerKind, MediaRendition, ResourceLocation, Resolution, SegmentRef } from '../types.js';
+import { parseStrict } from './hls-parse.js';
 
 const { MediaPlaylist, MasterPlaylist: MasterPlaylistClass, Segment, MediaInitializationSection, Variant: VariantClass } =
   HLS.types;
@@ -246,15 +247,11 @@ export function renderMultivariantPlaylist(opts: MultivariantOptions): string {
   if (opts.sourceText !== undefined) {
     const mapUri = opts.mapUri;
     if (mapUri === undefined) throw new SwiftvrError('internal', 'mapUri is required with sourceText');
-    const saved = HLS.getOptions();
-    HLS.setOptions({ ...saved, strictMode: true, silent: true });
     let parsed;
     try {
-      parsed = HLS.parse(opts.sourceText);
+      parsed = parseStrict(opts.sourceText.replace(/^\uFEFF/, '')).playlist;
     } catch (e) {
       throw badInput(`source multivariant playlist is malformed: ${(e as Error).message}`, undefined, e);
-    } finally {
-      HLS.setOptions(saved);
     }
     if (!parsed.isMasterPlaylist) throw new SwiftvrError('internal', 'sourceText is a media playlist, not a multivariant one');
     playlist = parsed as MasterPlaylist;

@@ -72,6 +72,27 @@ describe('4.3.1.1 EXTM3U', () => {
   });
 });
 
+describe('4.3.1.2 EXT-X-VERSION', () => {
+  it('a playlist using decimal EXTINF or EXT-X-MAP without declaring the version they need is read as players read it', async () => {
+    const noVersion = await inputFolder('#EXTM3U\r\n#EXT-X-TARGETDURATION:2\r\n#EXTINF:1.5,\r\na.ts\r\n#EXT-X-ENDLIST\r\n', { 'a.ts': TS_SEG });
+    const plain = await readSourcePlan(noVersion);
+    expect([plain.media.version, plain.media.segments[0]?.uri, plain.media.segments[0]?.duration]).toEqual([1, 'a.ts', 1.5]);
+    const mapV3 = await inputFolder(media('#EXT-X-MAP:URI="init.mp4"\n#EXTINF:1,\na.m4s'), {
+      'init.mp4': path.join(FIXTURES, 'fmp4/96x64/init.mp4'),
+      'a.m4s': M4S_SEG,
+    });
+    const mp4 = await readSourcePlan(mapV3);
+    expect([mp4.media.version, mp4.media.container, mp4.media.segments[0]?.map?.uri]).toEqual([3, 'fmp4', 'init.mp4']);
+  });
+
+  it('other violations stay errors: a variant without BANDWIDTH', async () => {
+    const file = await inputFolder('#EXTM3U\n#EXT-X-STREAM-INF:RESOLUTION=96x64\nv.m3u8\n');
+    expect(await badInputMessage(() => readSourcePlan(file))).toMatch(
+      new RegExp(`^playlist ${file} is malformed: a tag lacks a required attribute or has an invalid one`),
+    );
+  });
+});
+
 describe('4.3.3.1 EXT-X-TARGETDURATION', () => {
   it('"This tag is REQUIRED": a media playlist without it is malformed', async () => {
     const file = await inputFolder('#EXTM3U\n#EXTINF:1,\nseg.ts\n#EXT-X-ENDLIST\n');
