@@ -19,6 +19,70 @@ export function avcCodecFromAnnexB(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** MPEG-TS packet payloads of one PID, with their payload_unit_start_indicator. */
+function* tsPayloads(ts: Uint8Array, pid?: number): Generator<{ pid: number; start: boolean; payload: Uint8Array }> {
+  for (let pos = 0; pos + 188 <= ts.length; pos += 188) {
+    if (ts[pos] !== 0x47) return;
+    const p = ((ts[pos + 1]! & 0x1f) << 8) | ts[pos + 2]!;
+    if (pid !== undefined && p !== pid) continue;
+    const afc = (ts[pos + 3]! >> 4) & 0x3;
+    if ((afc & 0x1) === 0) continue; // no payload
+    const offset = afc === 0x3 ? 5 + ts[pos + 4]! : 4;
+    if (offset >= 188) continue;
+    yield { pid: p, start: (ts[pos + 1]! & 0x40) !== 0, payload: ts.subarray(pos + offset, pos + 188) };
+  }
+}
+
+/** The first section of a PSI table on `pid` (after the pointer field). */
+function psiSection(ts: Uint8Array, pid: number): Uint8Array | undefined {
+  for (const { start, payload } of tsPayloads(ts, pid)) {
+    if (!start) continue;
+    const section = payload.subarray(1 + payload[0]!);
+    const length = ((section[1]! & 0x0f) << 8) | section[2]!;
+    return section.subarray(0, Math.min(section.length, 3 + length));
+  }
+  return undefined;
+}
+
+/**
+ * The codec string of the H.264 stream in MPEG-TS bytes: PAT -> PMT -> the PID with stream_type
+ * 0x1b -> the SPS in its first PES. Undefined when there is no H.264 stream or SPS.
+ */
+export function avcCodecFromTs(ts: Uint8Array): string | undefined {
+  const pat = psiSection(ts, 0);
+  if (pat === undefined || pat.length < 16) return undefined;
+  let pmtPid: number | undefined;
+  for (let i = 8; i + 4 <= pat.length - 4; i += 4) {
+    const program = (pat[i]! << 8) | pat[i + 1]!;
+    if (program !== 0) {
+      pmtPid = ((pat[i + 2]! & 0x1f) << 8) | pat[i + 3]!;
+      break;
+    }
+  }
+  const pmt = pmtPid === undefined ? undefined : psiSection(ts, pmtPid);
+  if (pmt === undefined || pmt.length < 12) return undefined;
+  let videoPid: number | undefined;
+  const infoLength = ((pmt[10]! & 0x0f) << 8) | pmt[11]!;
+  for (let i = 12 + infoLength; i + 5 <= pmt.length - 4; ) {
+    const esInfo = ((pmt[i + 3]! & 0x0f) << 8) | pmt[i + 4]!;
+    if (pmt[i] === 0x1b) {
+      videoPid = ((pmt[i + 1]! & 0x1f) << 8) | pmt[i + 2]!;
+      break;
+    }
+    i += 5 + esInfo;
+  }
+  if (videoPid === undefined) return undefined;
+  // The first PES of the video PID, up to the next one (an access unit with SPS/PPS first).
+  const parts: Uint8Array[] = [];
+  for (const { start, payload } of tsPayloads(ts, videoPid)) {
+    if (start && parts.length > 0) break;
+    if (start || parts.length > 0) parts.push(payload);
+  }
+  const pes = Buffer.concat(parts);
+  if (pes.length < 9 || pes[0] !== 0 || pes[1] !== 0 || pes[2] !== 1) return undefined;
+  return avcCodecFromAnnexB(pes.subarray(9 + pes[8]!));
+}
+
 /**
  * The codec string from the avcC box of an MP4 init section (AVCDecoderConfigurationRecord:
  * version, profile, constraints, level), or undefined when there is none.

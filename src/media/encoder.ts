@@ -6,7 +6,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { ContainerKind, RgbFrame, SegmentMediaInfo } from '../types.js';
-import { alignAudioBitrates, copyEditLists, audioCodecString, avcCodecFromAnnexB, avcCodecFromInit, topLevelBoxes } from './codecs.js';
+import { alignAudioBitrates, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from './codecs.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
 import { frameTicks, parseRational, rawTimestamps, startTicks } from './probe.js';
@@ -196,18 +196,6 @@ async function probeOutput(file: string, signal: AbortSignal | undefined): Promi
   };
 }
 
-/** First access unit of the video in Annex B form, for its SPS (MPEG-TS output). */
-async function firstAccessUnit(file: string, signal: AbortSignal | undefined): Promise<Buffer> {
-  const r = await runTool(
-    'ffmpeg',
-    ['-nostdin', '-v', 'error', '-i', file, '-map', '0:v:0', '-c', 'copy', '-frames:v', '1', '-f', 'h264', 'pipe:1'],
-    { signal },
-  );
-  if (r.aborted) throw abortedError(`checking ${file}`);
-  if (r.code !== 0) throw new SwiftvrError('internal', `reading the first frame of ${file} failed: ${stderrSummary(r)}`);
-  return r.stdout;
-}
-
 async function sameBytes(file: string, bytes: Uint8Array): Promise<boolean> {
   try {
     return Buffer.from(bytes).equals(await readFile(file));
@@ -340,9 +328,10 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     const startTime = (facts.firstPts * facts.timeBase.num) / facts.timeBase.den;
 
     if (this.o.container === 'ts') {
-      const video = avcCodecFromAnnexB(await firstAccessUnit(tmpPath, signal));
+      const ts = await readFile(tmpPath);
+      const video = avcCodecFromTs(ts);
       if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no H.264 SPS in its first frame`);
-      const bytes = (await readFile(tmpPath)).length;
+      const bytes = ts.length;
       await rename(tmpPath, this.o.outPath);
       return {
         path: this.o.outPath, bytes, frames: facts.frames, durationSeconds, startTime,
