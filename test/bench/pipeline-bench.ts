@@ -1,0 +1,182 @@
+// Pipeline benchmark (`npm run bench:pipeline [-- --model m.onnx --input playlist --chunk-frames N --threads N]`).
+// For one fixed input (the docs/sample clip by default) it times
+//   full      restore() end to end (load, probe, decode, restore, encode, publish)
+//   codec     decode + encode alone: the same segments decoded and re-encoded at the output size
+//             (nearest-neighbour upscale in place of the model), stages overlapped as in the pipeline
+//   model     inference alone: the decoded frames (held in memory) through the StreamRestorer
+// and prints ratio = full / max(codec, model); the goal is <= 1.15 (stages overlap, not add up).
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { RgbFrame, SegmentRef } from '../../src/types.js';
+import { ModelSession } from '../../src/inference/session.js';
+import { StreamRestorer } from '../../src/inference/stream-restorer.js';
+import { readSourcePlan } from '../../src/hls/playlist-reader.js';
+import { loadBytes } from '../../src/hls/resource-loader.js';
+import { locationFromInput, policyForInput } from '../../src/hls/uri-policy.js';
+import { createSegmentEncoder } from '../../src/media/encoder.js';
+import { BoundedQueue, pump } from '../../src/pipeline/bounded-queue.js';
+import { restore } from '../../src/pipeline/restore.js';
+import { prepareSegment, type PreparedSegment, type SegmentInput } from '../../src/pipeline/segment.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: join(ROOT, 'models', 'swiftvr-x2.onnx') },
+    input: { type: 'string', default: join(ROOT, 'docs', 'sample', 'hls', 'index.m3u8') },
+    'chunk-frames': { type: 'string' },
+    threads: { type: 'string' },
+    encoder: { type: 'string', default: 'auto' },
+  },
+});
+const model = values.model!;
+if (!existsSync(model)) {
+  console.error(`bench: model ${model} does not exist; pass --model <onnx> (e.g. test/fixtures/model/swiftvr-fixture.onnx)`);
+  process.exit(2);
+}
+const chunkFrames = values['chunk-frames'] !== undefined ? Number(values['chunk-frames']) : undefined;
+const threads = values.threads !== undefined ? Number(values.threads) : undefined;
+const encoder = values.encoder as 'auto' | 'libx264' | 'h264_nvenc';
+const input = values.input!;
+
+const seconds = (t0: number): number => (performance.now() - t0) / 1000;
+
+function upscaleNearest(f: RgbFrame, s: number): RgbFrame {
+  const w = f.width * s;
+  const h = f.height * s;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const sy = (y / s) | 0;
+    for (let x = 0; x < w; x++) {
+      const si = (sy * f.width + ((x / s) | 0)) * 3;
+      const di = (y * w + x) * 3;
+      out[di] = f.data[si]!;
+      out[di + 1] = f.data[si + 1]!;
+      out[di + 2] = f.data[si + 2]!;
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+async function segmentInputs(): Promise<{ refs: readonly SegmentRef[]; inputs: SegmentInput[] }> {
+  const plan = await readSourcePlan(input);
+  const policy = policyForInput(locationFromInput(input));
+  const inputs: SegmentInput[] = [];
+  for (const ref of plan.media.segments) {
+    const bytes = await loadBytes(ref.location, { policy });
+    const initBytes = ref.map ? await loadBytes(ref.map.location, { policy }) : undefined;
+    inputs.push({ sn: ref.sn, uri: ref.uri, container: plan.media.container, bytes, ...(initBytes ? { initBytes } : {}) });
+  }
+  return { refs: plan.media.segments, inputs };
+}
+
+/** Decode + encode at the output size, the next segment decoding while this one encodes. */
+async function codecOnly(inputs: readonly SegmentInput[], scale: number, work: string): Promise<number> {
+  const t0 = performance.now();
+  const prep = (i: number): Promise<PreparedSegment> => prepareSegment(inputs[i]!, { workDir: work });
+  let next = prep(0);
+  const encodes: Promise<unknown>[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    const p = await next;
+    if (i + 1 < inputs.length) next = prep(i + 1);
+    const enc = createSegmentEncoder({
+      sourcePath: p.sourcePath,
+      info: p.info,
+      width: p.info.video.width * scale,
+      height: p.info.video.height * scale,
+      container: p.input.container,
+      outPath: join(work, `codec-${i}.${p.input.container === 'ts' ? 'ts' : 'm4s'}`),
+      ...(p.input.container === 'fmp4' ? { initOutPath: join(work, 'codec-init.mp4') } : {}),
+      encoder,
+    });
+    const q = new BoundedQueue<RgbFrame>(8);
+    const up = (async function* () {
+      for await (const f of p.frames) yield upscaleNearest(f, scale);
+    })();
+    const feeding = pump(up, q);
+    const encoding = (async () => {
+      for await (const f of q) await enc.write(f);
+      await feeding;
+      await enc.finish();
+      await p.dispose();
+    })();
+    await feeding;
+    if (encodes.length > 0) await encodes.shift();
+    encodes.push(encoding);
+  }
+  await Promise.all(encodes);
+  return seconds(t0);
+}
+
+/** Inference alone on frames decoded beforehand (decode not timed). */
+async function modelOnly(inputs: readonly SegmentInput[], work: string): Promise<{ s: number; frames: number; provider: string }> {
+  const segments: RgbFrame[][] = [];
+  for (const input of inputs) {
+    const p = await prepareSegment(input, { workDir: work });
+    const frames: RgbFrame[] = [];
+    for await (const f of p.frames) frames.push(f);
+    await p.dispose();
+    segments.push(frames);
+  }
+  const session = await ModelSession.open(model, { ep: 'auto', ...(threads !== undefined ? { intraOpThreads: threads } : {}) });
+  try {
+    const restorer = new StreamRestorer(session, chunkFrames !== undefined ? { chunkFrames } : {});
+    const t0 = performance.now();
+    let n = 0;
+    for (const frames of segments) {
+      for (const f of frames) n += (await restorer.push(f)).length;
+      n += (await restorer.flush()).length;
+    }
+    return { s: seconds(t0), frames: n, provider: session.provider };
+  } finally {
+    await session.release();
+  }
+}
+
+const work = await mkdtemp(join(tmpdir(), 'swiftvr-bench-'));
+try {
+  const { inputs } = await segmentInputs();
+  const session = await ModelSession.open(model, { ep: 'auto' });
+  const scale = session.contract.scale;
+  await session.release();
+
+  const tFull = performance.now();
+  const summary = await restore({
+    input,
+    outDir: join(work, 'out'),
+    modelPath: model,
+    encoder,
+    ...(chunkFrames !== undefined ? { chunkFrames } : {}),
+    ...(threads !== undefined ? { inferenceThreads: threads } : {}),
+  });
+  const full = seconds(tFull);
+  const codec = await codecOnly(inputs, scale, work);
+  const inf = await modelOnly(inputs, work);
+  const ratio = full / Math.max(codec, inf.s);
+  const frames = summary.frames;
+  console.log(`input        ${input} (${inputs.length} segments, ${frames} frames)`);
+  console.log(`model        ${model} (scale ${scale}, ${inf.provider}, chunk ${chunkFrames ?? 't_max'})`);
+  console.log(`machine      ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`);
+  console.log(`full         ${full.toFixed(2)} s  (${(frames / full).toFixed(2)} fps)`);
+  console.log(`decode+enc   ${codec.toFixed(2)} s  (${(frames / codec).toFixed(2)} fps)`);
+  console.log(`inference    ${inf.s.toFixed(2)} s  (${(inf.frames / inf.s).toFixed(2)} fps)`);
+  console.log(`ratio        ${ratio.toFixed(3)}  full / max(decode+enc, inference); goal <= 1.15`);
+  console.log(
+    JSON.stringify({
+      input,
+      model,
+      provider: inf.provider,
+      segments: inputs.length,
+      frames,
+      fullSeconds: Number(full.toFixed(3)),
+      decodeEncodeSeconds: Number(codec.toFixed(3)),
+      inferenceSeconds: Number(inf.s.toFixed(3)),
+      ratio: Number(ratio.toFixed(3)),
+    }),
+  );
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
