@@ -2,7 +2,7 @@
 // decode alone, encode alone, and decode -> upscale -> encode of whole segments.
 // Run: nice npx tsx test/bench/media-bench.ts [--frames 200] [--preset veryfast] [--threads 4]
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,15 +43,28 @@ const total = infos.reduce((n, i) => n + i.video.frameCount, 0);
 
 const encOpts = { encoder: 'libx264' as const, preset: values.preset, threads: Number(values.threads) };
 
+/** CPU seconds of this process plus its finished children (Linux /proc), to read through other load. */
+function cpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // utime, stime, cutime, cstime are fields 14-17 of stat, 12-15 after the command name.
+  const ticks = [11, 12, 13, 14].reduce((n, i) => n + Number(fields[i]), 0);
+  return ticks / 100;
+}
+
 async function timed(label: string, fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();
+  const c0 = cpuSeconds();
   await fn();
   const s = (performance.now() - t0) / 1000;
-  console.log(`${label.padEnd(40)} ${s.toFixed(2)} s  ${(total / s).toFixed(1)} frames/s`);
+  const cpu = cpuSeconds() - c0;
+  console.log(
+    `${label.padEnd(40)} ${s.toFixed(2)} s wall ${(total / s).toFixed(1).padStart(6)} frames/s | ` +
+      `${cpu.toFixed(2)} CPU-s ${(total / cpu).toFixed(1).padStart(6)} frames/CPU-s`,
+  );
   return s;
 }
 
-console.log(`source: ${existsSync(sample) ? 'vtest.avi scaled to 384x288' : 'lavfi testsrc2 384x288'}, ` +
+console.log(`load average ${os.loadavg()[0]!.toFixed(1)}; source: ${existsSync(sample) ? 'vtest.avi scaled to 384x288' : 'lavfi testsrc2 384x288'}, ` +
   `${segments.length} segments, ${total} frames; encoder libx264 preset ${values.preset} threads ${values.threads}; ${os.cpus().length} CPUs`);
 
 const upscaled: RgbFrame[][] = [];
