@@ -88,12 +88,15 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
   let next: Promise<PreparedSegment> | undefined;
   let pending: Promise<StagedSegment> | undefined;
   let current: Promise<StagedSegment> | undefined;
+  // Prepared but not yet handed to a running segment (that one disposes it when done).
+  let unowned: PreparedSegment | undefined;
   try {
     next = refs.length > 0 ? prepare(refs[0]!, signal) : undefined;
     next?.catch(() => {});
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
       const prepared = await next!;
+      unowned = prepared;
       next = i + 1 < refs.length ? prepare(refs[i + 1]!, signal) : undefined;
       next?.catch(() => {});
       if (i === 0) o.progress.frameRate(prepared.info.video.frameRate.num / prepared.info.video.frameRate.den);
@@ -125,6 +128,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
           };
         })
         .finally(() => prepared.dispose());
+      unowned = undefined;
       current.catch(() => {});
       // The restorer is free once this segment's frames are all restored; the previous
       // segment's encode must be done before a third one starts (at most two encoders).
@@ -140,6 +144,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
     controller.abort(e);
     await Promise.allSettled([pending, current].filter((p) => p !== undefined));
     if (next !== undefined) await next.then((p) => p.dispose(), () => {});
+    await unowned?.dispose();
     throw e;
   } finally {
     o.signal.removeEventListener('abort', onAbort);

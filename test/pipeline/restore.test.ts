@@ -134,3 +134,33 @@ describe('restore() of a plain video file', () => {
     expect([facts.width, facts.height]).toEqual([128, 96]);
   });
 });
+
+describe('restore() of an http(s) input', () => {
+  it('reads the stream over http and keeps absolute source URLs in the multivariant playlist', async () => {
+    const { startLoopbackServer } = await import('../hls/loopback-server.js');
+    const server = await startLoopbackServer(FIXTURES);
+    try {
+      const out = await mkdtemp(join(tmpdir(), 'swiftvr-e2e-http-'));
+      const summary = await restore({
+        input: `${server.origin}/ts/index.m3u8`,
+        outDir: out,
+        modelPath: FIXTURE_MODEL,
+        ep: 'cpu',
+        encoder: 'libx264',
+        variant: '48x32',
+      });
+      expect(summary.frames).toBe(30);
+      const mv = parse<MasterPlaylist>(await readFile(join(out, 'index.m3u8'), 'utf8'));
+      expect(mv.variants.map((v) => v.uri)).toEqual([
+        `${server.origin}/ts/48x32/media.m3u8`,
+        `${server.origin}/ts/96x64/media.m3u8`,
+        'x2/index.m3u8',
+      ]);
+      expect(mv.variants[2]!.resolution).toEqual({ width: 96, height: 64 });
+      expect(existsSync(join(out, 'source'))).toBe(false);
+      expect(server.log).toContain('GET /ts/48x32/seg_002.ts');
+    } finally {
+      await server.close();
+    }
+  });
+});
