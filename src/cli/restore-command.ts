@@ -18,8 +18,8 @@ export const RESTORE_USAGE = `usage: swiftvr restore <input> --out <dir> [option
   --model <onnx>       model file with its JSON sidecar (default: models/swiftvr-x2.onnx)
   --ep cpu|cuda        onnxruntime execution provider (default: cuda when present, else cpu)
   --chunk-frames <N>   frames per model call, 1..t_max of the model (default: t_max)
-  --variant <N>        restore variant N (0-based, in playlist order) of a multivariant input
-                       (default: the highest BANDWIDTH)
+  --variant <V>        which variant of a multivariant input to restore: a 0-based index in
+                       playlist order, its URI or its resolution WxH (default: highest BANDWIDTH)
   --encoder <name>     libx264, h264_nvenc or auto (default: auto: h264_nvenc when present)
   --allow-host <host>  also accept segment URIs on this host (repeatable)
   --quiet              print errors only
@@ -32,7 +32,7 @@ export interface RestoreConfig {
   readonly model: string;
   readonly ep: ExecutionProvider | 'auto';
   readonly chunkFrames?: number;
-  readonly variant?: number;
+  readonly variant?: number | string;
   readonly encoder: EncoderChoice;
   readonly allowedHosts: readonly string[];
   readonly report: ReportMode;
@@ -86,7 +86,8 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
   }
   if (v.quiet === true && v.json === true) throw usageError('--quiet and --json cannot be used together; pick one');
   const chunkFrames = intFlag('chunk-frames', v['chunk-frames'], 1);
-  const variant = intFlag('variant', v.variant, 0);
+  const variant = v.variant === undefined ? undefined : /^\d+$/.test(v.variant) ? Number(v.variant) : v.variant;
+  if (variant === '') throw usageError('--variant is ""; it must be an index, a URI or WxH');
   const model = v.model ?? defaultModelPath();
   if (!existsSync(model)) {
     throw new SwiftvrError(
