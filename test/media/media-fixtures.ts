@@ -134,6 +134,17 @@ export async function audioPackets(file: string, rawTimestamps = false): Promise
     .map((p) => `${p.pts} ${p.dts} ${p.size} ${p.flags} ${p.data_hash}`);
 }
 
+/** Presentation times of the video frames in seconds, in presentation order. */
+export async function videoTimes(file: string): Promise<number[]> {
+  const facts = await packets(file, true);
+  const v = facts.streams.find((s) => s.codec_type === 'video')!;
+  const [num, den] = v.time_base.split('/').map(Number) as [number, number];
+  return facts.packets
+    .filter((p) => p.stream_index === v.index)
+    .map((p) => (p.pts! * num) / den)
+    .sort((a, b) => a - b);
+}
+
 /** Video packets: count, first presentation time in seconds, whether the first is a keyframe. */
 export async function videoFacts(file: string): Promise<{ frames: number; startSeconds: number; tick: number; firstKey: boolean; width: number; height: number }> {
   const facts = await packets(file);

@@ -11,7 +11,7 @@ import { createSegmentEncoder } from '../../src/media/encoder.js';
 import type { EncodedSegment } from '../../src/media/encoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { ContainerKind } from '../../src/types.js';
-import { audioPackets, firstTfdts, makeHls, tempDir, upscale2x, videoFacts } from './media-fixtures.js';
+import { audioPackets, firstTfdts, makeHls, tempDir, upscale2x, videoFacts, videoTimes } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';
 
 async function restoreSegment(
@@ -71,6 +71,13 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
       expect([output.width, output.height]).toEqual([source.width * 2, source.height * 2]);
       expect(results[i]!.frames).toBe(source.frames);
       expect(results[i]!.durationSeconds).toBeCloseTo(source.frames / 25, 6);
+    }
+    // Every frame keeps its source presentation time, so audio stays in sync across a variant switch.
+    for (const [i, src] of fixture.segments.entries()) {
+      const source = await videoTimes(src);
+      const output = await videoTimes(await playable(i));
+      expect(output.length).toBe(source.length);
+      for (const [k, t] of output.entries()) expect(Math.abs(t - source[k]!)).toBeLessThan(1e-6);
     }
     // The second segment does not start at zero: a start of 0 would mean the timestamps were reset.
     expect((await videoFacts(await playable(1))).startSeconds).toBeGreaterThan(0.9);
