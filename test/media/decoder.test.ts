@@ -1,0 +1,70 @@
+// Decoding to rgb24: the exact bytes ffmpeg produces, one frame per iteration, stoppable.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { SwiftvrError } from '../../src/errors.js';
+import { decodeFrames } from '../../src/media/decoder.js';
+import { probeSegment } from '../../src/media/probe.js';
+import type { SegmentMediaInfo } from '../../src/types.js';
+import { makeHls, tempDir } from './media-fixtures.js';
+
+const run = promisify(execFile);
+
+/** ffmpeg processes whose command line names `file`. */
+async function ffmpegsReading(file: string): Promise<number> {
+  const { stdout } = await run('ps', ['-eo', 'args']);
+  return stdout.split('\n').filter((l) => l.startsWith('/usr/bin/ffmpeg') || l.startsWith('ffmpeg')).filter((l) => l.includes(file)).length;
+}
+
+describe('decodeFrames', () => {
+  let src: string;
+  let info: SegmentMediaInfo;
+
+  beforeAll(async () => {
+    const fixture = await makeHls(await tempDir('dec'), 'ts', { seconds: 2, size: '192x108' });
+    src = fixture.segments[1]!;
+    info = await probeSegment(src, 'ts');
+  });
+
+  it('yields frameCount rgb24 frames, the same bytes as ffmpeg writes to a file', async () => {
+    const hash = createHash('sha256');
+    let n = 0;
+    for await (const frame of decodeFrames(src, info)) {
+      expect([frame.width, frame.height, frame.data.length]).toEqual([192, 108, 192 * 108 * 3]);
+      hash.update(frame.data);
+      n++;
+    }
+    expect(n).toBe(info.video.frameCount);
+    const { stdout } = await run('sh', ['-c', `ffmpeg -v error -i '${src}' -map 0:v:0 -fps_mode passthrough -f rawvideo -pix_fmt rgb24 - | sha256sum`]);
+    expect(hash.digest('hex')).toBe(stdout.split(' ')[0]);
+  });
+
+  it('gives each frame its own buffer, so a consumer may keep them', async () => {
+    const frames = [];
+    for await (const frame of decodeFrames(src, info)) frames.push(frame.data);
+    expect(new Set(frames.map((f) => f.buffer)).size).toBe(frames.length);
+    expect(Buffer.from(frames[0]!).equals(Buffer.from(frames[frames.length - 1]!))).toBe(false);
+  });
+
+  it('stops ffmpeg when the consumer breaks early', async () => {
+    for await (const _ of decodeFrames(src, info)) break;
+    expect(await ffmpegsReading(src)).toBe(0);
+  });
+
+  it('fails with an aborted error when the AbortSignal fires', async () => {
+    const controller = new AbortController();
+    let e: unknown;
+    try {
+      for await (const _ of decodeFrames(src, info, { signal: controller.signal, name: 'segment 1' })) controller.abort();
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(SwiftvrError);
+    expect((e as SwiftvrError).kind).toBe('aborted');
+    expect((e as SwiftvrError).message).toBe('decoding segment 1 was aborted');
+    expect(await ffmpegsReading(src)).toBe(0);
+  });
+});
