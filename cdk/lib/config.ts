@@ -189,8 +189,8 @@ function prefix(raw: Raw, key: string): string | undefined {
   const v = raw(key);
   if (v === undefined || v === null || v === '') return v === '' ? '' : undefined;
   const p = str(raw, key)!;
-  if (p.startsWith('/') || !/^[A-Za-z0-9._\-/]+$/.test(p)) {
-    throw badInput(`${CONTEXT_PREFIX}${key} '${p}' must be a relative key prefix of letters, digits and . _ - /`);
+  if (p.startsWith('/') || !/^[A-Za-z0-9._\-/]+$/.test(p) || p.split('/').some((part) => part === '.' || part === '..')) {
+    throw badInput(`${CONTEXT_PREFIX}${key} '${p}' must be a relative key prefix of letters, digits and . _ - / with no . or .. parts`);
   }
   return p.endsWith('/') ? p : `${p}/`;
 }

@@ -8,13 +8,14 @@ import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 
-export type ObjectAccess = 'read' | 'write' | 'delete';
+export type ObjectAccess = 'read' | 'write' | 'tag' | 'delete';
 
 const ACTIONS: Record<ObjectAccess, string[]> = {
   // GetObject also answers HeadObject.
   read: ['s3:GetObject'],
-  // PutObjectTagging: a PutObject that carries a Tagging header (state checkpoints) needs it.
-  write: ['s3:PutObject', 's3:PutObjectTagging'],
+  write: ['s3:PutObject'],
+  // A PutObject that carries a Tagging header (state checkpoints) needs this as well.
+  tag: ['s3:PutObjectTagging'],
   delete: ['s3:DeleteObject'],
 };
 

@@ -452,9 +452,9 @@ export class Workers extends Construct {
     props.queue.grantConsumeMessages(taskRole);
     // A VOD job message fans out into per-segment messages on the same queue.
     props.queue.grantSendMessages(taskRole);
-    // Read sources; write segments, playlists, records and checkpoints under the output prefix.
+    // Read sources; write segments, playlists, records and (tagged) checkpoints under the output prefix.
     const sources = grantObjects(taskRole, props.bucket, props.sourcePrefix, ['read']);
-    const outputs = grantObjects(taskRole, props.bucket, props.outputPrefix, ['read', 'write']);
+    const outputs = grantObjects(taskRole, props.bucket, props.outputPrefix, ['read', 'write', 'tag']);
     // Task scale-in protection: the ECS agent endpoint ($ECS_AGENT_URI/task-protection/v1/state)
     // calls UpdateTaskProtection / GetTaskProtection with the task role's credentials.
     const tasks = Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` });

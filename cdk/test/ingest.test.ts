@@ -1,0 +1,124 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Ingest } from '../lib/ingest.js';
+import { actionsOf, newApp, only, policyStatements, type Json } from './helpers.js';
+
+let template: Template;
+let outdir: string;
+
+beforeAll(() => {
+  const app = newApp();
+  const stack = new Stack(app, 'Ingest');
+  const bucket = new s3.Bucket(stack, 'Media');
+  new Ingest(stack, 'Ingest', { bucket, sourcePrefix: 'input/', outputPrefix: 'output/', logRetention: logs.RetentionDays.ONE_MONTH });
+  template = Template.fromStack(stack);
+  outdir = app.outdir;
+});
+
+const queues = (): [string, Json][] => Object.entries(template.findResources('AWS::SQS::Queue')) as [string, Json][];
+
+describe('Ingest', () => {
+  it('has a FIFO job queue deduplicated per stream, encrypted, whose failures go to a FIFO DLQ after 5 receives', () => {
+    const fifo = queues().filter(([, q]) => (q.Properties as Json).FifoQueue === true);
+    expect(fifo).toHaveLength(2);
+    const job = fifo.find(([, q]) => (q.Properties as Json).RedrivePolicy !== undefined);
+    const dlq = fifo.find(([, q]) => (q.Properties as Json).RedrivePolicy === undefined);
+    expect(job && dlq).toBeTruthy();
+    expect(job![1].Properties).toMatchObject({
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 300,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq![0], 'Arn'] }, maxReceiveCount: 5 },
+    });
+    expect(dlq![1].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+  });
+
+  it('refuses non-TLS access to every queue', () => {
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy')) as Json[];
+    expect(policies).toHaveLength(queues().length);
+    for (const p of policies) {
+      expect(((p.Properties as Json).PolicyDocument as Json).Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      );
+    }
+  });
+
+  it('routes only playlist writes under the source prefix of this bucket to the router, with retries and a DLQ', () => {
+    const rule = only(template, 'AWS::Events::Rule');
+    expect(rule.props.EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: [{ Ref: expect.stringMatching(/^Media/) }] }, object: { key: [{ wildcard: 'input/*.m3u8' }] } },
+    });
+    const target = (rule.props.Targets as Json[])[0]!;
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 8 });
+    expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [expect.stringMatching(/RouterFailureQueue/), 'Arn'] } });
+  });
+
+  it('runs the router from src/cloud/router-lambda.ts with the environment its header names', () => {
+    const fn = only(template, 'AWS::Lambda::Function');
+    expect(fn.props).toMatchObject({
+      Handler: 'index.handler',
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: { QUEUE_URL: { Ref: expect.stringMatching(/JobQueue/) }, SOURCE_PREFIX: 'input/', OUTPUT_PREFIX: 'output/' },
+      },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [expect.stringMatching(/RouterFailureQueue/), 'Arn'] } },
+      LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/RouterLogs/) } },
+    });
+    const header = readFileSync(path.resolve(__dirname, '../../src/cloud/router-lambda.ts'), 'utf8').split('*/')[0]!;
+    for (const name of ['QUEUE_URL', 'SOURCE_PREFIX', 'OUTPUT_PREFIX']) expect(header).toContain(`\`${name}\``);
+  });
+
+  it('bundles the router locally with esbuild into an ES module that exports handler', () => {
+    const fn = only(template, 'AWS::Lambda::Function');
+    const key = ((fn.props.Code as Json).S3Key as string).replace(/\.zip$/, '');
+    const bundle = path.join(outdir, `asset.${key}`, 'index.mjs');
+    expect(existsSync(bundle)).toBe(true);
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    // The SDK comes from the Lambda runtime, not the bundle.
+    expect(code).not.toContain('SQSClient=class');
+  });
+
+  it('gives the router exact actions only: send to the job queue, read sources, read and write the output prefix', () => {
+    const statements = policyStatements(template).filter((s) => s.owner.includes('RouterRole'));
+    for (const { statement } of statements) for (const a of actionsOf(statement)) expect(a).not.toContain('*');
+    const s3 = statements.map((s) => s.statement).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    expect(s3).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [expect.anything(), '/input/*']] } }),
+        expect.objectContaining({
+          Action: ['s3:GetObject', 's3:PutObject'],
+          Resource: { 'Fn::Join': ['', [expect.anything(), '/output/*']] },
+        }),
+        expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['input/*'] } } }),
+      ]),
+    );
+    expect(s3.some((s) => JSON.stringify(s.Resource).endsWith('/*"]]}') && !/\/(input|output)\/\*/.test(JSON.stringify(s.Resource)))).toBe(false);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'] }),
+          Match.objectLike({ Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] }),
+        ]),
+      },
+    });
+    // No AWS managed policy on the router's role.
+    expect((only(template, 'AWS::IAM::Role').props.ManagedPolicyArns as unknown[] | undefined) ?? []).toEqual([]);
+  });
+
+  it('keeps router logs for the configured retention', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
