@@ -1,0 +1,75 @@
+// restoreSegment(): the unit of work of the cloud worker. A stream resumed on another
+// session from a state checkpoint produces byte-identical segments.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelSession } from '../../src/inference/session.js';
+import { StreamRestorer } from '../../src/inference/stream-restorer.js';
+import { restoreSegment, type SegmentInput } from '../../src/pipeline/segment.js';
+import { FIXTURE_MODEL } from '../inference/fixture-model.js';
+
+const DIR = fileURLToPath(new URL('../fixtures/hls/fmp4/96x64/', import.meta.url));
+
+describe('restoreSegment()', () => {
+  let a: ModelSession;
+  let b: ModelSession;
+  let inputs: SegmentInput[];
+  beforeAll(async () => {
+    a = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 });
+    b = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 });
+    const init = await readFile(join(DIR, 'init.mp4'));
+    inputs = await Promise.all(
+      [0, 1, 2].map(async (sn) => ({
+        sn,
+        uri: `seg_00${sn}.m4s`,
+        container: 'fmp4' as const,
+        bytes: await readFile(join(DIR, `seg_00${sn}.m4s`)),
+        initBytes: init,
+      })),
+    );
+  });
+  afterAll(async () => {
+    await a.release();
+    await b.release();
+  });
+
+  it('resumes from a checkpoint on another session with byte-identical segments', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'swiftvr-seg-'));
+    const run = async (r: StreamRestorer, input: SegmentInput, tag: string) => {
+      const { encoded, result } = await restoreSegment(
+        input,
+        r,
+        { outPath: join(work, `${tag}-${input.sn}.m4s`), initOutPath: join(work, `${tag}-init.mp4`), encoder: 'libx264' },
+        { workDir: work },
+      );
+      expect(result).toMatchObject({ sn: input.sn, frames: 10 });
+      expect(encoded.frames).toBe(10);
+      return readFile(encoded.path);
+    };
+    // One worker restores the whole stream.
+    const straight = new StreamRestorer(a, { chunkFrames: 3 });
+    const expected = [];
+    for (const input of inputs) expected.push(await run(straight, input, 'straight'));
+
+    // Another restores segment 0, checkpoints; a third resumes from the checkpoint.
+    const first = new StreamRestorer(a, { chunkFrames: 3 });
+    await run(first, inputs[0]!, 'first');
+    const checkpoint = first.snapshot();
+    const resumed = new StreamRestorer(b, { chunkFrames: 3 });
+    resumed.load(checkpoint);
+    for (const input of inputs.slice(1)) {
+      expect((await run(resumed, input, 'resumed')).equals(expected[input.sn]!), `segment ${input.sn}`).toBe(true);
+    }
+  });
+
+  it('names the segment when its bytes are not a segment', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'swiftvr-seg-'));
+    const r = new StreamRestorer(a);
+    const bad = { ...inputs[1]!, bytes: new Uint8Array(64).fill(7) };
+    await expect(
+      restoreSegment(bad, r, { outPath: join(work, 'x.m4s'), initOutPath: join(work, 'init.mp4'), encoder: 'libx264' }, { workDir: work }),
+    ).rejects.toThrow(/^segment sn=1 \(seg_001\.m4s\)/);
+  });
+});
