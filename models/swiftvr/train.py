@@ -33,8 +33,10 @@ STAGES = ("ae", "teacher", "distill", "joint")
 class ClipBatches:
     """Random batches of (LQ, HQ) clips from the prepared npz: float (B, N, 3, h, w) in [0, 1]."""
 
-    def __init__(self, path: str | Path, frames: int, seed: int):
+    def __init__(self, path: str | Path, frames: int, seed: int, crop: int = 0):
         d = np.load(path)
+        self.crop = crop
+        assert crop % 8 == 0, f"crop={crop} must be a multiple of the alignment 8"
         self.hq, self.lq = d["hq"], d["lq"]
         assert self.hq.shape[0] == self.lq.shape[0], f"hq/lq clip counts differ: {self.hq.shape} vs {self.lq.shape}"
         assert self.lq.shape[1] >= frames, f"clips have {self.lq.shape[1]} frames, need {frames}"
@@ -46,6 +48,11 @@ class ClipBatches:
         s = int(self.rng.integers(0, self.lq.shape[1] - self.frames + 1))
         lq = self.lq[idx, s:s + self.frames]
         hq = self.hq[idx, s:s + self.frames]
+        if self.crop and self.crop < lq.shape[2]:  # random LQ crop, matching HQ crop
+            y = int(self.rng.integers(0, lq.shape[2] - self.crop + 1))
+            x = int(self.rng.integers(0, lq.shape[3] - self.crop + 1))
+            lq = lq[:, :, y:y + self.crop, x:x + self.crop]
+            hq = hq[:, :, 2 * y:2 * (y + self.crop), 2 * x:2 * (x + self.crop)]
         if self.rng.random() < 0.5:  # horizontal flip
             lq, hq = lq[:, :, :, ::-1], hq[:, :, :, ::-1]
         if self.rng.random() < 0.3:  # time reversal
@@ -182,7 +189,7 @@ def run_stage(model: SwiftVR, stage: str, batches: ClipBatches, *, steps: int, m
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if k % 25 == 0 or k == 1:
             log(f"[{stage}] step {k} loss {np.mean(losses[-25:]):.5f} {time.time() - t0:.0f}s")
         if time.time() - t0 > minutes * 60:
@@ -217,12 +224,14 @@ def main(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     cfg: SwiftVRConfig = get_config(args.preset)
     model = SwiftVR(cfg)
+    resumed = {}
     if args.resume:
         ck = torch.load(args.resume, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
+        resumed = ck.get("provenance", {})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    batches = ClipBatches(args.data, args.frames, args.seed)
+    batches = ClipBatches(args.data, args.frames, args.seed, args.crop)
     stages = args.stages.split(",")
     minutes = [float(m) for m in args.minutes.split(",")]
     steps = [int(s) for s in args.steps.split(",")]
@@ -238,7 +247,10 @@ def main(args: argparse.Namespace) -> dict:
 
     provenance = {"trained": True, "preset": cfg.name, "seed": args.seed, "hardware": hardware(),
                   "torch": torch.__version__, "data": str(args.data), "frames_per_clip": args.frames,
-                  "command": " ".join(args.argv), "stages": {}}
+                  "command": " ".join(args.argv), "stages": dict(resumed.get("stages", {})),
+                  "crop_lq": args.crop or None}
+    if resumed:
+        provenance["resumed_from"] = {"checkpoint": str(args.resume), "command": resumed.get("command")}
     manifest = Path(args.data).with_name("manifest.json")
     if manifest.exists():
         m = json.loads(manifest.read_text())
@@ -277,7 +289,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--resume", default=None)
+    p.add_argument("--resume", default=None, help="checkpoint to start from (earlier stages' provenance is kept)")
+    p.add_argument("--crop", type=int, default=0, help="random LQ crop side (multiple of 8); 0 = whole clip")
     a = p.parse_args(argv)
     a.argv = ["python -m models.swiftvr.train", *argv]
     return a

@@ -1,0 +1,128 @@
+"""ONNX export: contract, parity with PyTorch, graph free of masks/roll/pad, dynamic T/H/W."""
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from models.swiftvr.export import export_onnx, reference_input, sidecar, state_specs
+from models.swiftvr.model import STATE_NAMES
+
+from models.tests.conftest import ROOT, randomised_tiny
+
+FIXTURE = ROOT / "test/fixtures/model/swiftvr-fixture.onnx"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = randomised_tiny(7)
+    d = tmp_path_factory.mktemp("onnx")
+    a, b = d / "a.onnx", d / "b.onnx"
+    export_onnx(model, a, h=64, w=96, t=2)
+    export_onnx(model, b, h=40, w=56, t=3)
+    return model, a, b
+
+
+def shape_of(spec_shape, h, w):
+    out = []
+    for s in spec_shape:
+        if isinstance(s, int):
+            out.append(s)
+        else:
+            base = h if s[0] == "H" else w
+            out.append(base // int(s[2:]) if s[1] == "/" else base * int(s[2:]))
+    return tuple(out)
+
+
+def run_both(model, path, t, h, w, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    lq = torch.rand(1, t, 3, h, w, generator=g)
+    state = [torch.rand(s, generator=g) for s in [x.shape for x in model.init_state(1, h, w)]]
+    with torch.no_grad():
+        ref = model(lq, *state)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"lq": lq.numpy(), **{n: s.numpy() for n, s in zip(STATE_NAMES, state)}})
+    return ref, got
+
+
+@pytest.mark.parametrize("t,h,w", [(1, 8, 8), (2, 64, 96), (4, 40, 120), (3, 72, 48)])
+def test_onnx_matches_pytorch(exported, t, h, w):
+    model, a, _ = exported
+    ref, got = run_both(model, a, t, h, w)
+    for name, r, o in zip(["hq", *STATE_NAMES], ref, got):
+        assert o.shape == tuple(r.shape), f"{name}: onnx {o.shape} vs torch {tuple(r.shape)}"
+        diff = float(np.abs(o - r.numpy()).max())
+        assert diff < 1e-4, f"{name} at T={t} {h}x{w}: max |onnx - torch| = {diff:.2e}"
+
+
+def attention_softmax_inputs(path):
+    g = onnx.load(str(path)).graph
+    producer = {o: n for n in g.node for o in n.output}
+    return [producer[n.input[0]].op_type for n in g.node if n.op_type == "Softmax"]
+
+
+def test_graph_has_no_mask_roll_or_pad_at_two_sizes(exported):
+    _, a, b = exported
+    ga, gb = onnx.load(str(a)).graph, onnx.load(str(b)).graph
+    for g in (ga, gb):
+        ops = Counter(n.op_type for n in g.node)
+        assert "Pad" not in ops, "padding inside the graph"
+        assert "Where" not in ops, "a Where (masking) op in the graph"
+    for path in (a, b):  # softmax reads scaled QK^T directly, never a masked sum
+        assert set(attention_softmax_inputs(path)) <= {"MatMul", "Mul", "Div"}, attention_softmax_inputs(path)
+    # same graph whatever size it was traced at: window indices are not baked for one resolution
+    assert Counter(n.op_type for n in ga.node) == Counter(n.op_type for n in gb.node)
+    shapes = lambda g: sorted((i.name, tuple(i.dims)) for i in g.initializer)  # noqa: E731
+    assert shapes(ga) == shapes(gb)
+    assert all(np.prod(d) < 10000 or "weight" in n for n, d in shapes(ga)), "a large non-weight constant was baked in"
+
+
+def test_exported_at_one_size_runs_at_another(exported):
+    model, _, b = exported  # traced at 40x56, run at 64x96 (token grid 8x12, shifted windows clamp)
+    ref, got = run_both(model, b, 4, 64, 96, seed=3)
+    assert float(np.abs(got[0] - ref[0].numpy()).max()) < 1e-4
+
+
+def test_sidecar_states_match_model_outputs(exported):
+    model, a, _ = exported
+    meta = sidecar(model.cfg, True, {"trained": False}, {})
+    assert meta["format"] == "swiftvr-model/1" and meta["scale"] == 2 and meta["alignment"] == 8
+    assert meta["input"]["name"] == "lq" and meta["output"]["name"] == "hq"
+    sess = ort.InferenceSession(str(a), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["lq", *[s["name"] for s in meta["states"]]]
+    assert [o.name for o in sess.get_outputs()] == ["hq", *[s["output"] for s in meta["states"]]]
+    h, w = 48, 64
+    ref, got = run_both(model, a, 2, h, w)
+    for spec, o in zip(meta["states"], got[1:]):
+        assert o.shape == shape_of(spec["shape"], h, w), f"{spec['name']}: {o.shape} vs {spec['shape']}"
+        assert spec["init"] == "zeros" and spec["dtype"] == "float32"
+
+
+def test_committed_fixture_is_reproducible_from_seed():
+    """The committed fixture and its reference I/O come from `export --preset tiny --seed 0`."""
+    from models.swiftvr.export import load_model
+    from models.swiftvr.model import stream
+    meta = json.loads(FIXTURE.with_suffix(".json").read_text())
+    assert meta["fixture"] is True and FIXTURE.stat().st_size < 1_000_000
+    model, _ = load_model("tiny", None, 0)
+    assert meta["states"] == json.loads(json.dumps(state_specs(model.cfg)))
+    ref = json.loads((FIXTURE.parent / "swiftvr-fixture-ref.json").read_text())
+    expected = np.frombuffer((FIXTURE.parent / ref["expected"]).read_bytes(), "<f4")
+    lq = reference_input(*[ref["input"]["shape"][i] for i in (1, 3, 4)])
+    h, w = lq.shape[3], lq.shape[4]
+    sess = ort.InferenceSession(str(FIXTURE), providers=["CPUExecutionProvider"])
+    state = [np.zeros(shape_of(s["shape"], h, w), np.float32) for s in meta["states"]]
+    with torch.no_grad():
+        pt, _ = stream(model, torch.from_numpy(lq), [c["t"] for c in ref["chunks"]])
+    i = 0
+    for c in ref["chunks"]:
+        out = sess.run(None, {"lq": lq[:, i:i + c["t"]], **{s["name"]: v for s, v in zip(meta["states"], state)}})
+        state = out[1:]
+        exp = expected[c["offset_floats"]:c["offset_floats"] + out[0].size].reshape(c["hq_shape"])
+        assert np.abs(out[0] - exp).max() < ref["tolerance"]["max_abs"], "ONNX fixture vs stored reference"
+        assert np.abs(pt[:, i:i + c["t"]].numpy() - exp).max() < 1e-5, "seeded PyTorch model vs stored reference"
+        i += c["t"]
