@@ -1,5 +1,6 @@
 // restoreSegment(): the unit of work of the cloud worker. A stream resumed on another
-// session from a state checkpoint produces byte-identical segments.
+// session from a state checkpoint produces byte-identical segments (with a model whose
+// output depends on the carried state).
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelSession } from '../../src/inference/session.js';
 import { StreamRestorer } from '../../src/inference/stream-restorer.js';
 import { restoreSegment, type SegmentInput } from '../../src/pipeline/segment.js';
-import { FIXTURE_MODEL } from '../inference/fixture-model.js';
+import { STATEFUL_TOY_MODEL } from '../inference/fixture-model.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/hls/fmp4/96x64/', import.meta.url));
 
@@ -17,8 +18,8 @@ describe('restoreSegment()', () => {
   let b: ModelSession;
   let inputs: SegmentInput[];
   beforeAll(async () => {
-    a = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 });
-    b = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 });
+    a = await ModelSession.open(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1 });
+    b = await ModelSession.open(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1 });
     const init = await readFile(join(DIR, 'init.mp4'));
     inputs = await Promise.all(
       [0, 1, 2].map(async (sn) => ({
@@ -62,6 +63,9 @@ describe('restoreSegment()', () => {
     for (const input of inputs.slice(1)) {
       expect((await run(resumed, input, 'resumed')).equals(expected[input.sn]!), `segment ${input.sn}`).toBe(true);
     }
+    // Without the checkpoint (state from zeros) segment 1 comes out different.
+    const cold = new StreamRestorer(b, { chunkFrames: 3 });
+    expect((await run(cold, inputs[1]!, 'cold')).equals(expected[1]!)).toBe(false);
   });
 
   it('names the segment when its bytes are not a segment', async () => {
