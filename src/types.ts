@@ -109,6 +109,12 @@ export interface VideoStreamInfo {
   readonly timeBase: Rational;
   readonly codec: string;
   readonly pixFmt: string;
+  /**
+   * Presentation timestamps of the frames in ticks of `timeBase`, ascending (from ffprobe's
+   * packets). The encoder gives output frame n the time `framePts[n]`, so variable frame rates
+   * and gaps survive the round trip.
+   */
+  readonly framePts?: readonly number[];
 }
 
 export interface AudioStreamInfo {

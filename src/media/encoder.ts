@@ -5,7 +5,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
-import type { ContainerKind, RgbFrame, SegmentMediaInfo } from '../types.js';
+import type { ContainerKind, RgbFrame, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
 import { alignAudioBitrates, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from './codecs.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
@@ -111,15 +111,31 @@ function tempName(target: string): string {
   return `${target}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * The setpts expression that gives output frame N its source time, in ticks of the source's time
+ * base (the encoder keeps that time base, so nothing is rounded again): start + N frame durations
+ * when the source's frames keep that cadence, else a lookup of the source's own timestamps
+ * (a balanced tree of if(lt(N,m)...), since ffmpeg's expressions nest at most 100 deep).
+ */
+export function ptsExpression(video: VideoStreamInfo): string {
+  const start = startTicks(video);
+  const num = video.timeBase.den * video.frameRate.den;
+  const den = video.timeBase.num * video.frameRate.num;
+  const cadence = (n: number): number => start + Math.floor((n * num) / den + 0.5);
+  const pts = video.framePts;
+  if (pts === undefined || pts.every((t, n) => t === cadence(n))) return `${start}+floor(N*${num}/${den}+0.5)`;
+  const pick = (lo: number, hi: number): string => {
+    if (hi - lo === 1) return String(pts[lo]);
+    const mid = (lo + hi) >> 1;
+    return `if(lt(N,${mid}),${pick(lo, mid)},${pick(mid, hi)})`;
+  };
+  return pick(0, pts.length);
+}
+
 /** The ffmpeg command line: raw frames on stdin (input 0), the source segment for audio (input 1). */
 function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAudio: boolean, tmpPath: string): string[] {
-  const { timeBase, frameRate } = o.info.video;
+  const { timeBase } = o.info.video;
   const tb = `${timeBase.num}/${timeBase.den}`;
-  // Frame n gets the source's start PTS plus n frame durations, rounded to a tick of the source's
-  // time base; the encoder keeps that time base so nothing is rounded again.
-  const ticksNum = timeBase.den * frameRate.den;
-  const ticksDen = timeBase.num * frameRate.num;
-  const setpts = `setpts=${startTicks(o.info.video)}+floor(N*${ticksNum}/${ticksDen}+0.5)`;
   const threads = String(o.threads ?? 4);
   const keyint = String(o.keyint ?? 600);
   const quality = String(o.quality ?? 20);
@@ -138,11 +154,11 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
     '-nostdin', '-hide_banner', '-v', 'error', '-y',
     '-copyts',
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${o.width}x${o.height}`,
-    '-framerate', `${frameRate.num}/${frameRate.den}`, '-i', 'pipe:0',
+    '-framerate', `${o.info.video.frameRate.num}/${o.info.video.frameRate.den}`, '-i', 'pipe:0',
     ...(withAudio ? [...rawTimestamps(o.container), '-i', o.sourcePath] : []),
     '-map', '0:v:0', ...(withAudio ? ['-map', '1:a', '-c:a', 'copy'] : ['-an']),
     '-sn', '-dn',
-    '-filter:v', `settb=${tb},${setpts},scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`,
+    '-filter:v', `settb=${tb},setpts='${ptsExpression(o.info.video)}',scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`,
     '-sws_flags', 'bicubic+accurate_rnd+bitexact',
     ...video,
     '-enc_time_base:v', tb,
@@ -317,6 +333,11 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
       problems.push(`start PTS ${firstInSource} instead of ${startTicks(info.video)} (time base ${srcTb.num}/${srcTb.den})`);
     }
     if (!facts.firstIsKey) problems.push('no keyframe at its first frame');
+    const lastSource = info.video.framePts?.[info.video.framePts.length - 1];
+    const lastInSource = (facts.lastPts * facts.timeBase.num * srcTb.den) / (facts.timeBase.den * srcTb.num);
+    if (lastSource !== undefined && Math.abs(lastInSource - lastSource) > 1) {
+      problems.push(`last frame PTS ${lastInSource} instead of ${lastSource}`);
+    }
     if (problems.length > 0) {
       throw new SwiftvrError('internal', `encoded ${this.name} breaks its source's timing: ${problems.join(', ')}`, {
         context: this.o.context,

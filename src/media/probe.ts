@@ -204,6 +204,7 @@ export async function probeSegment(
     timeBase,
     codec: videoStream.codec_name ?? 'unknown',
     pixFmt: videoStream.pix_fmt ?? 'unknown',
+    framePts: pts,
   };
   const audioStream = streams.find((s) => s.codec_type === 'audio');
   let audio: AudioStreamInfo | undefined;

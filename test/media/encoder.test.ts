@@ -6,10 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { decodeFrames } from '../../src/media/decoder.js';
-import { createSegmentEncoder, nvencAvailable } from '../../src/media/encoder.js';
+import { createSegmentEncoder, nvencAvailable, ptsExpression } from '../../src/media/encoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { SegmentMediaInfo } from '../../src/types.js';
-import { ffmpeg, makeHls, tempDir, upscale2x, videoFacts } from './media-fixtures.js';
+import { audioPackets, ffmpeg, makeHls, tempDir, upscale2x, videoFacts, videoTimes } from './media-fixtures.js';
 
 describe('segment encoder lifecycle', () => {
   let src: string;
@@ -128,5 +128,37 @@ describe('encoder choice and sources without audio', () => {
     expect((e as SwiftvrError).kind).toBe('internal');
     expect((e as SwiftvrError).message).toMatch(/^encoding .*out\.ts failed: ffmpeg exited with code \d+: /);
     expect(await readdir(dir)).toEqual(['in.ts']);
+  });
+});
+
+describe('source timestamps', () => {
+  it('keeps each frame\'s time when the source drops frames (a gap in the cadence)', async () => {
+    const dir = await tempDir('vfr');
+    const src = path.join(dir, 'gap.ts');
+    // 25 fps with two frames missing after frame 10: frames 10.. are 80 ms late.
+    await ffmpeg([
+      '-f', 'lavfi', '-i', 'testsrc2=s=96x64:r=25:d=1', '-f', 'lavfi', '-i', 'sine=d=1.2',
+      '-vf', 'setpts=N/25/TB+if(gte(N\\,10)\\,0.08/TB\\,0)', '-fps_mode', 'passthrough',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-c:a', 'aac', '-f', 'mpegts', src,
+    ]);
+    const info = await probeSegment(src, 'ts');
+    expect(info.video.frameRate).toEqual({ num: 25, den: 1 });
+    expect(info.durationSeconds).toBeCloseTo(1.08, 6);
+    expect(ptsExpression(info.video)).toMatch(/^if\(lt\(N,12\),/);
+    const enc = createSegmentEncoder({ sourcePath: src, info, width: 96, height: 64, container: 'ts', outPath: path.join(dir, 'out.ts'), encoder: 'libx264' });
+    for await (const frame of decodeFrames(src, info)) await enc.write(frame);
+    const out = await enc.finish();
+    expect(out.durationSeconds).toBeCloseTo(1.08, 6);
+    expect(await videoTimes(out.path)).toEqual(await videoTimes(src));
+    expect(await audioPackets(out.path)).toEqual(await audioPackets(src));
+  });
+
+  it('writes a short cadence formula when the source keeps its frame rate', async () => {
+    const video = {
+      width: 2, height: 2, frameCount: 3, frameRate: { num: 30000, den: 1001 }, startTime: 10, timeBase: { num: 1, den: 90000 },
+      codec: 'h264', pixFmt: 'yuv420p', framePts: [900000, 903003, 906006],
+    };
+    expect(ptsExpression(video)).toBe('900000+floor(N*90090000/30000+0.5)');
+    expect(ptsExpression({ ...video, framePts: [900000, 903003, 909009] })).toBe('if(lt(N,1),900000,if(lt(N,2),903003,909009))');
   });
 });
