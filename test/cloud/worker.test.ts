@@ -29,7 +29,7 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   store = new S3ObjectStore({ bucket: BUCKET, client: s3 });
   sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
-  for (const name of ['a', 'b', 'kill', 'dup', 'good']) await uploadDir(store, FIXTURE_TS, `input/${name}`);
+  for (const name of ['a', 'b', 'kill', 'term', 'dup', 'good']) await uploadDir(store, FIXTURE_TS, `input/${name}`);
   await uploadDir(store, FIXTURE_TS, 'input/poison');
   // A segment no decoder accepts: every attempt fails.
   await store.put('input/poison/96x64/seg_001.ts', new Uint8Array(4096).fill(0x47));
@@ -144,6 +144,41 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     for (const [k, v] of ref) expect(same(k, got.get(k), v, 'a', 'kill'), `${k} identical to the uninterrupted run`).toBe(true);
     const playlist = bytesToText(got.get('restored/media.m3u8')!);
     expect(playlist.match(/^seg_\d+\.ts$/gm)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts']);
+  });
+
+  it('SIGTERM drains: the segment in flight is finished and published, the worker exits 0, the rest stays queued', async () => {
+    const { queue, queueUrl } = await newQueue(5, 3);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
+        '--source-prefix', 'input', '--output-prefix', 'output', '--model', FIXTURE_MODEL, '--ep', 'cpu', '--threads', '1',
+        '--encoder', 'libx264', '--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1', '--worker-id', 'draining'],
+      { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const childLogs: LogLine[] = [];
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const l = JSON.parse(line) as LogLine;
+      childLogs.push(l);
+      if (l.event === 'segment-start' && l.sn === 1 && l.job === 'term/index') child.kill('SIGTERM');
+    });
+    await submit(queue, 'term');
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).toContain('stopping; draining messages in flight');
+    const done = childLogs.filter((l) => l.event === 'segment-done').map((l) => l.sn);
+    expect(done).toEqual([0, 1]);
+    expect(childLogs.at(-1)).toMatchObject({ event: 'worker-stopped' });
+    expect(await store.head(`${outPrefix('term')}restored/seg_000001.ts`)).toBeDefined();
+    // Segment 2 was never taken; another worker picks it up (and segment 1 is not redone).
+    const logs2: LogLine[] = [];
+    const w = makeWorker(store, queue, logs2, { workerId: 'after-term' });
+    await w.start();
+    await until(async () => (await store.head(`${outPrefix('term')}index.m3u8`)) !== undefined, 60_000, 'term finished');
+    await w.stop();
+    expect(logs2.filter((l) => l.event === 'segment-start').map((l) => l.sn)).toEqual([2]);
   });
 
   it('a duplicate message does no harm: the worker skips what is published and changes nothing', async () => {
