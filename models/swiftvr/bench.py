@@ -1,0 +1,132 @@
+"""Throughput benchmark.
+
+    .venv/bin/python -m models.swiftvr.bench                       # CPU: onnxruntime, 640x360 output
+    .venv/bin/python -m models.swiftvr.bench --gpu --checkpoint models/runs/x2/final.pt
+        # GPU: frames/s + peak memory at 1920x1080, 2560x1440, 3840x2160 output, and DiT time for
+        # full attention vs Swin-style masked windows vs MFSWA on the same weights and shape.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+GPU_OUTPUTS = ((1920, 1080), (2560, 1440), (3840, 2160))
+
+
+def cpu_bench(model: str, out_w: int, out_h: int, frames: int, chunk: int, threads: int) -> dict:
+    meta = json.loads(Path(model).with_suffix(".json").read_text())
+    s, a = meta["scale"], meta["alignment"]
+    h, w = -(-(out_h // s) // a) * a, -(-(out_w // s) // a) * a  # padded LQ size, as the runtime feeds it
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+
+    def zeros():
+        def dim(d):
+            if isinstance(d, int):
+                return d
+            base = h if d[0] == "H" else w
+            return base // int(d[2:]) if d[1] == "/" else base * int(d[2:])
+        return {st["name"]: np.zeros([dim(d) for d in st["shape"]], np.float32) for st in meta["states"]}
+
+    rng = np.random.default_rng(0)
+    lq = rng.random((1, chunk, 3, h, w), dtype=np.float32)
+    state = zeros()
+    res = sess.run(None, {"lq": lq, **state})  # warm-up
+    n_chunks = max(1, frames // chunk)
+    t0 = time.perf_counter()
+    for _ in range(n_chunks):
+        res = sess.run(None, {"lq": lq, **state})
+        state = {st["name"]: v for st, v in zip(meta["states"], res[1:])}
+    dt = time.perf_counter() - t0
+    return {"device": "cpu", "threads": threads, "cpu_count": os.cpu_count(), "model": model,
+            "lq_padded": [w, h], "output": [w * s, h * s], "chunk": chunk, "frames": n_chunks * chunk,
+            "seconds": round(dt, 3), "fps": round(n_chunks * chunk / dt, 2), "onnxruntime": ort.__version__}
+
+
+def gpu_bench(checkpoint: str | None, chunk: int, iters: int) -> dict:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise SystemExit("GPU bench needs a CUDA device: torch.cuda.is_available() is False on this machine "
+                         "(CPU figures: run without --gpu)")
+    from .export import load_model
+    from .model import SwiftVR
+
+    model, _ = load_model("x2", checkpoint, 0)
+    model = model.cuda().eval().half()
+    dev = torch.device("cuda")
+    out = {"device": torch.cuda.get_device_name(0), "dtype": "float16", "chunk": chunk, "restore": [], "dit": []}
+
+    def timed(fn) -> float:
+        fn()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - t0) / iters
+
+    with torch.no_grad():
+        for ow, oh in GPU_OUTPUTS:
+            h, w = -(-(oh // 2) // 8) * 8, -(-(ow // 2) // 8) * 8
+            lq = torch.rand(1, chunk, 3, h, w, device=dev, dtype=torch.float16)
+            st = [s.to(dev, torch.float16) for s in model.init_state(1, h, w)]
+            torch.cuda.reset_peak_memory_stats()
+            sec = timed(lambda: model(lq, *st))
+            out["restore"].append({"output": [ow, oh], "fps": round(chunk / sec, 1),
+                                   "peak_mib": round(torch.cuda.max_memory_allocated() / 2 ** 20)})
+        # DiT alone, same weights and shape, three attention kinds
+        h, w = 1080 // 2 // 4 + (-(1080 // 2 // 4) % 2), 1920 // 2 // 4
+        z = torch.randn(1, chunk, model.cfg.latent_ch, h, w, device=dev, dtype=torch.float16)
+        ctx = torch.zeros_like(z[:, 0])
+        t1 = torch.ones(1, device=dev, dtype=torch.float16)
+        for kind in ("full", "swin", "mfswa"):
+            for blk in model.dit.blocks:
+                blk.attn.kind = kind
+            model.dit.cfg = model.cfg.with_attention(kind)
+            try:
+                sec = timed(lambda: model.dit(z, ctx, t1))
+                out["dit"].append({"attention": kind, "latent": [w, h], "ms": round(sec * 1000, 2)})
+            except torch.OutOfMemoryError:
+                out["dit"].append({"attention": kind, "latent": [w, h], "ms": None, "error": "out of memory"})
+    return out
+
+
+def main(args: argparse.Namespace) -> dict:
+    if args.gpu:
+        res = gpu_bench(args.checkpoint, args.chunk, args.iters)
+    else:
+        res = cpu_bench(args.model, args.width, args.height, args.frames, args.chunk, args.threads)
+    res["command"] = "python -m models.swiftvr.bench " + " ".join(args.argv)
+    print(json.dumps(res, indent=2))
+    return res
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="models/swiftvr-x2.onnx")
+    p.add_argument("--width", type=int, default=640, help="output width")
+    p.add_argument("--height", type=int, default=360, help="output height")
+    p.add_argument("--frames", type=int, default=48)
+    p.add_argument("--chunk", type=int, default=4)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--gpu", action="store_true", help="GPU part (needs CUDA)")
+    p.add_argument("--checkpoint", default=None, help="training checkpoint for the GPU part")
+    p.add_argument("--iters", type=int, default=10)
+    a = p.parse_args(argv)
+    a.argv = argv
+    return a
+
+
+if __name__ == "__main__":
+    main(parse_args())
