@@ -56,6 +56,29 @@ function durationProblem(durations: readonly number[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether stream-copied segments decode on their own, as the restore decodes them. A source with
+ * open GOPs has keyframes that are not IDR frames: cut there, a segment lacks SPS/PPS or starts
+ * with frames that reference the previous segment. Checks the second, a middle and the last
+ * segment (the first always starts at the file's start).
+ */
+async function decodeProblem(dir: string, playlistText: string, signal?: AbortSignal): Promise<string | undefined> {
+  const uris = playlistText.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlistText)?.[1];
+  const picks = [...new Set([1, Math.floor(uris.length / 2), uris.length - 1])].filter((i) => i > 0 && i < uris.length);
+  for (const i of picks) {
+    const segment = path.join(dir, uris[i]!);
+    // fMP4: the init section and the segment, read as one file through the concat protocol.
+    const input = init === undefined ? segment : `concat:${path.join(dir, init)}|${segment}`;
+    const r = await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-xerror', '-i', input, '-map', '0:v:0', '-f', 'null', '-'], { signal });
+    if (r.aborted) throw abortedError(`checking ${segment}`);
+    if (r.code !== 0 || r.stderr !== '') {
+      return `segment ${i} does not decode on its own (keyframes that are not IDR frames, e.g. open GOPs): ffmpeg ${stderrSummary(r, 160)}`;
+    }
+  }
+  return undefined;
+}
+
 async function probeStreams(input: string, signal: AbortSignal | undefined): Promise<ProbedStream[]> {
   const r = await runTool(
     'ffprobe',
@@ -103,8 +126,9 @@ function hlsArgs(
 
 /**
  * Cuts a plain video file into an HLS media playlist `outDir/index.m3u8` with keyframe-aligned
- * segments of 2-6 s, keeping the first audio stream. Stream copy when the video is H.264 and its
- * keyframes allow such cuts; otherwise a re-encode with an IDR every `targetSeconds`. Files are
+ * segments of 2-6 s, keeping the first audio stream. Stream copy when the video is H.264, its
+ * keyframes allow such cuts and the cut segments decode on their own (IDR keyframes, closed
+ * GOPs); otherwise a re-encode with an IDR every `targetSeconds`. Files are
  * written to a temporary folder and moved into `outDir` when complete, the playlist last.
  * Returns the playlist path. A file without video is a `bad-input` error.
  */
@@ -138,7 +162,8 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
         if (mode === 'copy') return `stream copy failed: ffmpeg ${stderrSummary(r, 200)}`;
         throw badInput(`${input} could not be cut into HLS: ffmpeg ${stderrSummary(r)}`);
       }
-      return durationProblem(extinfDurations(await readFile(path.join(work, PLAYLIST), 'utf8')));
+      const playlistText = await readFile(path.join(work, PLAYLIST), 'utf8');
+      return durationProblem(extinfDurations(playlistText)) ?? (mode === 'copy' ? await decodeProblem(work, playlistText, options.signal) : undefined);
     };
 
     let plan: SegmentationPlan;

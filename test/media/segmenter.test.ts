@@ -5,6 +5,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
+import { decodeFrames } from '../../src/media/decoder.js';
+import { probeSegment } from '../../src/media/probe.js';
 import { segmentVideoFile } from '../../src/media/segmenter.js';
 import type { SegmentationPlan } from '../../src/media/segmenter.js';
 import { ffmpeg, makeMp4, packets, tempDir } from './media-fixtures.js';
@@ -77,6 +79,25 @@ describe('segmentVideoFile', () => {
     expect(c.plan.reason).toMatch(/would last 1\d\.\d+ s/);
     expect(c.durations.map((d) => Math.round(d * 100) / 100)).toEqual([4, 4, 4]);
     expect(await checkSegments(c)).toBe(12 * 25);
+  });
+
+  it('re-encodes an open-GOP source, whose keyframes would not start decodable segments', async () => {
+    const openGop = path.join(dir, 'open-gop.mp4');
+    await ffmpeg([
+      '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=9', '-f', 'lavfi', '-i', 'sine=d=9',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', 'open-gop=1:keyint=50:min-keyint=50:scenecut=0', '-c:a', 'aac', openGop,
+    ]);
+    const c = await cut(openGop, path.join(dir, 'open-gop'));
+    expect(c.plan.mode).toBe('re-encode');
+    expect(c.plan.reason).toMatch(/^segment 1 does not decode on its own/);
+    // Every segment now probes and decodes alone, as the restore will read it.
+    for (const uri of c.uris) {
+      const file = path.join(dir, 'open-gop', uri);
+      const info = await probeSegment(file, 'ts', { name: uri });
+      let n = 0;
+      for await (const _ of decodeFrames(file, info, { name: uri })) n++;
+      expect(n).toBe(info.video.frameCount);
+    }
   });
 
   it('writes fMP4 segments with one EXT-X-MAP init section', async () => {
