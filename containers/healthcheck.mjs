@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Container health check of the GPU worker (Docker HEALTHCHECK and the ECS task definition).
 // Healthy when
-//   1. a `swiftvr worker` process is alive and neither a zombie nor stopped, and
+//   1. a `swiftvr worker` process (node running SWIFTVR_WORKER_SCRIPT, default the image's
+//      /app/dist/src/cli/main.js, with the argument `worker`) is alive and neither a zombie
+//      nor stopped, and
 //   2. if the worker keeps a heartbeat file (SWIFTVR_HEARTBEAT_FILE), it was touched within
 //      SWIFTVR_HEARTBEAT_MAX_AGE_S seconds (default 300): a hung worker goes unhealthy and ECS
 //      replaces the task.
@@ -10,6 +12,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 
 const procRoot = '/proc';
+const workerScript = process.env.SWIFTVR_WORKER_SCRIPT ?? '/app/dist/src/cli/main.js';
 
 function workerProcesses() {
   const found = [];
@@ -25,7 +28,7 @@ function workerProcesses() {
     } catch {
       continue; // the process ended while we looked
     }
-    const script = argv.findIndex((a) => /(^|\/)(main\.js|swiftvr)$/.test(a));
+    const script = argv.indexOf(workerScript);
     if (script >= 0 && argv[script + 1] === 'worker') found.push({ pid: Number(entry), state });
   }
   return found;
@@ -33,7 +36,7 @@ function workerProcesses() {
 
 function check() {
   const workers = workerProcesses();
-  if (workers.length === 0) return 'no `swiftvr worker` process is running';
+  if (workers.length === 0) return `no \`${workerScript} worker\` process is running`;
   const alive = workers.filter((w) => w.state !== 'Z' && w.state !== 'T' && w.state !== 't');
   if (alive.length === 0) {
     return `the worker process (pid ${workers.map((w) => `${w.pid} state ${w.state}`).join(', ')}) is a zombie or stopped`;
