@@ -3,7 +3,7 @@
 // Run: nice npx tsx test/bench/media-bench.ts [--frames 200] [--preset veryfast] [--threads 4]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -94,3 +94,4 @@ await timed('decode -> upscale -> encode (streamed)', async () => {
     await enc.finish();
   }
 });
+await rm(dir, { recursive: true, force: true });

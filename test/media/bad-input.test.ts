@@ -2,14 +2,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { decodeFrames } from '../../src/media/decoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { SegmentMediaInfo } from '../../src/types.js';
-import { ffmpeg, makeHls, tempDir } from './media-fixtures.js';
+import { ffmpeg, makeHls, removeTempDirs, tempDir } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';
+
+afterAll(removeTempDirs);
 
 async function drain(file: string, info: SegmentMediaInfo, name: string): Promise<number> {
   let n = 0;

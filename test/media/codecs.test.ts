@@ -2,11 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from '../../src/media/codecs.js';
-import { ffmpeg, ffprobeJson, makeHls, tempDir } from './media-fixtures.js';
+import { ffmpeg, ffprobeJson, makeHls, removeTempDirs, tempDir } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';
+
+afterAll(removeTempDirs);
 
 interface ProbedVideo {
   streams: { profile: string; level: number }[];

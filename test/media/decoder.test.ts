@@ -3,13 +3,15 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { decodeFrames } from '../../src/media/decoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { SegmentMediaInfo } from '../../src/types.js';
-import { makeHls, tempDir } from './media-fixtures.js';
+import { makeHls, removeTempDirs, tempDir } from './media-fixtures.js';
+
+afterAll(removeTempDirs);
 
 const run = promisify(execFile);
 

@@ -2,14 +2,16 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { decodeFrames } from '../../src/media/decoder.js';
 import { createSegmentEncoder, nvencAvailable, ptsExpression } from '../../src/media/encoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { SegmentMediaInfo } from '../../src/types.js';
-import { audioPackets, ffmpeg, makeHls, tempDir, upscale2x, videoFacts, videoTimes } from './media-fixtures.js';
+import { audioPackets, ffmpeg, makeHls, removeTempDirs, tempDir, upscale2x, videoFacts, videoTimes } from './media-fixtures.js';
+
+afterAll(removeTempDirs);
 
 describe('segment encoder lifecycle', () => {
   let src: string;

@@ -2,11 +2,13 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { locateTool, runTool } from '../../src/media/ffmpeg.js';
-import { tempDir } from './media-fixtures.js';
+import { removeTempDirs, tempDir } from './media-fixtures.js';
+
+afterAll(removeTempDirs);
 
 describe('locateTool', () => {
   it('finds ffmpeg and ffprobe on PATH', async () => {

@@ -1,6 +1,6 @@
 // Tiny media inputs made with ffmpeg's lavfi sources, and ffprobe helpers for the assertions.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,19 @@ export async function ffprobeJson<T>(args: string[]): Promise<T> {
   return JSON.parse(stdout) as T;
 }
 
-export const tempDir = (prefix: string): Promise<string> => mkdtemp(path.join(os.tmpdir(), `swiftvr-${prefix}-`));
+const made: string[] = [];
+
+/** A fresh temporary folder, removed by removeTempDirs(). */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `swiftvr-media-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes the folders tempDir() made in this test file (call from afterAll). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
 
 const lavfiInputs = (size: string, rate: number, seconds: number): string[] => [
   '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${rate}:d=${seconds}`,

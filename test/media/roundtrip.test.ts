@@ -4,15 +4,17 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeFrames } from '../../src/media/decoder.js';
 import { createSegmentEncoder } from '../../src/media/encoder.js';
 import type { EncodedSegment } from '../../src/media/encoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import type { ContainerKind } from '../../src/types.js';
-import { audioPackets, firstTfdts, makeHls, tempDir, upscale2x, videoFacts, videoTimes } from './media-fixtures.js';
+import { audioPackets, firstTfdts, makeHls, removeTempDirs, tempDir, upscale2x, videoFacts, videoTimes } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';
+
+afterAll(removeTempDirs);
 
 async function restoreSegment(
   src: string,

@@ -2,14 +2,16 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
 import { decodeFrames } from '../../src/media/decoder.js';
 import { probeSegment } from '../../src/media/probe.js';
 import { segmentVideoFile } from '../../src/media/segmenter.js';
 import type { SegmentationPlan } from '../../src/media/segmenter.js';
-import { ffmpeg, makeMp4, packets, tempDir } from './media-fixtures.js';
+import { ffmpeg, makeMp4, packets, removeTempDirs, tempDir } from './media-fixtures.js';
+
+afterAll(removeTempDirs);
 
 interface Cut {
   playlist: string;
