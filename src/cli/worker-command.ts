@@ -42,6 +42,7 @@ export const workerCommand: Command = {
       ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
       ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
       log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`),
+      ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),
     });
     await worker.start();
     if (!io.signal.aborted) await once(io.signal, 'abort');

@@ -35,6 +35,7 @@ import { segmentMetricsLine, type SegmentMetrics } from './metrics.js';
 import { bytesToText, isPreconditionFailed, type ObjectStore } from './object-store/object-store.js';
 import type { ConsumeOptions, JobQueue, ReceivedMessage, RunningConsumer } from './queue/job-queue.js';
 import { mediaKeyOf, readStoredPlan, segmentSpecOf } from './source.js';
+import { taskProtection, type TaskProtection } from './task-protection.js';
 
 export interface WorkerOptions {
   readonly store: ObjectStore;
@@ -56,6 +57,8 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Structured log lines (JSON objects); default: one JSON line on stdout. */
   readonly log?: (line: Record<string, unknown>) => void;
+  /** ECS agent endpoint ($ECS_AGENT_URI) for task scale-in protection while a message is in flight. */
+  readonly ecsAgentUri?: string;
 }
 
 /** One concurrency slot: a restorer and which (job, sn) its carried state belongs to. */
@@ -76,11 +79,13 @@ export class Worker {
   private consumer: RunningConsumer | undefined;
   private maxReceives: number | undefined;
   private workDir: string | undefined;
+  private readonly protection: TaskProtection;
 
   constructor(options: WorkerOptions) {
     this.o = options;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+    this.protection = taskProtection({ agentUri: options.ecsAgentUri, log: this.log });
   }
 
   /** Opens the model sessions and starts consuming. */
@@ -103,6 +108,7 @@ export class Worker {
   async stop(): Promise<void> {
     await this.consumer?.stop();
     this.consumer = undefined;
+    this.protection.close();
     for (const s of this.sessions) await s.release();
     this.sessions = [];
     this.slots = [];
@@ -114,6 +120,7 @@ export class Worker {
   async handle(received: ReceivedMessage<JobMessage>): Promise<void> {
     const receivedAt = Date.now();
     let message: JobMessage | undefined;
+    await this.protection.acquire();
     try {
       message = parseJobMessage(received.body);
       switch (message.type) {
@@ -135,6 +142,8 @@ export class Worker {
     } catch (e) {
       await this.recordError(message ?? received.body, e, received.receiveCount);
       throw e;
+    } finally {
+      await this.protection.release();
     }
   }
 

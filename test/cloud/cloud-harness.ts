@@ -39,7 +39,7 @@ export function makeWorker(
   store: ObjectStore,
   queue: JobQueue<JobMessage>,
   logs: LogLine[],
-  o: { workerId: string; consume?: Partial<ConsumeOptions>; liveWindow?: number; livePollMs?: number },
+  o: { workerId: string; consume?: Partial<ConsumeOptions>; liveWindow?: number; livePollMs?: number; ecsAgentUri?: string },
 ): Worker {
   return new Worker({
     store,
@@ -53,6 +53,7 @@ export function makeWorker(
     liveIdleTimeoutMs: 20_000,
     encoder: 'libx264',
     workerId: o.workerId,
+    ...(o.ecsAgentUri === undefined ? {} : { ecsAgentUri: o.ecsAgentUri }),
     log: (line) => logs.push({ ...line, worker: o.workerId, t: Date.now() }),
   });
 }
