@@ -1,7 +1,7 @@
 // Ingest: S3 object-created events -> EventBridge rule -> router Lambda -> SQS FIFO job queue
 // (MessageGroupId = stream, so one stream's segments are handled in order) with a DLQ.
 // The router code lives in src/cloud/router-lambda.ts and is bundled with esbuild.
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -93,7 +93,8 @@ export class Ingest extends Construct {
       reason: 'This queue is itself the dead-letter queue of the router (EventBridge target and Lambda async failures).',
     });
 
-    const logGroup = new logs.LogGroup(this, 'RouterLogs', { retention: props.logRetention });
+    // Deleted with the stack: `cdk destroy` leaves only the media and log buckets.
+    const logGroup = new logs.LogGroup(this, 'RouterLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     // An explicit role that can write only to its own log group (instead of the AWS managed
     // AWSLambdaBasicExecutionRole, which allows every log group).
     const role = new iam.Role(this, 'RouterRole', {

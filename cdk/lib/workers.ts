@@ -3,7 +3,7 @@
 // instances as tasks need them) or an Auto Scaling group on the GPU-optimised ECS AMI. The
 // task count follows the queue backlog: from zero on the first message, back to zero when idle.
 import * as fs from 'node:fs';
-import { Aws, Duration, IgnoreMode, Size, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, IgnoreMode, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -181,7 +181,7 @@ export class Workers extends Construct {
         ? this.addManagedInstances(props.capacity, subnets.subnets, taskCpu, taskMemoryMiB)
         : this.addAutoScalingGroup(props.capacity, subnets, publicWorkers, maxTasks);
 
-    this.logGroup = new logs.LogGroup(this, 'WorkerLogs', { retention: props.logRetention });
+    this.logGroup = new logs.LogGroup(this, 'WorkerLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
 
     // Host networking: a task owns its instance's GPU anyway, and with no awsvpc ENI the task
     // reaches AWS through the instance's public IP (no NAT gateway billed while idle).
