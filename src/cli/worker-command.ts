@@ -1,5 +1,6 @@
 // `swiftvr worker`: consume the SQS FIFO queue until SIGTERM / SIGINT, then drain and exit.
 import { once } from 'node:events';
+import { utimes, writeFile } from 'node:fs/promises';
 import { CLOUD_OPTIONS_HELP, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
 import { Worker } from '../cloud/worker.js';
 import { usageError } from '../errors.js';
@@ -10,7 +11,10 @@ import type { CliIo, Command } from './command.js';
 export const WORKER_USAGE = `usage: swiftvr worker [options]
 
 Takes vod, live and segment jobs from an SQS FIFO queue and publishes restored segments and
-playlists to the store. SIGTERM stops taking messages and drains the ones in flight.
+playlists to the store. SIGTERM stops taking messages and drains the ones in flight; a live
+follow is handed back to the queue at the next segment boundary. With SWIFTVR_HEARTBEAT_FILE set,
+that file is touched every 15 s (for the container health check); ECS_AGENT_URI (set by ECS)
+turns on task scale-in protection while a message is in flight.
 Every option can also come from the environment variable in brackets.
 
 ${CLOUD_OPTIONS_HELP}
@@ -45,8 +49,21 @@ export const workerCommand: Command = {
       ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),
     });
     await worker.start();
-    if (!io.signal.aborted) await once(io.signal, 'abort');
-    io.stderr.write('swiftvr worker: stopping; draining messages in flight\n');
+    // Liveness for the container health check: touched while the event loop runs.
+    const heartbeatFile = process.env.SWIFTVR_HEARTBEAT_FILE;
+    const touch = async (): Promise<void> => {
+      if (heartbeatFile === undefined || heartbeatFile === '') return;
+      const now = new Date();
+      await utimes(heartbeatFile, now, now).catch(() => writeFile(heartbeatFile, ''));
+    };
+    await touch();
+    const beat = setInterval(() => void touch().catch(() => undefined), 15_000);
+    try {
+      if (!io.signal.aborted) await once(io.signal, 'abort');
+    } finally {
+      clearInterval(beat);
+    }
+    io.stderr.write('swiftvr worker: stopping; draining messages in flight (live follows are handed back)\n');
     await worker.stop();
     return 0;
   },

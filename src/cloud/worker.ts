@@ -80,6 +80,8 @@ export class Worker {
   private maxReceives: number | undefined;
   private workDir: string | undefined;
   private readonly protection: TaskProtection;
+  /** Set by stop(): long live follows hand their message back at the next segment boundary. */
+  private draining = false;
 
   constructor(options: WorkerOptions) {
     this.o = options;
@@ -106,6 +108,7 @@ export class Worker {
 
   /** Stops taking messages, waits for in-flight ones (drain), releases the sessions. */
   async stop(): Promise<void> {
+    this.draining = true;
     await this.consumer?.stop();
     this.consumer = undefined;
     this.protection.close();
@@ -140,6 +143,11 @@ export class Worker {
           return;
       }
     } catch (e) {
+      if (this.draining && isSwiftvrError(e) && e.kind === 'aborted') {
+        // Not a failure: the message goes back to the queue for another worker.
+        this.log({ event: 'handed-back', type: message?.type, message: e.message });
+        throw e;
+      }
       await this.recordError(message ?? received.body, e, received.receiveCount);
       throw e;
     } finally {
@@ -173,8 +181,16 @@ export class Worker {
     const firstSeen = new Map<number, Date>();
     let lastProgress = Date.now();
     let recorded = false;
+    const handBack = (): void => {
+      if (!this.draining) return;
+      throw new SwiftvrError('aborted', `live follow of ${m.job} handed back after sn ${done}: this worker is stopping`, {
+        retryable: true,
+        context: { stream: m.job, sn: done },
+      });
+    };
     for (;;) {
       signal.throwIfAborted();
+      handBack();
       const plan = await readStoredPlan(store, m.sourceKey, signal);
       const stream = this.streamOf(plan, m.job, 'live');
       const specs = plan.media.segments.map((s) => segmentSpecOf(s, store));
@@ -191,6 +207,7 @@ export class Worker {
         done = sm.segment.sn;
         lastProgress = Date.now();
         if (sm.last) return;
+        handBack();
       }
       if (plan.media.endList) return;
       if (Date.now() - lastProgress > this.o.liveIdleTimeoutMs) {

@@ -180,4 +180,38 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
     expect(status).toMatchObject({ mode: 'live', segmentsDone: SEGMENTS, ended: true, errors: [] });
     expect(status.lagSeconds).toBeGreaterThan(0);
   });
+
+  it('a stopping worker hands a live follow back at a segment boundary; another resumes it with nothing lost or doubled', async () => {
+    const rendition = 'output/cam/index/restored/media.m3u8';
+    const sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
+    const { queueUrl } = await createFifoQueues(sqs, 'handback', 5, 3);
+    const queue = new SqsQueue<JobMessage>({ client: sqs, queueUrl });
+    const segBytes = await Promise.all([0, 1, 2].map((i) => readFile(path.join(FIXTURE_TS, `96x64/seg_00${i}.ts`))));
+    const publishSource = async (n: number, ended: boolean): Promise<void> => {
+      for (let sn = 0; sn < n; sn++) await s3store.put(`input/cam/seg_${sn}.ts`, new Uint8Array(segBytes[sn % 3]!));
+      await s3store.put('input/cam/index.m3u8', sourcePlaylist(n, ended));
+    };
+    await publishSource(2, false);
+    const logsA: LogLine[] = [];
+    const a = makeWorker(s3store, queue, logsA, { workerId: 'a', livePollMs: 100 });
+    await a.start();
+    await submitJob(queue, jobMessageOf({ input: `s3://${BUCKET}/input/cam/index.m3u8`, live: true, shards: 1 }, 'input'));
+    await until(() => logsA.filter((l) => l.event === 'segment-done').length === 2, 60_000, 'two segments');
+    const t0 = Date.now();
+    await a.stop(); // the source has not ended: without hand-back this would wait for ENDLIST
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(logsA.find((l) => l.event === 'handed-back')).toMatchObject({ type: 'live' });
+    expect(logsA.filter((l) => l.event === 'error')).toEqual([]);
+
+    await publishSource(4, true);
+    const logsB: LogLine[] = [];
+    const b = makeWorker(s3store, queue, logsB, { workerId: 'b', livePollMs: 100 });
+    await b.start();
+    await until(async () => bytesToText((await s3store.get(rendition))?.body ?? new Uint8Array()).includes('#EXT-X-ENDLIST'), 60_000, 'resumed to ENDLIST');
+    await b.stop();
+    expect(logsB.filter((l) => l.event === 'segment-done').map((l) => l.sn)).toEqual([2, 3]);
+    expect(logsB.find((l) => l.event === 'state-loaded')).toMatchObject({ sn: 2, from: 1 });
+    const text = bytesToText((await s3store.get(rendition))!.body);
+    expect(text.match(/^seg_\d+\.ts$/gm)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts', 'seg_000003.ts']);
+  });
 });
