@@ -130,8 +130,11 @@ export class Ingest extends Construct {
         minify: true,
         sourceMap: true,
         mainFields: ['module', 'main'],
-        // The Node.js Lambda runtime ships AWS SDK v3.
-        externalModules: ['@aws-sdk/*'],
+        // Bundle the AWS SDK the router was tested with (package-lock), not the runtime's copy,
+        // which lags and lacks @aws-sdk/lib-storage.
+        bundleAwsSDK: true,
+        // CommonJS dependencies inside an ES module bundle still call require().
+        banner: "import { createRequire as __swiftvrCreateRequire } from 'node:module'; const require = __swiftvrCreateRequire(import.meta.url);",
       },
     });
     this.queue.grantSendMessages(this.router);

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -87,8 +89,20 @@ describe('Ingest', () => {
     expect(existsSync(bundle)).toBe(true);
     const code = readFileSync(bundle, 'utf8');
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
-    // The SDK comes from the Lambda runtime, not the bundle.
-    expect(code).not.toContain('SQSClient=class');
+    // Self-contained: it loads from a folder with no node_modules anywhere above it.
+    const alone = mkdtempSync(path.join(tmpdir(), 'swiftvr-router-'));
+    copyFileSync(bundle, path.join(alone, 'index.mjs'));
+    const probe = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', 'const m = await import("./index.mjs"); console.log(typeof m.handler, m.readRouterEnv(process.env).queueUrl);'],
+      {
+        cwd: alone,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo', SOURCE_PREFIX: 'input/', OUTPUT_PREFIX: 'output/', AWS_REGION: 'eu-west-1' },
+      },
+    );
+    expect(probe.stderr).toBe('');
+    expect(probe.stdout).toBe('function https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo\n');
   });
 
   it('gives the router exact actions only: send to the job queue, read sources, read and write the output prefix', () => {
