@@ -76,6 +76,7 @@ class OnnxRestorer:
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared CPU: do not busy-wait
         self.sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def state_zeros(self, h: int, w: int) -> dict[str, np.ndarray]:
