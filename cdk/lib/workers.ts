@@ -13,7 +13,7 @@ import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResources, grantObjects } from './grants.js';
@@ -77,6 +77,9 @@ export interface WorkersProps {
    */
   readonly image?: ecs.ContainerImage;
 }
+
+/** Liveness file of the worker inside the container (/tmp is writable by the image's non-root user). */
+export const HEARTBEAT_FILE = '/tmp/swiftvr-worker.heartbeat';
 
 /** One step of the scale-out policy: at least `backlog` queued messages -> exactly `tasks` tasks. */
 export interface BacklogStep {
@@ -223,6 +226,10 @@ export class Workers extends Construct {
         // The queue's own visibility timeout; the worker's heartbeat extends it while it works.
         SWIFTVR_VISIBILITY_TIMEOUT: String(props.queue instanceof sqs.Queue ? visibilitySeconds(props.queue) : 300),
         AWS_REGION: Aws.REGION,
+        // The worker touches this file every 15 s while its event loop runs; the health check
+        // (containers/healthcheck.mjs) fails when it is older than the limit.
+        SWIFTVR_HEARTBEAT_FILE: HEARTBEAT_FILE,
+        SWIFTVR_HEARTBEAT_MAX_AGE_S: '120',
       },
       // An init process as PID 1 forwards SIGTERM to the worker and reaps ffmpeg children.
       linuxParameters: new ecs.LinuxParameters(this, 'WorkerLinux', { initProcessEnabled: true }),

@@ -9,6 +9,7 @@ import { Duration } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLOUD_ENV } from '../../src/cloud/config.js';
 import { backlogSteps, Workers, type WorkerCapacity } from '../lib/workers.js';
+import { REPO_ROOT } from '../lib/paths.js';
 import { actionsOf, newApp, only, policyStatements, type Json } from './helpers.js';
 
 let mi: Template;
@@ -106,8 +107,14 @@ describe('Workers: task', () => {
 
   it('configures the worker with variables `swiftvr worker` reads (src/cloud/config.ts)', () => {
     const env = Object.fromEntries((container(mi).Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
-    const known = new Set<string>(Object.values(CLOUD_ENV));
-    for (const name of Object.keys(env)) expect(known.has(name), `${name} is not read by the worker`).toBe(true);
+    // Flags' variables, plus the heartbeat file (worker-command.ts) and its age limit (the health check).
+    const readers = [path.join(REPO_ROOT, 'src', 'cli', 'worker-command.ts'), path.join(REPO_ROOT, 'containers', 'healthcheck.mjs')]
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    for (const name of Object.keys(env)) {
+      const known = (Object.values(CLOUD_ENV) as string[]).includes(name) || readers.includes(`process.env.${name}`);
+      expect(known, `${name} is not read by the worker or its health check`).toBe(true);
+    }
     expect(env).toMatchObject({
       SWIFTVR_QUEUE_URL: { Ref: expect.stringMatching(/^Jobs/) },
       SWIFTVR_BUCKET: { Ref: expect.stringMatching(/^Media/) },
@@ -118,6 +125,8 @@ describe('Workers: task', () => {
       SWIFTVR_CONCURRENCY: '1',
       SWIFTVR_VISIBILITY_TIMEOUT: '300',
       AWS_REGION: { Ref: 'AWS::Region' },
+      SWIFTVR_HEARTBEAT_FILE: '/tmp/swiftvr-worker.heartbeat',
+      SWIFTVR_HEARTBEAT_MAX_AGE_S: '120',
     });
   });
 
