@@ -330,3 +330,165 @@ export function copyEditLists(init: Uint8Array, source: Uint8Array): Uint8Array 
   out.set(init.subarray(ours.moov.end), ours.moov.start + moov.length);
   return out;
 }
+
+const u32 = (bytes: Uint8Array, at: number): number =>
+  ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
+const u24 = (bytes: Uint8Array, at: number): number => (bytes[at]! << 16) + (bytes[at + 1]! << 8) + bytes[at + 2]!;
+
+/** track_ID of a tkhd box. */
+const tkhdTrackId = (bytes: Uint8Array, tkhd: Box): number => u32(bytes, tkhd.start + (bytes[tkhd.start + 8] === 1 ? 28 : 20));
+
+/** IDs of the sound tracks of the moov in `bytes`, with their trex default sample duration. */
+function soundTracks(bytes: Uint8Array): { id: number; defaultDuration: number }[] {
+  const t = tracks(bytes);
+  if (t === undefined) return [];
+  const trexes = children(bytes, child(bytes, t.moov, 'mvex') ?? { type: 'mvex', start: 0, end: 0 }).filter((b) => b.type === 'trex');
+  return t.traks
+    .filter((k) => k.handler === 'soun')
+    .map((k) => {
+      const tkhd = child(bytes, k.trak, 'tkhd');
+      const id = tkhd === undefined ? -1 : tkhdTrackId(bytes, tkhd);
+      const trex = trexes.find((x) => u32(bytes, x.start + 12) === id);
+      return { id, defaultDuration: trex === undefined ? 0 : u32(bytes, trex.start + 20) };
+    });
+}
+
+/** Top-level moof boxes, stopping quietly at anything that does not parse as a box. */
+function moofs(bytes: Uint8Array): Box[] {
+  const out: Box[] = [];
+  let pos = 0;
+  while (pos + 8 <= bytes.length) {
+    const size = u32(bytes, pos);
+    if (size < 8 || pos + size > bytes.length) break;
+    if (bytes[pos + 4] === 0x6d && bytes[pos + 5] === 0x6f && bytes[pos + 6] === 0x6f && bytes[pos + 7] === 0x66) {
+      out.push({ type: 'moof', start: pos, end: pos + size });
+    }
+    pos += size;
+  }
+  return out;
+}
+
+interface TrunLayout {
+  readonly flags: number;
+  readonly count: number;
+  /** Offset of the first sample record. */
+  readonly records: number;
+  readonly recordSize: number;
+}
+
+function trunLayout(bytes: Uint8Array, trun: Box): TrunLayout {
+  const flags = u24(bytes, trun.start + 9);
+  let records = trun.start + 16;
+  if ((flags & 0x1) !== 0) records += 4; // data_offset
+  if ((flags & 0x4) !== 0) records += 4; // first_sample_flags
+  const recordSize = 4 * [0x100, 0x200, 0x400, 0x800].filter((f) => (flags & f) !== 0).length;
+  return { flags, count: u32(bytes, trun.start + 12), records, recordSize };
+}
+
+/** tfhd of a traf: track ID, flags and the default sample duration it sets (or undefined). */
+function tfhdFacts(bytes: Uint8Array, traf: Box): { id: number; flags: number; defaultDuration?: number } | undefined {
+  const tfhd = child(bytes, traf, 'tfhd');
+  if (tfhd === undefined) return undefined;
+  const flags = u24(bytes, tfhd.start + 9);
+  let p = tfhd.start + 16;
+  if ((flags & 0x1) !== 0) p += 8;
+  if ((flags & 0x2) !== 0) p += 4;
+  return { id: u32(bytes, tfhd.start + 12), flags, ...((flags & 0x8) !== 0 ? { defaultDuration: u32(bytes, p) } : {}) };
+}
+
+/** Sample durations of one track across the given moofs, in order. */
+function sampleDurations(bytes: Uint8Array, boxes: readonly Box[], trackId: number, trexDuration: number): number[] {
+  const out: number[] = [];
+  for (const moof of boxes) {
+    for (const traf of children(bytes, moof).filter((b) => b.type === 'traf')) {
+      const tfhd = tfhdFacts(bytes, traf);
+      if (tfhd?.id !== trackId) continue;
+      for (const trun of children(bytes, traf).filter((b) => b.type === 'trun')) {
+        const l = trunLayout(bytes, trun);
+        for (let k = 0; k < l.count; k++) {
+          out.push((l.flags & 0x100) !== 0 ? u32(bytes, l.records + k * l.recordSize) : (tfhd.defaultDuration ?? trexDuration));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** A trun with explicit per-sample durations. */
+function trunWithDurations(bytes: Uint8Array, trun: Box, durations: readonly number[]): Uint8Array {
+  const l = trunLayout(bytes, trun);
+  const had = (l.flags & 0x100) !== 0;
+  const recordSize = had ? l.recordSize : l.recordSize + 4;
+  const header = bytes.subarray(trun.start + 8, l.records);
+  const out = new Uint8Array(8 + header.length + l.count * recordSize);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, out.length);
+  out.set([0x74, 0x72, 0x75, 0x6e], 4); // 'trun'
+  out.set(header, 8);
+  view.setUint32(8, (bytes[trun.start + 8]! << 24) | l.flags | 0x100); // version + flags
+  for (let k = 0; k < l.count; k++) {
+    const at = 8 + header.length + k * recordSize;
+    view.setUint32(at, durations[k]!);
+    const old = l.records + k * l.recordSize + (had ? 4 : 0);
+    out.set(bytes.subarray(old, l.records + (k + 1) * l.recordSize), at + 4);
+  }
+  return out;
+}
+
+/**
+ * Gives the copied audio samples of an fMP4 media segment the durations the source's trun gives
+ * them. ffmpeg reads every AAC frame of a fragment as full length, so where the source shortens
+ * the last frame of a stream, the copy would run up to one frame longer. Only done when the
+ * sample counts agree and the fragments use moof-relative data offsets (ffmpeg's default_base_moof).
+ */
+export function alignAudioDurations(media: Uint8Array, init: Uint8Array, source: Uint8Array): Uint8Array {
+  const ours = soundTracks(init);
+  const theirs = soundTracks(source);
+  if (ours.length === 0 || ours.length !== theirs.length) return media;
+  const ourMoofs = moofs(media);
+  const sourceMoofs = moofs(source);
+  const wanted = new Map<number, number[]>();
+  for (const [i, track] of ours.entries()) {
+    const want = sampleDurations(source, sourceMoofs, theirs[i]!.id, theirs[i]!.defaultDuration);
+    const have = sampleDurations(media, ourMoofs, track.id, track.defaultDuration);
+    if (want.length === have.length && want.some((d, k) => d !== have[k])) wanted.set(track.id, want);
+  }
+  if (wanted.size === 0) return media;
+  const used = new Map<number, number>();
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  for (const moof of ourMoofs) {
+    parts.push(media.subarray(pos, moof.start));
+    const moofBody: Uint8Array[] = [];
+    for (const box of children(media, moof)) {
+      const tfhd = box.type === 'traf' ? tfhdFacts(media, box) : undefined;
+      if (tfhd !== undefined && (tfhd.flags & 0x1) !== 0) return media; // absolute base offsets: leave alone
+      const durations = tfhd === undefined ? undefined : wanted.get(tfhd.id);
+      if (tfhd === undefined || durations === undefined) {
+        moofBody.push(media.subarray(box.start, box.end));
+        continue;
+      }
+      const trafBody = children(media, box).map((c) => {
+        if (c.type !== 'trun') return media.subarray(c.start, c.end);
+        const from = used.get(tfhd.id) ?? 0;
+        const count = trunLayout(media, c).count;
+        used.set(tfhd.id, from + count);
+        return trunWithDurations(media, c, durations.slice(from, from + count));
+      });
+      moofBody.push(withSize('traf', trafBody));
+    }
+    const rebuilt = withSize('moof', moofBody);
+    // Data offsets count from the moof start; the samples moved by as much as the moof grew.
+    const growth = rebuilt.length - (moof.end - moof.start);
+    const view = new DataView(rebuilt.buffer);
+    for (const traf of children(rebuilt, { type: 'moof', start: 0, end: rebuilt.length }).filter((b) => b.type === 'traf')) {
+      for (const trun of children(rebuilt, traf).filter((b) => b.type === 'trun')) {
+        if ((u24(rebuilt, trun.start + 9) & 0x1) !== 0) view.setInt32(trun.start + 16, view.getInt32(trun.start + 16) + growth);
+      }
+    }
+    parts.push(rebuilt);
+    pos = moof.end;
+  }
+  parts.push(media.subarray(pos));
+  return Buffer.concat(parts);
+}

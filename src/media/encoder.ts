@@ -6,7 +6,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { ContainerKind, RgbFrame, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
-import { alignAudioBitrates, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from './codecs.js';
+import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from './codecs.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
 import { frameTicks, parseRational, rawTimestamps, startTicks } from './probe.js';
@@ -367,7 +367,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     if (firstMoof === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no moof box`);
     const source = await readFile(this.o.sourcePath);
     const init = copyEditLists(alignAudioBitrates(whole.subarray(0, firstMoof.start), source), source);
-    const media = whole.subarray(firstMoof.start);
+    const media = alignAudioDurations(whole.subarray(firstMoof.start), init, source);
     const video = avcCodecFromInit(init);
     if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no avcC box in its init section`);
     const initPath = this.o.initOutPath!;
