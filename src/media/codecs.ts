@@ -338,13 +338,13 @@ const u24 = (bytes: Uint8Array, at: number): number => (bytes[at]! << 16) + (byt
 /** track_ID of a tkhd box. */
 const tkhdTrackId = (bytes: Uint8Array, tkhd: Box): number => u32(bytes, tkhd.start + (bytes[tkhd.start + 8] === 1 ? 28 : 20));
 
-/** IDs of the sound tracks of the moov in `bytes`, with their trex default sample duration. */
-function soundTracks(bytes: Uint8Array): { id: number; defaultDuration: number }[] {
+/** IDs of the tracks with `handler` (soun, vide) in the moov of `bytes`, with their trex default sample duration. */
+function tracksOf(bytes: Uint8Array, handler: string): { id: number; defaultDuration: number }[] {
   const t = tracks(bytes);
   if (t === undefined) return [];
   const trexes = children(bytes, child(bytes, t.moov, 'mvex') ?? { type: 'mvex', start: 0, end: 0 }).filter((b) => b.type === 'trex');
   return t.traks
-    .filter((k) => k.handler === 'soun')
+    .filter((k) => k.handler === handler)
     .map((k) => {
       const tkhd = child(bytes, k.trak, 'tkhd');
       const id = tkhd === undefined ? -1 : tkhdTrackId(bytes, tkhd);
@@ -437,17 +437,19 @@ function trunWithDurations(bytes: Uint8Array, trun: Box, durations: readonly num
 
 /**
  * Gives the copied audio samples of an fMP4 media segment the durations the source's trun gives
- * them. ffmpeg reads every AAC frame of a fragment as full length, so where the source shortens
- * the last frame of a stream, the copy would run up to one frame longer. Only done when the
- * sample counts agree and the fragments use moof-relative data offsets (ffmpeg's default_base_moof).
+ * them (sound tracks matched in order, where the sample counts agree). ffmpeg reads every AAC
+ * frame of a fragment as full length, so where the source shortens the last frame of a stream
+ * the copy would run up to one frame longer. Video is left alone: its samples are re-encoded
+ * and timed from the source's presentation times. Only done for moof-relative data offsets
+ * (ffmpeg's default_base_moof).
  */
 export function alignAudioDurations(media: Uint8Array, init: Uint8Array, source: Uint8Array): Uint8Array {
-  const ours = soundTracks(init);
-  const theirs = soundTracks(source);
-  if (ours.length === 0 || ours.length !== theirs.length) return media;
   const ourMoofs = moofs(media);
   const sourceMoofs = moofs(source);
   const wanted = new Map<number, number[]>();
+  const ours = tracksOf(init, 'soun');
+  const theirs = tracksOf(source, 'soun');
+  if (ours.length !== theirs.length) return media;
   for (const [i, track] of ours.entries()) {
     const want = sampleDurations(source, sourceMoofs, theirs[i]!.id, theirs[i]!.defaultDuration);
     const have = sampleDurations(media, ourMoofs, track.id, track.defaultDuration);
