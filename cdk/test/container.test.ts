@@ -2,13 +2,13 @@
 // and the health check's behaviour against real processes. The image itself is built by
 // `cdk deploy` (Docker + network); nothing here needs Docker.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { IgnoreStrategy } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerIgnorePatterns } from '../lib/workers.js';
 import { DOCKERFILE, REPO_ROOT } from '../lib/paths.js';
+import { removeScratch, scratchDir } from './helpers.js';
 
 const dockerfile = readFileSync(DOCKERFILE, 'utf8');
 /** Instructions with continuation lines joined. */
@@ -85,7 +85,7 @@ describe('containers/Dockerfile', () => {
 });
 
 describe('containers/healthcheck.mjs', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'swiftvr-health-'));
+  const dir = scratchDir('swiftvr-health-');
   const script = path.join(dir, 'dist', 'src', 'cli', 'main.js');
   const heartbeat = path.join(dir, 'heartbeat');
   let worker: ChildProcess | undefined;
@@ -98,6 +98,7 @@ describe('containers/healthcheck.mjs', () => {
   });
   afterAll(() => {
     worker?.kill('SIGKILL');
+    removeScratch();
   });
 
   const check = (env: Record<string, string>) =>

@@ -2,9 +2,9 @@ import { runInNewContext } from 'node:vm';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Delivery, MEDIA_ONLY_FUNCTION } from '../lib/delivery.js';
-import { newApp, only, type Json } from './helpers.js';
+import { type Json, newApp, only, removeScratch } from './helpers.js';
 
 let template: Template;
 
@@ -15,6 +15,8 @@ beforeAll(() => {
   new Delivery(stack, 'Delivery', { outputBucket: bucket, outputPrefix: 'output/', logBucket: logs });
   template = Template.fromStack(stack);
 });
+
+afterAll(removeScratch);
 
 const config = (): Json => only(template, 'AWS::CloudFront::Distribution').props.DistributionConfig as Json;
 const policyTtl = (logicalId: string): Json => {

@@ -1,6 +1,6 @@
 // Shared by the CDK tests: an App with the feature flags of cdk/cdk.json (so tests see what
 // `cdk synth` sees), a scratch output folder, and template queries.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -9,8 +9,22 @@ import { REPO_ROOT } from '../lib/paths.js';
 
 const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 
+const scratch: string[] = [];
+
+/** A scratch folder under the system temp dir, removed by `removeScratch`. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+/** Removes every scratch folder (cloud assemblies, staged assets); call from afterAll. */
+export function removeScratch(): void {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function newApp(context: Record<string, unknown> = {}): App {
-  return new App({ outdir: mkdtempSync(path.join(tmpdir(), 'swiftvr-cdk-')), context: { ...cdkJson.context, ...context } });
+  return new App({ outdir: scratchDir('swiftvr-cdk-'), context: { ...cdkJson.context, ...context } });
 }
 
 /** A bare stack to put one construct in. */

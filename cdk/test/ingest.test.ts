@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ingest } from '../lib/ingest.js';
-import { actionsOf, newApp, only, policyStatements, type Json } from './helpers.js';
+import { actionsOf, type Json, newApp, only, policyStatements, removeScratch, scratchDir } from './helpers.js';
 
 let template: Template;
 let outdir: string;
@@ -21,6 +20,8 @@ beforeAll(() => {
   template = Template.fromStack(stack);
   outdir = app.outdir;
 });
+
+afterAll(removeScratch);
 
 const queues = (): [string, Json][] => Object.entries(template.findResources('AWS::SQS::Queue')) as [string, Json][];
 
@@ -90,7 +91,7 @@ describe('Ingest', () => {
     const code = readFileSync(bundle, 'utf8');
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
     // Self-contained: it loads from a folder with no node_modules anywhere above it.
-    const alone = mkdtempSync(path.join(tmpdir(), 'swiftvr-router-'));
+    const alone = scratchDir('swiftvr-router-');
     copyFileSync(bundle, path.join(alone, 'index.mjs'));
     const probe = spawnSync(
       process.execPath,

@@ -6,10 +6,10 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../src/cloud/metrics.js';
 import { Monitoring } from '../lib/monitoring.js';
-import { newApp, only, type Json } from './helpers.js';
+import { type Json, newApp, only, removeScratch } from './helpers.js';
 
 let template: Template;
 
@@ -44,6 +44,8 @@ beforeAll(() => {
   });
   template = Template.fromStack(stack);
 });
+
+afterAll(removeScratch);
 
 const alarms = (): Json[] => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as Json).Properties as Json);
 const alarmOn = (metricName: string, queueId: RegExp): Json | undefined =>

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../lib/config.js';
 import { REPO_ROOT } from '../lib/paths.js';
 import { SwiftvrStack } from '../lib/swiftvr-stack.js';
-import { actionsOf, newApp, policyStatements } from './helpers.js';
+import { actionsOf, newApp, policyStatements, removeScratch, scratchDir } from './helpers.js';
 
 let managed: SwiftvrStack;
 let asg: SwiftvrStack;
@@ -23,6 +22,8 @@ beforeAll(() => {
   managedTemplate = Template.fromStack(managed);
   asgTemplate = Template.fromStack(asg);
 });
+
+afterAll(removeScratch);
 
 const violations = (stack: SwiftvrStack): string[] =>
   new AwsSolutionsChecks().validateScope(stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
@@ -60,7 +61,7 @@ describe('SwiftvrStack', () => {
   it('synthesises offline through the CDK app entry (cdk.json "app"), with cdk-nag as a validation plugin', () => {
     const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk', 'cdk.json'), 'utf8')) as { app: string };
     expect(cdkJson.app).toBe('npx tsx bin/swiftvr.ts');
-    const outdir = mkdtempSync(path.join(tmpdir(), 'swiftvr-synth-'));
+    const outdir = scratchDir('swiftvr-synth-');
     const run = (context: Record<string, string>) =>
       spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bin/swiftvr.ts'], {
         cwd: path.join(REPO_ROOT, 'cdk'),

@@ -1,8 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TAG, Storage } from '../lib/storage.js';
-import { newApp, type Json } from './helpers.js';
+import { type Json, newApp, removeScratch } from './helpers.js';
 
 let created: Template;
 let imported: Template;
@@ -17,6 +17,8 @@ beforeAll(() => {
   created = Template.fromStack(a);
   imported = Template.fromStack(b);
 });
+
+afterAll(removeScratch);
 
 describe('Storage', () => {
   it('encrypts both buckets and blocks all public access', () => {

@@ -6,11 +6,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Duration } from 'aws-cdk-lib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOUD_ENV } from '../../src/cloud/config.js';
 import { backlogSteps, Workers, type WorkerCapacity } from '../lib/workers.js';
 import { REPO_ROOT } from '../lib/paths.js';
-import { actionsOf, newApp, only, policyStatements, type Json } from './helpers.js';
+import { actionsOf, type Json, newApp, only, policyStatements, removeScratch } from './helpers.js';
 
 let mi: Template;
 let asg: Template;
@@ -41,6 +41,8 @@ beforeAll(() => {
   asg = Template.fromStack(b);
   outdir = app.outdir;
 });
+
+afterAll(removeScratch);
 
 const container = (t: Template): Json => ((only(t, 'AWS::ECS::TaskDefinition').props.ContainerDefinitions as Json[])[0]!);
 
