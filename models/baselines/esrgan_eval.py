@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from models.swiftvr.evaluate import bicubic, frame_scores, load_val
@@ -51,6 +53,13 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
 def to_float(x: np.ndarray) -> np.ndarray:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [0, 1] (the layout evaluate.py scores)."""
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).astype(np.float32) / 255.0
+
+
+def clean_lq(hq: np.ndarray) -> np.ndarray:
+    """(N, 3, H, W) HQ -> (N, 3, H/2, W/2) PIL bicubic (antialiased) x1/2, no noise/blur/codec: the clean-input control."""
+    frames = to_uint8(hq)
+    return to_float(np.stack([np.asarray(Image.fromarray(f).resize((f.shape[1] // SCALE, f.shape[0] // SCALE),
+                                                                    Image.BICUBIC)) for f in frames]))
 
 
 def frame_name(clip: int, t: int) -> str:
@@ -90,7 +99,10 @@ def summary(rows: list[dict]) -> dict:
 
 def main(args: argparse.Namespace) -> dict:
     t0 = time.time()
+    torch.set_num_threads(1)  # SSIM convs; faster than 2 contending threads on the shared 2-core machine
     clips = load_val(args.val)
+    if args.lq == "clean":
+        clips = [(clean_lq(hq), hq) for _, hq in clips]
     manifest_path = Path(args.val).with_name("manifest.json")
     manifest = json.loads(manifest_path.read_text())["val"] if manifest_path.exists() else {}
     names = manifest.get("clips", [str(i) for i in range(len(clips))])
@@ -118,7 +130,7 @@ def main(args: argparse.Namespace) -> dict:
             esr_rows.append(e)
             bic_rows.append(b)
             per_clip.append({"index": i, "clip": names[i], "frames": len(lq), "lq_size": f"{lq.shape[3]}x{lq.shape[2]}",
-                             "degradation": degr[i], "esrgan": summary([e]), "bicubic": summary([b])})
+                             "degradation": degr[i] if args.lq == "val" else "none: PIL bicubic x1/2 of HQ", "esrgan": summary([e]), "bicubic": summary([b])})
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -129,8 +141,9 @@ def main(args: argparse.Namespace) -> dict:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model": node_summary["model"], "tfjs": node_summary["tfjs"], "backend": node_summary["backend"],
         "simd": node_summary.get("simd"), "input_range": node_summary["input_range"],
-        "split": {"val": str(args.val), "clips": len(chosen), "of_clips": len(clips),
-                  "frames": int(sum(c["frames"] for c in per_clip)),
+        "split": {"val": str(args.val), "val_sha256": hashlib.sha256(Path(args.val).read_bytes()).hexdigest(),
+                  "clips": len(chosen), "of_clips": len(clips),
+                  "frames": int(sum(c["frames"] for c in per_clip)), "lq": args.lq,
                   "subset": args.clips != "all" or args.frames != 0},
         "metric": "PSNR-Y / SSIM-Y (BT.601 Y, 2-px border cropped, mean over frames) from models.swiftvr.evaluate; "
                   "temporal_diff_error = mean |(P_t - P_t-1) - (G_t - G_t-1)| in [0, 1] RGB over consecutive pairs",
@@ -167,6 +180,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clips", default="all", help="'all' or indices/ranges, e.g. '0-3,7'")
     p.add_argument("--frames", type=int, default=0, help="first N frames of each clip (0 = all)")
     p.add_argument("--out", default=str((PKG / "results.json").relative_to(ROOT)))
+    p.add_argument("--lq", choices=["val", "clean"], default="val",
+                   help="val: the split's degraded LQ; clean: bicubic x1/2 of HQ (control, no degradation)")
     p.add_argument("--keep", default=None, help="keep LQ/SR PNGs in this folder instead of a temp dir")
     a = p.parse_args(argv)
     a.argv = argv
