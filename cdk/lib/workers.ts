@@ -81,6 +81,9 @@ export interface WorkersProps {
 /** Liveness file of the worker inside the container (/tmp is writable by the image's non-root user). */
 export const HEARTBEAT_FILE = '/tmp/swiftvr-worker.heartbeat';
 
+/** Backlog alarms fire above / below half a message: at least one message, or none at all. */
+const BACKLOG_THRESHOLD = 0.5;
+
 /** One step of the scale-out policy: at least `backlog` queued messages -> exactly `tasks` tasks. */
 export interface BacklogStep {
   readonly backlog: number;
@@ -315,7 +318,8 @@ export class Workers extends Construct {
       metricAggregationType: appscaling.MetricAggregationType.MAXIMUM,
       cooldown: Duration.minutes(1),
     });
-    // Step bounds are relative to the alarm threshold (1 message).
+    // Step bounds are relative to the alarm threshold. The threshold sits between whole message
+    // counts (0.5) so that no backlog lands on a bound, where inclusive/exclusive would decide.
     steps.forEach((s, i) => {
       const next = steps[i + 1];
       scaleOut.addAdjustment({
@@ -327,8 +331,8 @@ export class Workers extends Construct {
     this.scaleOutAlarm = new cloudwatch.Alarm(this, 'BacklogAlarm', {
       alarmDescription: 'SwiftVR: jobs waiting or in flight; scales the workers up (from zero)',
       metric: this.backlog,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      threshold: BACKLOG_THRESHOLD,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
@@ -344,8 +348,8 @@ export class Workers extends Construct {
     this.scaleInAlarm = new cloudwatch.Alarm(this, 'IdleAlarm', {
       alarmDescription: `SwiftVR: queue empty for ${props.idleMinutes ?? 10} minutes; scales the workers to zero`,
       metric: this.backlog,
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+      threshold: BACKLOG_THRESHOLD,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: props.idleMinutes ?? 10,
       // SQS stops publishing metrics for a queue that stays empty: no data means idle.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,

@@ -201,9 +201,9 @@ describe('Workers: scaling on the queue backlog', () => {
 
   it('scales out from zero on the first visible or in-flight message, in exact steps', () => {
     const alarms = mi.findResources('AWS::CloudWatch::Alarm');
-    const out = Object.values(alarms).find((a) => ((a as Json).Properties as Json).Threshold === 1) as Json;
+    const out = Object.values(alarms).find((a) => ((a as Json).Properties as Json).ComparisonOperator === 'GreaterThanThreshold') as Json;
     const props = out.Properties as Json;
-    expect(props).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(props).toMatchObject({ Threshold: 0.5, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
     const metrics = props.Metrics as Json[];
     expect(metrics.find((m) => m.Expression)?.Expression).toBe('visible + inflight');
     expect(metrics.filter((m) => m.MetricStat).map((m) => ((m.MetricStat as Json).Metric as Json).MetricName).sort()).toEqual([
@@ -215,7 +215,15 @@ describe('Workers: scaling on the queue backlog', () => {
       .map((p) => p.StepScalingPolicyConfiguration as Json)
       .find((c) => (c.StepAdjustments as Json[]).length > 1)!;
     expect(steps.AdjustmentType).toBe('ExactCapacity');
-    // Bounds are relative to the threshold (1): backlog 1-9 -> 1 task, 10-19 -> 2, 20-39 -> 4, 40+ -> 6.
+    // Bounds are relative to the threshold (0.5): backlog 1-9 -> 1 task, 10-19 -> 2, 20-39 -> 4, 40+ -> 6.
+    const tasksFor = (backlog: number): number => {
+      const diff = backlog - 0.5;
+      const step = (steps.StepAdjustments as Json[]).find(
+        (a) => diff >= (a.MetricIntervalLowerBound as number) && (a.MetricIntervalUpperBound === undefined || diff < (a.MetricIntervalUpperBound as number)),
+      );
+      return step!.ScalingAdjustment as number;
+    };
+    expect([1, 9, 10, 19, 20, 39, 40, 500].map(tasksFor)).toEqual([1, 1, 2, 2, 4, 4, 6, 6]);
     expect(steps.StepAdjustments).toEqual([
       { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 9, ScalingAdjustment: 1 },
       { MetricIntervalLowerBound: 9, MetricIntervalUpperBound: 19, ScalingAdjustment: 2 },
@@ -226,8 +234,8 @@ describe('Workers: scaling on the queue backlog', () => {
 
   it('returns to zero after idleMinutes with nothing queued or in flight (missing SQS data counts as idle)', () => {
     const alarms = Object.values(mi.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as Json).Properties as Json);
-    const idle = alarms.find((a) => a.Threshold === 0)!;
-    expect(idle).toMatchObject({ ComparisonOperator: 'LessThanOrEqualToThreshold', EvaluationPeriods: 15, TreatMissingData: 'breaching' });
+    const idle = alarms.find((a) => a.ComparisonOperator === 'LessThanThreshold')!;
+    expect(idle).toMatchObject({ Threshold: 0.5, EvaluationPeriods: 15, TreatMissingData: 'breaching' });
     const policies = Object.values(mi.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')).map((p) => (p as Json).Properties as Json);
     const scaleIn = policies.map((p) => p.StepScalingPolicyConfiguration as Json).find((c) => (c.StepAdjustments as Json[]).length === 1)!;
     expect(scaleIn).toMatchObject({ AdjustmentType: 'ExactCapacity', StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }] });
