@@ -391,7 +391,9 @@ export class Worker {
     if (m.stream.mode === 'live') {
       await this.appendToLive(m, layout);
       await this.publishMultivariant(layout, [{ bytes, duration: m.segment.duration }], codecs, true);
-    } else if (m.last || m.shard === undefined || m.segment.sn === m.shard.last) {
+    } else {
+      // Every VOD segment checks (one list request): whichever lands last, in any shard, or a
+      // dead-lettered one redriven later, completes the set and publishes.
       await this.finishVodIfComplete(layout);
     }
     return Date.now();
@@ -439,6 +441,7 @@ export class Worker {
   /** VOD: once every segment is stored, the playlist is written once, then the multivariant. */
   private async finishVodIfComplete(layout: JobLayout): Promise<void> {
     const { store } = this.o;
+    if (await store.head(layout.multivariant)) return; // published, multivariant included
     const record = await this.readRecord(layout);
     const specs = record.segments ?? [];
     const stored = new Map((await store.list(layout.segment(0, record.container).replace(/seg_\d+\.\w+$/, ''))).map((o) => [o.key, o.size]));
