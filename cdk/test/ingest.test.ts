@@ -6,6 +6,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startMoto } from '../../test/cloud/moto-server.js';
+import { createFifoQueues } from '../../test/cloud/sqs-setup.js';
 import { Ingest } from '../lib/ingest.js';
 import { actionsOf, type Json, newApp, only, policyStatements, removeScratch, scratchDir } from './helpers.js';
 
@@ -22,6 +26,12 @@ beforeAll(() => {
 });
 
 afterAll(removeScratch);
+
+/** The esbuild output of the router in the cloud assembly. */
+function routerBundle(): string {
+  const key = ((only(template, 'AWS::Lambda::Function').props.Code as Json).S3Key as string).replace(/\.zip$/, '');
+  return path.join(outdir, `asset.${key}`, 'index.mjs');
+}
 
 const queues = (): [string, Json][] => Object.entries(template.findResources('AWS::SQS::Queue')) as [string, Json][];
 
@@ -84,9 +94,7 @@ describe('Ingest', () => {
   });
 
   it('bundles the router locally with esbuild into an ES module that exports handler', () => {
-    const fn = only(template, 'AWS::Lambda::Function');
-    const key = ((fn.props.Code as Json).S3Key as string).replace(/\.zip$/, '');
-    const bundle = path.join(outdir, `asset.${key}`, 'index.mjs');
+    const bundle = routerBundle();
     expect(existsSync(bundle)).toBe(true);
     const code = readFileSync(bundle, 'utf8');
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
@@ -104,6 +112,53 @@ describe('Ingest', () => {
     );
     expect(probe.stderr).toBe('');
     expect(probe.stdout).toBe('function https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo\n');
+  });
+
+  it('runs as the Lambda would (bundle alone, environment from the template) and queues a playlist event on an AWS-protocol server', async () => {
+    const moto = await startMoto();
+    try {
+      const s3 = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true });
+      const sqs = new SQSClient({ region: 'us-east-1', endpoint: moto.endpoint });
+      await s3.send(new CreateBucketCommand({ Bucket: 'media' }));
+      const { queueUrl } = await createFifoQueues(sqs, 'jobs', 5, 30);
+      for (const sn of [0, 1]) {
+        await s3.send(new PutObjectCommand({ Bucket: 'media', Key: `input/show/seg_${sn}.ts`, Body: new Uint8Array(188) }));
+      }
+      const playlist = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4.0,\nseg_0.ts\n#EXTINF:4.0,\nseg_1.ts\n#EXT-X-ENDLIST\n';
+      await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'input/show/index.m3u8', Body: playlist }));
+
+      const vars = ((only(template, 'AWS::Lambda::Function').props.Environment as Json).Variables as Json);
+      const alone = scratchDir('swiftvr-router-run-');
+      copyFileSync(routerBundle(), path.join(alone, 'index.mjs'));
+      const event = { source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: 'media' }, object: { key: 'input/show/index.m3u8', etag: 'e1' } } };
+      const run = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', `const m = await import("./index.mjs"); console.log(JSON.stringify(await m.handler(${JSON.stringify(event)})));`],
+        {
+          cwd: alone,
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: {
+            PATH: process.env.PATH ?? '',
+            ...moto.env,
+            SWIFTVR_ENDPOINT: moto.endpoint,
+            QUEUE_URL: queueUrl,
+            SOURCE_PREFIX: vars.SOURCE_PREFIX as string,
+            OUTPUT_PREFIX: vars.OUTPUT_PREFIX as string,
+          },
+        },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Json;
+      expect(result).toEqual({ action: 'queued', key: 'input/show/index.m3u8', job: 'show/index', sns: [0, 1] });
+      const got = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['MessageGroupId'] }),
+      );
+      expect(got.Messages?.map((m) => m.Attributes?.MessageGroupId)).toEqual(['show/index', 'show/index']);
+      expect(got.Messages?.map((m) => (JSON.parse(m.Body!) as { segment: { sn: number } }).segment.sn)).toEqual([0, 1]);
+    } finally {
+      await moto.stop();
+    }
   });
 
   it('gives the router exact actions only: send to the job queue, read sources, read and write the output prefix', () => {
