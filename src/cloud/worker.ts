@@ -143,11 +143,6 @@ export class Worker {
           return;
       }
     } catch (e) {
-      if (this.draining && isSwiftvrError(e) && e.kind === 'aborted') {
-        // Not a failure: the message goes back to the queue for another worker.
-        this.log({ event: 'handed-back', type: message?.type, message: e.message });
-        throw e;
-      }
       await this.recordError(message ?? received.body, e, received.receiveCount);
       throw e;
     } finally {
@@ -181,16 +176,21 @@ export class Worker {
     const firstSeen = new Map<number, Date>();
     let lastProgress = Date.now();
     let recorded = false;
-    const handBack = (): void => {
-      if (!this.draining) return;
-      throw new SwiftvrError('aborted', `live follow of ${m.job} handed back after sn ${done}: this worker is stopping`, {
-        retryable: true,
-        context: { stream: m.job, sn: done },
-      });
+    const started = Date.now();
+    // A follow outlives any one delivery: when this worker stops, or the handler timeout nears,
+    // the follow continues as a fresh message (fresh receive count, so it never drifts to the
+    // DLQ) and this one completes. Another worker resumes from the rendition and checkpoints.
+    const handBack = async (): Promise<boolean> => {
+      const late = Date.now() - started > 0.8 * this.o.consume.handlerTimeoutMs;
+      if (!this.draining && !late) return false;
+      const next: JobMessage = { type: 'live', job: m.job, sourceKey: m.sourceKey };
+      await this.o.queue.send(next, { group: `${m.job}#live`, dedupId: `live:${m.job}:after:${done}:${Date.now()}` });
+      this.log({ event: 'handed-back', type: 'live', job: m.job, after: done, reason: this.draining ? 'worker stopping' : 'handler timeout near' });
+      return true;
     };
     for (;;) {
       signal.throwIfAborted();
-      handBack();
+      if (await handBack()) return;
       const plan = await readStoredPlan(store, m.sourceKey, signal);
       const stream = this.streamOf(plan, m.job, 'live');
       const specs = plan.media.segments.map((s) => segmentSpecOf(s, store));
@@ -207,7 +207,7 @@ export class Worker {
         done = sm.segment.sn;
         lastProgress = Date.now();
         if (sm.last) return;
-        handBack();
+        if (await handBack()) return;
       }
       if (plan.media.endList) return;
       if (Date.now() - lastProgress > this.o.liveIdleTimeoutMs) {

@@ -5,7 +5,8 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import HLS from 'hls-parser';
 import type { MediaPlaylist } from 'hls-parser/types.js';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobMessage } from '../../src/cloud/jobs.js';
@@ -15,7 +16,9 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../../src/cloud/object-store/object-store.js';
+import { FsObjectStore } from '../../src/cloud/object-store/fs-object-store.js';
 import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
+import { MemoryQueue } from '../../src/cloud/queue/memory-queue.js';
 import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
@@ -200,7 +203,7 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
     const t0 = Date.now();
     await a.stop(); // the source has not ended: without hand-back this would wait for ENDLIST
     expect(Date.now() - t0).toBeLessThan(5000);
-    expect(logsA.find((l) => l.event === 'handed-back')).toMatchObject({ type: 'live' });
+    expect(logsA.find((l) => l.event === 'handed-back')).toMatchObject({ type: 'live', after: 1, reason: 'worker stopping' });
     expect(logsA.filter((l) => l.event === 'error')).toEqual([]);
 
     await publishSource(4, true);
@@ -213,5 +216,35 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
     expect(logsB.find((l) => l.event === 'state-loaded')).toMatchObject({ sn: 2, from: 1 });
     const text = bytesToText((await s3store.get(rendition))!.body);
     expect(text.match(/^seg_\d+\.ts$/gm)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts', 'seg_000003.ts']);
+  });
+
+  it('a follow longer than the handler timeout continues as a fresh message instead of drifting to the DLQ', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-longlive-'));
+    try {
+      const store = new FsObjectStore(dir);
+      const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
+      const seg = await readFile(path.join(FIXTURE_TS, '96x64/seg_000.ts'));
+      const publish = async (n: number, ended: boolean): Promise<void> => {
+        for (let sn = 0; sn < n; sn++) await store.put(`input/long/seg_${sn}.ts`, new Uint8Array(seg));
+        await store.put('input/long/index.m3u8', sourcePlaylist(n, ended).replaceAll('#EXT-X-DISCONTINUITY\n', ''));
+      };
+      await publish(2, false);
+      const logs: LogLine[] = [];
+      const w = makeWorker(store, queue, logs, { workerId: 'long', livePollMs: 100, consume: { handlerTimeoutMs: 8000, heartbeatSeconds: 1, visibilityTimeoutSeconds: 5 } });
+      await w.start();
+      await submitJob(queue, jobMessageOf({ input: 's3://local/input/long/index.m3u8', live: true, shards: 1 }, 'input'));
+      await until(() => logs.filter((l) => l.event === 'handed-back').length >= 1, 30_000, 'a hand-off');
+      await publish(3, true);
+      await until(() => queue.depth === 0, 30_000, 'follow finished');
+      await w.stop();
+      expect(logs.filter((l) => l.event === 'handed-back').every((l) => l.reason === 'handler timeout near')).toBe(true);
+      expect(logs.filter((l) => l.event === 'error')).toEqual([]);
+      expect(queue.deadLetters).toEqual([]);
+      const text = bytesToText((await store.get('output/long/index/restored/media.m3u8'))!.body);
+      expect(text.match(/^seg_\d+\.ts$/gm)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts']);
+      expect(text).toContain('#EXT-X-ENDLIST');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
