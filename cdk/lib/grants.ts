@@ -1,10 +1,9 @@
 // Object-level S3 grants with explicit actions. Bucket.grantRead/grantReadWrite hand out
 // wildcard actions (s3:GetObject*, s3:List*, s3:DeleteObject* ...); the runtime needs a
 // handful of exact ones, scoped to a key prefix.
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 
