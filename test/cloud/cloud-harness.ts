@@ -12,6 +12,8 @@ import { ModelSession } from '../../src/inference/session.js';
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const FIXTURE_MODEL = path.join(REPO, 'test/fixtures/model/swiftvr-fixture.onnx');
 export const FIXTURE_TS = path.join(REPO, 'test/fixtures/hls/ts');
+/** Weightless model whose output depends on the carried state (mean of the previous chunk). */
+export const STATEFUL_TOY_MODEL = path.join(REPO, 'test/inference/toy-model/stateful-toy.onnx');
 
 /** Uploads a fixture folder (recursively) under `prefix`. */
 export async function uploadDir(store: ObjectStore, dir: string, prefix: string): Promise<void> {
@@ -39,12 +41,12 @@ export function makeWorker(
   store: ObjectStore,
   queue: JobQueue<JobMessage>,
   logs: LogLine[],
-  o: { workerId: string; consume?: Partial<ConsumeOptions>; liveWindow?: number; livePollMs?: number; ecsAgentUri?: string },
+  o: { workerId: string; consume?: Partial<ConsumeOptions>; liveWindow?: number; livePollMs?: number; ecsAgentUri?: string; model?: string },
 ): Worker {
   return new Worker({
     store,
     queue,
-    openSession: () => ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }),
+    openSession: () => ModelSession.open(o.model ?? FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }),
     sourcePrefix: 'input',
     outputPrefix: 'output',
     consume: fastConsume(o.consume),

@@ -17,7 +17,7 @@ import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import type { Worker } from '../../src/cloud/worker.js';
-import { FIXTURE_MODEL, FIXTURE_TS, makeWorker, REPO, snapshot, until, uploadDir, type LogLine } from './cloud-harness.js';
+import { FIXTURE_MODEL, FIXTURE_TS, makeWorker, REPO, snapshot, STATEFUL_TOY_MODEL, until, uploadDir, type LogLine } from './cloud-harness.js';
 import { startMoto, type Moto } from './moto-server.js';
 import { createFifoQueues, readDlq } from './sqs-setup.js';
 
@@ -35,8 +35,8 @@ beforeAll(async () => {
   store = new S3ObjectStore({ bucket: BUCKET, client: s3 });
   sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
   for (const name of ['a', 'b', 'term', 'dup', 'good']) await uploadDir(store, FIXTURE_TS, `input/${name}`);
-  // Segments of 2 frames (less than one model chunk): the carried state after a segment then
-  // depends on the segments before it, so a resume from the wrong state changes the checkpoints.
+  // Segments of 2 frames (less than one model chunk) restored with a model whose output depends
+  // on the carried state: a resume from the wrong state changes the segments and the checkpoints.
   const short = await mkdtemp(path.join(tmpdir(), 'swiftvr-short-'));
   await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=10', '-t', '1.2', '-c:v', 'libx264', '-preset', 'veryfast',
     '-g', '2', '-keyint_min', '2', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod',
@@ -119,7 +119,7 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     // The uninterrupted reference run.
     const ref = await newQueue(5, 3);
     const refLogs: LogLine[] = [];
-    const refWorker = makeWorker(store, ref.queue, refLogs, { workerId: 'reference' });
+    const refWorker = makeWorker(store, ref.queue, refLogs, { workerId: 'reference', model: STATEFUL_TOY_MODEL });
     await refWorker.start();
     await submit(ref.queue, 'short-ref');
     await until(async () => (await store.head(`${outPrefix('short-ref')}restored/media.m3u8`)) !== undefined, 90_000, 'reference run');
@@ -129,7 +129,7 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
-        '--source-prefix', 'input', '--output-prefix', 'output', '--model', FIXTURE_MODEL, '--ep', 'cpu', '--threads', '1',
+        '--source-prefix', 'input', '--output-prefix', 'output', '--model', STATEFUL_TOY_MODEL, '--ep', 'cpu', '--threads', '1',
         '--encoder', 'libx264', '--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1', '--worker-id', 'doomed'],
       { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -155,7 +155,7 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     expect(childLogs.filter((l) => l.event === 'segment-done').map((l) => l.sn)).toEqual([0, 1]);
 
     const rescueLogs: LogLine[] = [];
-    const rescuer = makeWorker(store, queue, rescueLogs, { workerId: 'rescuer' });
+    const rescuer = makeWorker(store, queue, rescueLogs, { workerId: 'rescuer', model: STATEFUL_TOY_MODEL });
     await rescuer.start();
     await until(async () => (await store.head(`${outPrefix('short-kill')}restored/media.m3u8`)) !== undefined, 90_000, 'killed stream finished');
     await rescuer.stop();
