@@ -39,7 +39,7 @@ beforeAll(async () => {
   // on the carried state: a resume from the wrong state changes the segments and the checkpoints.
   const short = await mkdtemp(path.join(tmpdir(), 'swiftvr-short-'));
   await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=10', '-t', '1.2', '-c:v', 'libx264', '-preset', 'veryfast',
-    '-g', '2', '-keyint_min', '2', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod',
+    '-g', '2', '-keyint_min', '2', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-x264-params', 'repeat-headers=1', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod',
     '-hls_segment_filename', path.join(short, 'seg_%03d.ts'), path.join(short, 'index.m3u8')]);
   // ffmpeg writes TARGETDURATION:0 for 0.2 s segments, which the playlist reader (hls-parser,
   // strict) refuses as a missing tag; 1 is as valid for these segments.
