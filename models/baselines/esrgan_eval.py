@@ -93,8 +93,9 @@ def score(pred: np.ndarray, hq: np.ndarray) -> dict:
 def summary(rows: list[dict]) -> dict:
     """Means over all frames (and all pairs), as evaluate.py averages."""
     cat = lambda k: [v for r in rows for v in r[k]]  # noqa: E731
+    tde = cat("tde")  # empty with --frames 1
     return {"psnr_y": round(float(np.mean(cat("psnr"))), 3), "ssim": round(float(np.mean(cat("ssim"))), 4),
-            "temporal_diff_error": round(float(np.mean(cat("tde"))), 5)}
+            "temporal_diff_error": round(float(np.mean(tde)), 5) if tde else None}
 
 
 def main(args: argparse.Namespace) -> dict:
@@ -110,7 +111,7 @@ def main(args: argparse.Namespace) -> dict:
     chosen = parse_clips(args.clips, len(clips))
     assert args.frames >= 0, f"--frames must be >= 0 (0 = all), got {args.frames}"
 
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="esrgan-eval-"))
+    work = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="esrgan-eval-"))
     lq_dir, sr_dir = work / "lq", work / "sr"
     lq_dir.mkdir(parents=True, exist_ok=True)
     # LQ goes through uint8 PNG for ESRGAN; it already is uint8 in val.npz, so bicubic sees the same pixels.
@@ -169,7 +170,7 @@ def print_table(res: dict) -> None:
     print(f"{'ALL (mean over frames)':<32} {res['split']['frames']:>6} {b['psnr_y']:>15.3f} {e['psnr_y']:>14.3f} "
           f"{b['ssim']:>13.4f} {e['ssim']:>12.4f}")
     print(f"ESRGAN - bicubic: {res['delta_psnr_y_db']:+.3f} dB PSNR-Y, {res['delta_ssim']:+.4f} SSIM; "
-          f"temporal diff error bicubic {b['temporal_diff_error']:.5f}, ESRGAN {e['temporal_diff_error']:.5f}; "
+          f"temporal diff error bicubic {b['temporal_diff_error']}, ESRGAN {e['temporal_diff_error']}; "
           f"{res['esrgan_ms_per_frame']} ms/frame ({res['backend']})")
 
 
