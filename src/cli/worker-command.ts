@@ -12,9 +12,9 @@ export const WORKER_USAGE = `usage: swiftvr worker [options]
 
 Takes vod, live and segment jobs from an SQS FIFO queue and publishes restored segments and
 playlists to the store. SIGTERM stops taking messages and drains the ones in flight; a live
-follow hands off at the next segment boundary (a fresh live message for another worker). With SWIFTVR_HEARTBEAT_FILE set,
-that file is touched every 15 s (for the container health check); ECS_AGENT_URI (set by ECS)
-turns on task scale-in protection while a message is in flight.
+follow hands off at the next segment boundary (a fresh live message for another worker).
+With SWIFTVR_HEARTBEAT_FILE set, that file is touched every 15 s (container health check);
+ECS_AGENT_URI (set by ECS) turns on task scale-in protection while a message is in flight.
 Every option can also come from the environment variable in brackets.
 
 ${CLOUD_OPTIONS_HELP}

@@ -127,8 +127,7 @@ export class FsObjectStore implements ObjectStore {
         if (!key.startsWith(prefix) && !prefix.startsWith(key)) continue;
         if (entry.isDirectory()) await walk(path.join(dir, entry.name), key);
         else if (entry.isFile() && key.startsWith(prefix)) {
-          const body = await readFile(path.join(dir, entry.name));
-          out.push({ key, size: body.length, etag: etagOf(body) });
+          out.push({ key, size: (await stat(path.join(dir, entry.name))).size });
         }
       }
     };

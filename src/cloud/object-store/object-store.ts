@@ -39,7 +39,8 @@ export interface PutOptions {
 export interface ListedObject {
   readonly key: string;
   readonly size: number;
-  readonly etag: string;
+  /** S3 lists it; the filesystem store leaves it out (it would have to read every file). */
+  readonly etag?: string;
 }
 
 /** A bucket (or directory) of objects addressed by `/`-separated keys. */
