@@ -67,7 +67,7 @@ describe.each(['memory', 'sqs'])('%s queue', (kind) => {
       active[m.body.group]!++;
       maxActivePerGroup = Math.max(maxActivePerGroup, active[m.body.group]!);
       maxActive = Math.max(maxActive, active.a! + active.b!);
-      await sleep(150);
+      await sleep(300);
       seen[m.body.group]!.push(m.body.n);
       active[m.body.group]!--;
     }, opts());
