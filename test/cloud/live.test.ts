@@ -5,7 +5,9 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import HLS from 'hls-parser';
 import type { MediaPlaylist } from 'hls-parser/types.js';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -243,6 +245,57 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
       const text = bytesToText((await store.get('output/long/index/restored/media.m3u8'))!.body);
       expect(text.match(/^seg_\d+\.ts$/gm)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts']);
       expect(text).toContain('#EXT-X-ENDLIST');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a live fMP4 source: the init section is published once and every version carries EXT-X-MAP', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-livefmp4-'));
+    try {
+      const store = new FsObjectStore(dir);
+      const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
+      const fmp4 = path.join(FIXTURE_TS, '../fmp4/96x64');
+      await store.put('input/f/init.mp4', new Uint8Array(await readFile(path.join(fmp4, 'init.mp4'))));
+      const publish = async (n: number, ended: boolean): Promise<void> => {
+        for (let sn = 0; sn < n; sn++) await store.put(`input/f/seg_${sn}.m4s`, new Uint8Array(await readFile(path.join(fmp4, `seg_00${sn}.m4s`))));
+        const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-MAP:URI="init.mp4"'];
+        for (let sn = 0; sn < n; sn++) lines.push('#EXTINF:1.000,', `seg_${sn}.m4s`);
+        if (ended) lines.push('#EXT-X-ENDLIST');
+        await store.put('input/f/index.m3u8', lines.join('\n') + '\n');
+      };
+      await publish(1, false);
+      const logs: LogLine[] = [];
+      const w = makeWorker(store, queue, logs, { workerId: 'fmp4', livePollMs: 100 });
+      await w.start();
+      await submitJob(queue, jobMessageOf({ input: 's3://local/input/f/index.m3u8', live: true, shards: 1 }, 'input'));
+      await until(() => logs.some((l) => l.event === 'segment-done'), 30_000, 'first segment');
+      await publish(3, true);
+      await until(() => queue.depth === 0, 30_000, 'follow finished');
+      await w.stop();
+      const text = bytesToText((await store.get('output/f/index/restored/media.m3u8'))!.body);
+      const p = parse(text);
+      expect(p.version).toBe(6);
+      expect(p.segments.map((x) => [x.uri, x.map?.uri])).toEqual([
+        ['seg_000000.m4s', 'init.mp4'],
+        ['seg_000001.m4s', 'init.mp4'],
+        ['seg_000002.m4s', 'init.mp4'],
+      ]);
+      expect(p.endlist).toBe(true);
+      const init = (await store.get('output/f/index/restored/init.mp4'))!.body;
+      expect(Buffer.from(init.subarray(4, 8)).toString()).toBe('ftyp');
+      // Init + a media segment decode as the upscaled picture.
+      const joined = path.join(dir, 'joined.mp4');
+      await writeFile(joined, Buffer.concat([init, (await store.get('output/f/index/restored/seg_000001.m4s'))!.body]));
+      const probe = await promisify(execFile)('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=width,height,nb_read_frames', '-of', 'csv=p=0', joined]);
+      expect(probe.stdout.trim()).toBe('192,128,10');
+      expect((await store.list('output/f/index/restored/')).map((o) => o.key.split('/').at(-1))).toEqual([
+        'init.mp4',
+        'media.m3u8',
+        'seg_000000.m4s',
+        'seg_000001.m4s',
+        'seg_000002.m4s',
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
