@@ -67,10 +67,15 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = controller.signal;
   const work = await mkdtemp(join(tmpdir(), 'swiftvr-work-'));
-  let session: ModelSession | undefined;
   let staged: readonly StagedSegment[] | undefined;
   let createdOut = false;
   const stageDir = join(outDir, `.swiftvr-staging-${process.pid}-${Date.now().toString(36)}`);
+  // The model loads while the input is read and planned.
+  const opening = ModelSession.open(options.modelPath, {
+    ep: options.ep ?? 'auto',
+    ...(options.inferenceThreads !== undefined ? { intraOpThreads: options.inferenceThreads } : {}),
+  });
+  opening.catch(() => {});
   try {
     options.signal?.throwIfAborted();
     // Input: a plain video file is first cut into HLS.
@@ -82,10 +87,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       signal,
     });
     const policy = policyForInput(locationFromInput(input.playlist), { allowedHosts: options.allowedHosts ?? [] });
-    session = await ModelSession.open(options.modelPath, {
-      ep: options.ep ?? 'auto',
-      ...(options.inferenceThreads !== undefined ? { intraOpThreads: options.inferenceThreads } : {}),
-    });
+    const session = await opening;
     const restorer = new StreamRestorer(session, options.chunkFrames !== undefined ? { chunkFrames: options.chunkFrames } : {});
     createdOut = !existsSync(outDir);
     await mkdir(stageDir, { recursive: true });
@@ -123,7 +125,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     throw e;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    await session?.release();
+    await opening.then((s) => s.release(), () => {});
     await rm(stageDir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   }
