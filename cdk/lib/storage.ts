@@ -6,12 +6,14 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { STATE_TAG } from '../../src/cloud/jobs.js';
 
 /**
  * Tag the worker puts on state checkpoints (`output/<job>/state/<sn>.bin` sits inside each
  * job's folder, so no key prefix selects all of them); the lifecycle rule expires tagged objects.
+ * One definition, in the worker's key layout, so both sides agree.
  */
-export const STATE_TAG = { key: 'swiftvr-kind', value: 'state' } as const;
+export { STATE_TAG };
 
 export interface StorageProps {
   /**

@@ -1,7 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATE_TAG, Storage } from '../lib/storage.js';
+import { STATE_TAG } from '../../src/cloud/jobs.js';
+import { Storage } from '../lib/storage.js';
 import { type Json, newApp, removeScratch } from './helpers.js';
 
 let created: Template;
@@ -59,7 +60,9 @@ describe('Storage', () => {
     created.resourceCountIs('Custom::S3BucketNotifications', 0);
   });
 
-  it('expires state checkpoints (by tag) after the configured days, and logs access to the log bucket', () => {
+  it('expires state checkpoints after the configured days by the tag the worker sets on them, and logs access to the log bucket', () => {
+    // The worker tags every checkpoint with src/cloud/jobs.ts STATE_TAG (test/cloud/worker.test.ts checks it on S3).
+    expect(STATE_TAG).toEqual({ key: 'swiftvr-kind', value: 'state' });
     created.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([

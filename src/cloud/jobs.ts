@@ -7,7 +7,7 @@
 //   restored/seg_<sn>.<ext>   restored segments, deterministic keys, created once
 //   restored/media.m3u8       the upscaled rendition (VOD: written once complete; live: sliding window)
 //   index.m3u8                the source multivariant plus the upscaled variant (when the source had one)
-//   state/<sn>.bin            carried-state checkpoint after segment sn
+//   state/<sn>.bin            carried-state checkpoint after segment sn, tagged STATE_TAG
 //   segments/<sn>.json        per-segment metrics of the attempt that published it
 //   errors/<sn>-<attempt>.json one record per failed attempt
 
@@ -82,6 +82,13 @@ export function jobIdOf(sourceKey: string, sourcePrefix: string): string {
   }
   return id;
 }
+
+/**
+ * Tag on every state checkpoint. Checkpoints sit inside each job's folder (job ids hold '/'),
+ * so no key prefix selects them all; the CDK storage construct's lifecycle rule expires
+ * objects with this tag (cdk/lib/storage.ts imports it from here).
+ */
+export const STATE_TAG = { key: 'swiftvr-kind', value: 'state' } as const;
 
 const pad = (sn: number): string => String(sn).padStart(6, '0');
 

@@ -24,6 +24,7 @@ import {
   jobIdOf,
   parseJobMessage,
   segmentMessages,
+  STATE_TAG,
   type JobMessage,
   type JobRecord,
   type SegmentMessage,
@@ -256,7 +257,11 @@ export class Worker {
         });
         const body = new Uint8Array(await readFile(encoded.path));
         // 1. checkpoint: deterministic for a given input state, so overwriting is harmless.
-        await store.put(layout.checkpoint(sn), slot.restorer.snapshot(), { contentType: 'application/octet-stream' });
+        await store.put(layout.checkpoint(sn), slot.restorer.snapshot(), {
+          contentType: 'application/octet-stream',
+          // The bucket's lifecycle rule expires checkpoints by this tag.
+          tags: { [STATE_TAG.key]: STATE_TAG.value },
+        });
         slot.at = { job, sn };
         // 2. init section (fMP4) and segment, each created once.
         if (encoded.initPath !== undefined) {

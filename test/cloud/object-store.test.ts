@@ -1,6 +1,6 @@
 // One contract, two stores: the filesystem store (embedded default) and S3 on moto.
 
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,13 +11,14 @@ import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-obj
 import { startMoto, type Moto } from './moto-server.js';
 
 let moto: Moto;
+let client: S3Client;
 let dir: string;
 const stores: Record<string, ObjectStore> = {};
 
 beforeAll(async () => {
   moto = await startMoto();
   dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-store-'));
-  const client = makeS3Client({ region: 'us-east-1', endpoint: moto.endpoint });
+  client = makeS3Client({ region: 'us-east-1', endpoint: moto.endpoint });
   await client.send(new CreateBucketCommand({ Bucket: 'store-test' }));
   stores.fs = new FsObjectStore(dir);
   // A low threshold so the multipart path runs on a 6 MiB body.
@@ -88,5 +89,28 @@ describe.each(['fs', 's3'])('%s object store', (kind) => {
   it('refuses keys that escape or are empty', async () => {
     await expect(store().put('../x', 'x')).rejects.toThrow(/object key "\.\.\/x" must be/);
     await expect(store().get('a//b')).rejects.toThrow(/must be 1\.\.1024 characters/);
+  });
+});
+
+describe('object tags (bucket lifecycle rules select checkpoints by tag)', () => {
+  const tagsOf = async (key: string): Promise<Record<string, string>> => {
+    const r = await client.send(new GetObjectTaggingCommand({ Bucket: 'store-test', Key: key }));
+    return Object.fromEntries((r.TagSet ?? []).map((t) => [t.Key, t.Value]));
+  };
+
+  it('S3 sets the tags with the object, in one PutObject and on a multipart upload', async () => {
+    const tags = { 'swiftvr-kind': 'state', note: 'a b+c/d' };
+    await stores.s3!.put('tags/small.bin', new Uint8Array([1, 2, 3]), { tags, condition: { ifNoneMatch: '*' } });
+    expect(await tagsOf('tags/small.bin')).toEqual(tags);
+    await stores.s3!.put('tags/big.bin', new Uint8Array(6 * 1024 * 1024 + 5), { tags, condition: { ifNoneMatch: '*' } });
+    expect(await tagsOf('tags/big.bin')).toEqual(tags);
+    await stores.s3!.put('tags/none.bin', 'x');
+    expect(await tagsOf('tags/none.bin')).toEqual({});
+  });
+
+  it('the filesystem store accepts tags and ignores them', async () => {
+    await stores.fs!.put('tags/small.bin', 'x', { tags: { 'swiftvr-kind': 'state' } });
+    expect(bytesToText((await stores.fs!.get('tags/small.bin'))!.body)).toBe('x');
+    expect((await stores.fs!.list('tags/')).map((o) => o.key)).toEqual(['tags/small.bin']);
   });
 });

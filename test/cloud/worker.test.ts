@@ -1,7 +1,7 @@
 // Cloud workers against S3 and SQS FIFO served by moto on loopback: per-stream order with two
 // workers, a worker SIGKILLed mid-segment, a duplicate message, a poison segment, refused playlists.
 
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dedupOf, JobLayout, type JobMessage, type SegmentMessage } from '../../src/cloud/jobs.js';
+import { dedupOf, JobLayout, STATE_TAG, type JobMessage, type SegmentMessage } from '../../src/cloud/jobs.js';
 import { bytesToText } from '../../src/cloud/object-store/object-store.js';
 import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
 import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
@@ -110,6 +110,11 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
       'state/000002.bin',
     ]);
     for (const [k, v] of a) expect(same(k, b.get(k), v, 'a', 'b'), k).toBe(true);
+    // Checkpoints carry the tag the bucket's lifecycle rule expires (cdk/lib/storage.ts); nothing else does.
+    for (const k of [...a.keys()].filter((k) => k.startsWith('state/') || k.startsWith('restored/'))) {
+      const tags = await store.client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: `${outPrefix('a')}${k}` }));
+      expect(tags.TagSet, k).toEqual(k.startsWith('state/') ? [{ Key: STATE_TAG.key, Value: STATE_TAG.value }] : []);
+    }
     const status = await readJobStatus(store, 'output', 'a/index');
     expect(status).toMatchObject({ segmentsDone: 3, segmentsTotal: 3, published: true, ended: true, errors: [] });
     expect(status.fps).toBeGreaterThan(0);

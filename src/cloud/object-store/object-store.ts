@@ -34,6 +34,11 @@ export interface PutOptions {
   readonly condition?: WriteCondition;
   readonly contentType?: string;
   readonly cacheControl?: string;
+  /**
+   * Object tags (S3: the PutObject `Tagging` header, so bucket lifecycle rules can select the
+   * object). The filesystem store has no tags and ignores them.
+   */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface ListedObject {

@@ -112,6 +112,10 @@ export class S3ObjectStore implements ObjectStore {
     const input: PutObjectCommandInput = { Bucket: this.bucket, Key: checkKey(key), Body: bytes };
     if (options.contentType !== undefined) input.ContentType = options.contentType;
     if (options.cacheControl !== undefined) input.CacheControl = options.cacheControl;
+    // Set with the object (PutObject / CreateMultipartUpload), never as a second request that a
+    // crash could skip.
+    const tags = Object.entries(options.tags ?? {});
+    if (tags.length > 0) input.Tagging = tags.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
     const c = options.condition;
     if (c !== undefined) {
       if ('ifNoneMatch' in c) input.IfNoneMatch = '*';
