@@ -1,13 +1,13 @@
 // The `swiftvr` CLI as a user runs it: exit codes, messages, --json lines, Ctrl-C.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultModelPath, packageRoot } from '../../src/cli/package-root.js';
 import { FIXTURE_MODEL } from '../inference/fixture-model.js';
+import { tempDirs } from '../pipeline/temp-dirs.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -36,7 +36,8 @@ function cli(args: string[], onStdout?: (text: string, kill: (s: NodeJS.Signals)
   });
 }
 
-const tmpOut = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'swiftvr-cli-')), 'out');
+const temp = tempDirs('swiftvr-cli-');
+const tmpOut = async (): Promise<string> => join(await temp(), 'out');
 
 describe('swiftvr CLI', () => {
   it('without a command prints the usage and exits 2', async () => {

@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +9,7 @@ import {
   sidecarPath,
 } from '../../src/inference/model-contract.js';
 import { SwiftvrError } from '../../src/errors.js';
+import { tempDirs } from '../pipeline/temp-dirs.js';
 
 const valid = () => ({
   format: 'swiftvr-model/1',
@@ -32,6 +32,8 @@ const errorOf = (f: () => unknown): SwiftvrError => {
   }
   throw new Error('expected an error');
 };
+
+const temp = tempDirs('swiftvr-contract-');
 
 describe('model sidecar contract', () => {
   it('reads a valid sidecar into a ModelContract', () => {
@@ -70,7 +72,7 @@ describe('model sidecar contract', () => {
   });
 
   it('reads the sidecar next to the model and reports a missing one as a missing dependency', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'swiftvr-contract-'));
+    const dir = await temp();
     expect(sidecarPath(join(dir, 'm.onnx'))).toBe(join(dir, 'm.json'));
     await expect(readModelContract(join(dir, 'm.onnx'))).rejects.toMatchObject({ kind: 'missing-dependency' });
     await writeFile(join(dir, 'm.json'), '{"format": ');

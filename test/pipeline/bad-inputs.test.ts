@@ -1,20 +1,21 @@
 // Bad inputs are rejected with a bad-input error that names the value and the rule, and
 // nothing is published: no playlist, no segment, no staging folder.
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SwiftvrError } from '../../src/errors.js';
 import { restore } from '../../src/pipeline/restore.js';
 import { FIXTURE_MODEL } from '../inference/fixture-model.js';
+import { tempDirs } from './temp-dirs.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hls/', import.meta.url));
+const temp = tempDirs('swiftvr-bad-');
 
 /** A writable copy of the 96x64 MPEG-TS rendition. */
 async function tsCopy(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'swiftvr-bad-'));
+  const dir = await temp();
   await cp(join(FIXTURES, 'ts', '96x64'), dir, { recursive: true });
   return dir;
 }
@@ -35,7 +36,7 @@ async function expectNothingPublished(out: string): Promise<void> {
   expect(await readdir(out, { recursive: true })).toEqual([]);
 }
 
-const outDir = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'swiftvr-bad-out-')), 'out');
+const outDir = async (): Promise<string> => join(await temp(), 'out');
 
 describe('restore() rejects bad inputs and publishes nothing', () => {
   it('a missing playlist', async () => {
@@ -101,7 +102,7 @@ describe('restore() rejects bad inputs and publishes nothing', () => {
   });
 
   it('a file that is not video', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'swiftvr-bad-'));
+    const dir = await temp();
     await writeFile(join(dir, 'clip.mp4'), 'this is not a video file\n'.repeat(50));
     const out = await outDir();
     const e = await restoreError(join(dir, 'clip.mp4'), out);

@@ -1,8 +1,7 @@
 // End to end: a small HLS input (MPEG-TS and fMP4, audio muxed in) restored with the fixture
 // model; every output segment checked with ffprobe against its source segment.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import HLS from 'hls-parser';
@@ -11,8 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { restore } from '../../src/pipeline/restore.js';
 import { FIXTURE_MODEL } from '../inference/fixture-model.js';
 import { segmentFacts } from './media-facts.js';
+import { tempDirs } from './temp-dirs.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hls/', import.meta.url));
+const temp = tempDirs('swiftvr-e2e-');
 
 const parse = <T>(text: string): T => HLS.parse(text) as T;
 
@@ -29,8 +30,8 @@ describe.each([
   { container: 'fmp4', input: 'fmp4/index.m3u8', sourceDir: 'fmp4/96x64', variants: 2 },
 ])('restore() of a $container HLS input', ({ container, input, sourceDir, variants }) => {
   it('writes a rendition whose segments match the source segment by segment', async () => {
-    const out = await mkdtemp(join(tmpdir(), `swiftvr-e2e-${container}-`));
-    const scratch = await mkdtemp(join(tmpdir(), 'swiftvr-e2e-scratch-'));
+    const out = await temp();
+    const scratch = await temp();
     const seen: number[] = [];
     const summary = await restore({
       input: join(FIXTURES, input),
@@ -108,7 +109,7 @@ describe.each([
 
 describe('restore() of a plain video file', () => {
   it('cuts it into HLS first and keeps its audio', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'swiftvr-e2e-video-'));
+    const dir = await temp();
     const clip = join(dir, 'clip.mp4');
     const { execFileSync } = await import('node:child_process');
     execFileSync('ffmpeg', [
@@ -140,7 +141,7 @@ describe('restore() of an http(s) input', () => {
     const { startLoopbackServer } = await import('../hls/loopback-server.js');
     const server = await startLoopbackServer(FIXTURES);
     try {
-      const out = await mkdtemp(join(tmpdir(), 'swiftvr-e2e-http-'));
+      const out = await temp();
       const summary = await restore({
         input: `${server.origin}/ts/index.m3u8`,
         outDir: out,

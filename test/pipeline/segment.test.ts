@@ -1,8 +1,7 @@
 // restoreSegment(): the unit of work of the cloud worker. A stream resumed on another
 // session from a state checkpoint produces byte-identical segments (with a model whose
 // output depends on the carried state).
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +9,10 @@ import { ModelSession } from '../../src/inference/session.js';
 import { StreamRestorer } from '../../src/inference/stream-restorer.js';
 import { restoreSegment, type SegmentInput } from '../../src/pipeline/segment.js';
 import { STATEFUL_TOY_MODEL } from '../inference/fixture-model.js';
+import { tempDirs } from './temp-dirs.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/hls/fmp4/96x64/', import.meta.url));
+const temp = tempDirs('swiftvr-seg-');
 
 describe('restoreSegment()', () => {
   let a: ModelSession;
@@ -37,7 +38,7 @@ describe('restoreSegment()', () => {
   });
 
   it('resumes from a checkpoint on another session with byte-identical segments', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'swiftvr-seg-'));
+    const work = await temp();
     const run = async (r: StreamRestorer, input: SegmentInput, tag: string) => {
       const { encoded, result } = await restoreSegment(
         input,
@@ -69,7 +70,7 @@ describe('restoreSegment()', () => {
   });
 
   it('names the segment when its bytes are not a segment', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'swiftvr-seg-'));
+    const work = await temp();
     const r = new StreamRestorer(a);
     const bad = { ...inputs[1]!, bytes: new Uint8Array(64).fill(7) };
     await expect(
