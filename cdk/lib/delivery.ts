@@ -1,29 +1,29 @@
-// Delivery: CloudFront in front of the media bucket's output prefix, through origin access
-// control (the bucket stays private). Playlists change every segment (live) so they are cached
-// for about a second; segments never change once written so they are cached for long.
+// Delivery: CloudFront in front of the media bucket, through origin access control (the bucket
+// stays private). Viewer paths are bucket keys: the restored output plays at
+// /<outputPrefix><job>/index.m3u8, and the source variants that multivariant lists (relative
+// URIs into the source prefix) resolve to /<sourcePrefix>..., which is served read-only, media
+// files only. Playlists change every segment (live) so they are cached for about a second;
+// segments never change once written so they are cached for long.
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { badInput } from '../../src/errors.js';
+import { asPrefix, viewerRequestFunction } from './viewer-function.js';
 
-/** Extensions a player fetches: playlists, TS/fMP4 segments and init sections, audio, subtitles. */
-export const MEDIA_EXTENSIONS = ['m3u8', 'ts', 'm4s', 'mp4', 'm4a', 'aac', 'vtt', 'webvtt'] as const;
-
-/** CloudFront Function (viewer request): 403 for anything that is not a media file. */
-export const MEDIA_ONLY_FUNCTION = `function handler(event) {
-  var uri = event.request.uri;
-  if (/\\.(${MEDIA_EXTENSIONS.join('|')})$/.test(uri) && uri.indexOf('/state/') === -1 && uri.indexOf('..') === -1) {
-    return event.request;
-  }
-  return { statusCode: 403, statusDescription: 'Forbidden' };
-}`;
+export { MEDIA_EXTENSIONS } from './viewer-function.js';
 
 export interface DeliveryProps {
   readonly outputBucket: s3.IBucket;
-  /** Key prefix of the restored streams; the distribution serves only keys under it. */
+  /** Key prefix of the restored streams; served media files only, never a job's state/. */
   readonly outputPrefix: string;
+  /**
+   * Key prefix of the sources ('' = the whole bucket). Its media files are served read-only too:
+   * the multivariant playlist of a job lists the source variants next to the upscaled one.
+   */
+  readonly sourcePrefix: string;
   /**
    * Bucket for CloudFront access logs (must accept ACLs).
    * @default - no access logs
@@ -50,9 +50,14 @@ export class Delivery extends Construct {
   public readonly segmentCachePolicy: cloudfront.CachePolicy;
   public readonly corsPolicy: cloudfront.ResponseHeadersPolicy;
   public readonly mediaOnly: cloudfront.Function;
+  /** URL path under which jobs play: `<playbackBasePath><job>/index.m3u8`. */
+  public readonly playbackBasePath: string;
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
+    if (props.outputPrefix === '') {
+      throw badInput('Delivery outputPrefix is empty; the restored output needs its own prefix (e.g. output/) so sources and checkpoints stay apart');
+    }
     const playlistTtl = props.playlistTtl ?? Duration.seconds(1);
     const segmentTtl = props.segmentTtl ?? Duration.days(365);
 
@@ -88,15 +93,16 @@ export class Delivery extends Construct {
       },
     });
 
-    // Only the output prefix is reachable through CloudFront; sources stay private.
-    const origin = origins.S3BucketOrigin.withOriginAccessControl(props.outputBucket, {
-      originPath: `/${props.outputPrefix.replace(/\/$/, '')}`,
-    });
-    // Each job folder also holds job.json, state/*.bin and metrics; serve media only.
+    // No origin path: viewer paths are bucket keys, so the relative URIs the worker writes into
+    // the multivariant (output -> source variants) resolve the same way for players as in S3.
+    const origin = origins.S3BucketOrigin.withOriginAccessControl(props.outputBucket);
+    const served = { sourcePrefix: asPrefix(props.sourcePrefix), outputPrefix: asPrefix(props.outputPrefix) };
+    this.playbackBasePath = `/${served.outputPrefix}`;
+    // Job folders also hold job.json, state/*.bin and metrics; serve media only.
     this.mediaOnly = new cloudfront.Function(this, 'MediaOnly', {
-      comment: 'SwiftVR: serve HLS media, refuse job records and state checkpoints',
+      comment: 'SwiftVR: serve HLS media of outputs and sources; refuse records and checkpoints',
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline(MEDIA_ONLY_FUNCTION),
+      code: cloudfront.FunctionCode.fromInline(viewerRequestFunction(served)),
     });
     const behaviour = (cachePolicy: cloudfront.ICachePolicy, compress: boolean): cloudfront.BehaviorOptions => ({
       origin,
@@ -123,16 +129,16 @@ export class Delivery extends Construct {
       ...(props.logBucket ? { enableLogging: true, logBucket: props.logBucket, logFilePrefix: 'cloudfront/' } : {}),
     });
 
-    // Origin access control grants the distribution s3:GetObject on the whole bucket; the
-    // sources next to the output are not for viewers, so deny everything outside the prefix.
-    if (props.outputBucket instanceof s3.Bucket) {
+    // Origin access control grants the distribution s3:GetObject on the whole bucket; deny it
+    // everything outside the two prefixes (the viewer function narrows to media files).
+    if (props.outputBucket instanceof s3.Bucket && served.sourcePrefix !== '') {
       props.outputBucket.addToResourcePolicy(
         new iam.PolicyStatement({
-          sid: 'CloudFrontOutputPrefixOnly',
+          sid: 'CloudFrontMediaPrefixesOnly',
           effect: iam.Effect.DENY,
           principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
           actions: ['s3:GetObject'],
-          notResources: [props.outputBucket.arnForObjects(`${props.outputPrefix}*`)],
+          notResources: [served.outputPrefix, served.sourcePrefix].map((p) => props.outputBucket.arnForObjects(`${p}*`)),
         }),
       );
     }

@@ -68,6 +68,7 @@ export class SwiftvrStack extends Stack {
     this.delivery = new Delivery(this, 'Delivery', {
       outputBucket: this.storage.bucket,
       outputPrefix: c.outputPrefix,
+      sourcePrefix: c.sourcePrefix,
       logBucket: this.storage.logBucket,
     });
 
@@ -89,7 +90,7 @@ export class SwiftvrStack extends Stack {
     new CfnOutput(this, 'JobQueueUrl', { value: this.ingest.queue.queueUrl });
     new CfnOutput(this, 'PlaybackBaseUrl', {
       description: 'Restored streams: <PlaybackBaseUrl><job>/index.m3u8 (multivariant) or <job>/restored/media.m3u8',
-      value: `https://${this.delivery.distribution.distributionDomainName}/`,
+      value: `https://${this.delivery.distribution.distributionDomainName}${this.delivery.playbackBasePath}`,
     });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'ClusterName', { value: this.workers.cluster.clusterName });

@@ -489,6 +489,9 @@ export class Worker {
    * The multivariant playlist gains the upscaled variant once: create-once, so the first
    * publisher writes it and every later one finds it there. Only for jobs submitted with a
    * multivariant source. Live BANDWIDTH is estimated as twice the first segment's bit rate.
+   * Source variants are listed by URIs relative to the multivariant's key (into the source
+   * prefix), not copied: the CDK delivery serves viewer path = bucket key for both prefixes
+   * (cdk/lib/viewer-function.ts), so players resolve them exactly as S3 keys resolve.
    */
   private async publishMultivariant(layout: JobLayout, sizes: { bytes: number; duration: number }[], codecs: string | undefined, live: boolean): Promise<void> {
     const { store } = this.o;
