@@ -28,6 +28,8 @@ export interface SegmentInput {
   readonly bytes: Uint8Array;
   /** fMP4: the initialisation section (EXT-X-MAP) the segment needs to decode. */
   readonly initBytes?: Uint8Array;
+  /** EXTINF duration in seconds: a segment that falls well short of it is refused as truncated. */
+  readonly duration?: number;
 }
 
 export interface SegmentOutput {
@@ -89,7 +91,12 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
     await writeFile(sourcePath, Buffer.concat(parts));
     const name = segmentName(input);
     const context = { sn: input.sn, uri: input.uri };
-    const info = await probeSegment(sourcePath, input.container, { name, context, ...(options.signal ? { signal: options.signal } : {}) });
+    const info = await probeSegment(sourcePath, input.container, {
+      name,
+      context,
+      ...(input.duration !== undefined ? { expectedDuration: input.duration } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const frames = new BoundedQueue<RgbFrame>(options.queueFrames ?? 8);
     const decoder = new AbortController();
     const onAbort = (): void => decoder.abort(options.signal?.reason);
@@ -150,6 +157,8 @@ export function runSegment(
     outPath: output.outPath,
     ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
     encoder: output.encoder,
+    // fMP4 fragments count up across the rendition (mfhd), as in the source.
+    sequenceNumber: input.sn + 1,
     name: segmentName(input),
     context: { sn: input.sn, uri: input.uri },
     ...(options.signal !== undefined ? { signal: options.signal } : {}),

@@ -65,7 +65,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
         }
         initBytes = await init;
       }
-      return { sn: ref.sn, uri: ref.uri, container: media.container, bytes, ...(initBytes ? { initBytes } : {}) };
+      return { sn: ref.sn, uri: ref.uri, container: media.container, bytes, duration: ref.duration, ...(initBytes ? { initBytes } : {}) };
     } catch (e) {
       throw segmentError(ref, e);
     }
