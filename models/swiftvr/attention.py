@@ -20,21 +20,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def _axis_windows(n, window: int, shifted: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _axis_windows(n, window: int, shifted: bool, device=None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Window starts and owner along one axis of length n (int, or traced size).
 
     Returns (starts (nW,), offsets (w,), owner_win (n,), owner_pos (n,)).
     If n < window the window shrinks to n (defined fallback: one window spans the axis).
     Written with tensor ops only so ONNX export keeps it dynamic in n.
     """
-    r = torch.arange(n)  # (n,)
+    r = torch.arange(n, device=device)  # (n,)
     n_t = r[-1:] + 1  # (1,) the axis length as a tensor
     w = torch.clamp(n_t, max=window)  # effective window (fallback for small axes)
     s = torch.div(w, 2, rounding_mode="trunc") if shifted else torch.zeros_like(w)
     n_win = torch.div(n_t + s + w - 1, w, rounding_mode="trunc")
-    starts = torch.arange(n_win[0]) * w - s  # nominal starts
+    starts = torch.arange(n_win[0], device=device) * w - s  # nominal starts
     starts = torch.minimum(torch.clamp(starts, min=0), n_t - w)  # boundary-clamped
-    offsets = torch.arange(w[0])
+    offsets = torch.arange(w[0], device=device)
     owner_win = torch.clamp(torch.div(r + s, w, rounding_mode="trunc"), max=n_win[0] - 1)
     owner_pos = r - starts[owner_win]
     return starts, offsets, owner_win, owner_pos
@@ -50,9 +50,9 @@ class WindowGeometry:
     length: Tensor
 
 
-def window_geometry(hg, wg, window: int, shifted: bool) -> WindowGeometry:
-    sh, oh, wh, ph = _axis_windows(hg, window, shifted)
-    sw, ow, ww, pw = _axis_windows(wg, window, shifted)
+def window_geometry(hg, wg, window: int, shifted: bool, device=None) -> WindowGeometry:
+    sh, oh, wh, ph = _axis_windows(hg, window, shifted, device)
+    sw, ow, ww, pw = _axis_windows(wg, window, shifted, device)
     rows = sh[:, None] + oh[None, :]  # (nWh, wh)
     cols = sw[:, None] + ow[None, :]  # (nWw, ww)
     n_cols = wg if isinstance(wg, int) else cols.new_tensor(0) + wg
@@ -92,7 +92,7 @@ class Attention(nn.Module):
             return self._sdpa(x.reshape(b, f * p, d)).reshape(b, f, p, d)
         if self.kind == "mfswa":
             if geom is None:
-                geom = window_geometry(hg, wg, self.window, self.shifted)
+                geom = window_geometry(hg, wg, self.window, self.shifted, x.device)
             return mfswa(x, geom, self._sdpa)
         if self.kind == "swin":
             return swin_masked(x, hg, wg, self.window, self.shifted, self._sdpa)
@@ -131,8 +131,8 @@ def swin_masked(x: Tensor, hg: int, wg: int, window: int, shifted: bool, attend)
     s = ws // 2 if shifted else 0
     g = x.reshape(b, f, hg, wg, d)
     g = F.pad(g, (0, 0, 0, wp - wg, 0, hp - hg))  # (B, F, Hp, Wp, d)
-    label = torch.zeros(hp, wp, dtype=torch.long)
-    valid = torch.zeros(hp, wp, dtype=torch.bool)
+    label = torch.zeros(hp, wp, dtype=torch.long, device=x.device)
+    valid = torch.zeros(hp, wp, dtype=torch.bool, device=x.device)
     valid[:hg, :wg] = True
     if s:
         g = torch.roll(g, shifts=(-s, -s), dims=(2, 3))

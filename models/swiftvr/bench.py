@@ -1,6 +1,7 @@
 """Throughput benchmark.
 
     .venv/bin/python -m models.swiftvr.bench                       # CPU: onnxruntime, 640x360 output
+    .venv/bin/python -m models.swiftvr.bench --dit --checkpoint models/runs/x2/final.pt   # CPU DiT ablation
     .venv/bin/python -m models.swiftvr.bench --gpu --checkpoint models/runs/x2/final.pt
         # GPU: frames/s + peak memory at 1920x1080, 2560x1440, 3840x2160 output, and DiT time for
         # full attention vs Swin-style masked windows vs MFSWA on the same weights and shape.
@@ -49,7 +50,8 @@ def cpu_bench(model: str, out_w: int, out_h: int, frames: int, chunk: int, threa
     dt = time.perf_counter() - t0
     return {"device": "cpu", "threads": threads, "cpu_count": os.cpu_count(), "model": model,
             "lq_padded": [w, h], "output": [w * s, h * s], "chunk": chunk, "frames": n_chunks * chunk,
-            "seconds": round(dt, 3), "fps": round(n_chunks * chunk / dt, 2), "onnxruntime": ort.__version__}
+            "seconds": round(dt, 3), "fps": round(n_chunks * chunk / dt, 2), "onnxruntime": ort.__version__,
+            "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
 def gpu_bench(checkpoint: str | None, chunk: int, iters: int) -> dict:
@@ -84,30 +86,67 @@ def gpu_bench(checkpoint: str | None, chunk: int, iters: int) -> dict:
             sec = timed(lambda: model(lq, *st))
             out["restore"].append({"output": [ow, oh], "fps": round(chunk / sec, 1),
                                    "peak_mib": round(torch.cuda.max_memory_allocated() / 2 ** 20)})
-        # DiT alone, same weights and shape, three attention kinds
-        h, w = 1080 // 2 // 4 + (-(1080 // 2 // 4) % 2), 1920 // 2 // 4
-        z = torch.randn(1, chunk, model.cfg.latent_ch, h, w, device=dev, dtype=torch.float16)
-        ctx = torch.zeros_like(z[:, 0])
-        t1 = torch.ones(1, device=dev, dtype=torch.float16)
+        out["dit"] = dit_timing(model, 1920, 1080, chunk, iters, dev, torch.float16, timed)
+    return out
+
+
+def dit_timing(model, out_w: int, out_h: int, chunk: int, iters: int, dev, dtype, timed) -> list[dict]:
+    """DiT alone on the latent of one (out_w x out_h) chunk: full vs Swin-style masked vs MFSWA, same weights."""
+    import torch
+
+    h = -(-(out_h // 2) // 8) * 8 // 4  # latent of the padded LQ
+    w = -(-(out_w // 2) // 8) * 8 // 4
+    z = torch.randn(1, chunk, model.cfg.latent_ch, h, w, device=dev, dtype=dtype)
+    ctx = torch.zeros_like(z[:, 0])
+    t1 = torch.ones(1, device=dev, dtype=dtype)
+    rows = []
+    with torch.no_grad():
         for kind in ("full", "swin", "mfswa"):
             for blk in model.dit.blocks:
                 blk.attn.kind = kind
             model.dit.cfg = model.cfg.with_attention(kind)
             try:
                 sec = timed(lambda: model.dit(z, ctx, t1))
-                out["dit"].append({"attention": kind, "latent": [w, h], "ms": round(sec * 1000, 2)})
+                rows.append({"attention": kind, "latent": [w, h], "tokens": (chunk + 1) * (h // 2) * (w // 2),
+                             "ms": round(sec * 1000, 2)})
             except torch.OutOfMemoryError:
-                out["dit"].append({"attention": kind, "latent": [w, h], "ms": None, "error": "out of memory"})
-    return out
+                rows.append({"attention": kind, "latent": [w, h], "ms": None, "error": "out of memory"})
+    model.dit.cfg = model.cfg.with_attention("mfswa")
+    for blk in model.dit.blocks:
+        blk.attn.kind = "mfswa"
+    return rows
+
+
+def cpu_dit_bench(checkpoint: str | None, out_w: int, out_h: int, chunk: int, iters: int) -> dict:
+    """Eager PyTorch fp32 on the CPU: the DiT ablation at the CPU output size."""
+    import torch
+
+    from .export import load_model
+
+    model, _ = load_model("x2", checkpoint, 0)
+
+    def timed(fn) -> float:
+        fn()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        return (time.perf_counter() - t0) / iters
+
+    return {"device": "cpu (eager PyTorch, fp32)", "threads": torch.get_num_threads(), "chunk": chunk,
+            "output": [out_w, out_h], "dit": dit_timing(model, out_w, out_h, chunk, iters, "cpu", torch.float32, timed)}
 
 
 def main(args: argparse.Namespace) -> dict:
     if args.gpu:
         res = gpu_bench(args.checkpoint, args.chunk, args.iters)
+    elif args.dit:
+        res = cpu_dit_bench(args.checkpoint, args.width, args.height, args.chunk, args.iters)
     else:
         res = cpu_bench(args.model, args.width, args.height, args.frames, args.chunk, args.threads)
     res["command"] = "python -m models.swiftvr.bench " + " ".join(args.argv)
     print(json.dumps(res, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
     return res
 
 
@@ -121,8 +160,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--chunk", type=int, default=4)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--gpu", action="store_true", help="GPU part (needs CUDA)")
-    p.add_argument("--checkpoint", default=None, help="training checkpoint for the GPU part")
+    p.add_argument("--dit", action="store_true", help="CPU: DiT full vs masked windows vs MFSWA (eager PyTorch)")
+    p.add_argument("--checkpoint", default=None, help="training checkpoint for the GPU / --dit parts")
     p.add_argument("--iters", type=int, default=10)
+    p.add_argument("--out", default=None, help="also write the figures to this JSON file")
     a = p.parse_args(argv)
     a.argv = argv
     return a

@@ -135,8 +135,13 @@ def main(args: argparse.Namespace) -> None:
                           "note": "untrained weights from a fixed seed: contract fixture, not a restorer"}
     provenance["export"] = {"torch": torch.__version__, "opset": OPSET, "command": " ".join(args.argv)}
     quality = {}
-    if args.quality and Path(args.quality).exists():
-        quality = json.loads(Path(args.quality).read_text())
+    if args.quality:
+        q = json.loads(Path(args.quality).read_text())
+        quality = {k: v for k, v in q.items() if k not in ("clips", "seconds")}
+    if args.bench:
+        b = json.loads(Path(args.bench).read_text())
+        quality["cpu_bench"] = {k: b[k] for k in ("fps", "output", "chunk", "threads", "cpu_count", "load_avg_1m", "command")
+                               if k in b}
     meta = sidecar(model.cfg, fixture, provenance, quality)
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     if args.reference:
@@ -154,6 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fixture", action="store_true", help='mark the sidecar "fixture": true')
     p.add_argument("--attention", choices=["full", "mfswa"], default=None)
     p.add_argument("--quality", default=None, help="JSON file with measured quality (from evaluate.py)")
+    p.add_argument("--bench", default=None, help="JSON file with CPU throughput (from bench.py --out)")
     p.add_argument("--reference", default=None, help="path stem for reference I/O (.json + .bin)")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)

@@ -124,7 +124,7 @@ class Decoder(nn.Module):
 def timestep_embedding(t: Tensor, dim: int) -> Tensor:
     # t: (B,) -> (B, dim) sinusoidal
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t[:, None].float() * 1000.0 * freqs[None]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
@@ -182,10 +182,11 @@ class DiT(nn.Module):
         hg, wg = x.shape[2], x.shape[3]
         x = x.flatten(2).transpose(1, 2).reshape(b, f, -1, self.cfg.dim)  # (B, F, P, d)
         x = x + self.frame_emb[:f][None, :, None]
-        c = self.t_mlp(timestep_embedding(t, self.cfg.dim))  # (B, d)
+        c = self.t_mlp(timestep_embedding(t, self.cfg.dim).to(x.dtype))  # (B, d)
         geoms = (None, None)
         if self.cfg.attention == "mfswa":  # computed once per forward, shared by the blocks
-            geoms = (window_geometry(hg, wg, self.cfg.window, False), window_geometry(hg, wg, self.cfg.window, True))
+            geoms = (window_geometry(hg, wg, self.cfg.window, False, x.device),
+                     window_geometry(hg, wg, self.cfg.window, True, x.device))
         for i, blk in enumerate(self.blocks):
             x = blk(x, c, hg, wg, geoms[i % 2])
         sh, sc = self.ada(c)[:, None, None].chunk(2, dim=-1)
@@ -233,7 +234,7 @@ class SwiftVR(nn.Module):
 
     def restore_latent(self, z_lq: Tensor, ctx: Tensor) -> Tensor:
         """One-step flow from t=1: z_HQ = z_LQ - v(z_LQ, 1)."""
-        t1 = torch.ones(z_lq.shape[0])
+        t1 = torch.ones(z_lq.shape[0], device=z_lq.device, dtype=z_lq.dtype)
         return z_lq - self.dit(z_lq, ctx, t1)
 
     def forward(self, lq: Tensor, state_ctx: Tensor, state_dec0: Tensor, state_dec1: Tensor,

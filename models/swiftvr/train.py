@@ -266,7 +266,8 @@ def main(args: argparse.Namespace) -> dict:
                 blk.attn.kind = "full"
         summary = run_stage(model, stage, batches, steps=st, minutes=mins, batch=args.batch, lr=lr,
                             seed=args.seed + len(provenance["stages"]), teacher=teacher, log=log)
-        provenance["stages"][stage] = summary
+        key = stage if stage not in provenance["stages"] else f"{stage}_{len(provenance['stages'])}"
+        provenance["stages"][key] = summary
         log(f"[{stage}] done: {summary}")
         save(model, out / f"{stage}.pt", provenance)
     provenance["total_seconds"] = round(time.time() - t_all, 1)

@@ -75,3 +75,14 @@ def test_invalid_input_names_the_rule(shape, msg):
     model = randomised_tiny(5)
     with pytest.raises(AssertionError, match=msg):
         model(torch.rand(*shape), *model.init_state(1, 16, 16))
+
+
+@pytest.mark.parametrize("kind", ["full", "swin", "mfswa"])
+def test_reduced_precision_forward_keeps_dtype(kind):
+    """The GPU bench runs the model in half precision; every path must follow the input dtype."""
+    model = randomised_tiny(6, attention=kind).to(torch.bfloat16)
+    lq = torch.rand(1, 2, 3, 40, 48, dtype=torch.bfloat16)
+    with torch.no_grad():
+        hq, *state = model(lq, *[s.to(torch.bfloat16) for s in model.init_state(1, 40, 48)])
+    assert hq.dtype == torch.bfloat16 and all(s.dtype == torch.bfloat16 for s in state)
+    assert torch.isfinite(hq.float()).all()

@@ -27,6 +27,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 const CASES = [
   { label: 'tiny fixture', model: here('../fixtures/model/swiftvr-fixture.onnx'), ref: here('../fixtures/model/swiftvr-fixture-ref.json') },
+  { label: 'shipped x2', model: here('../../models/swiftvr-x2.onnx'), ref: here('../fixtures/model/swiftvr-x2-ref.json') },
 ];
 
 function dim(d: number | string, h: number, w: number): number {
