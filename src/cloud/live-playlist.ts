@@ -9,6 +9,15 @@
 //  - EXT-X-MEDIA-SEQUENCE counts the segments removed; EXT-X-DISCONTINUITY-SEQUENCE counts the
 //    removed segments that carried EXT-X-DISCONTINUITY;
 //  - no EXT-X-PLAYLIST-TYPE while live; EXT-X-ENDLIST once the source ended.
+// A new playlist is numbered as the source is (MEDIA-SEQUENCE = the first segment's source sn,
+// DISCONTINUITY-SEQUENCE from the source), as src/hls renderLivePlaylist numbers it, so the
+// restored variant lines up with the source variants it is listed next to.
+//
+// Why not src/hls/playlist-writer.ts renderLivePlaylist: it refuses non-consecutive sequence
+// numbers ("live segments must be consecutive"), and a cloud stream must keep publishing after a
+// segment went to the DLQ (the gap becomes an EXT-X-DISCONTINUITY here). It also windows by
+// seconds rather than by a segment count, and has no read-back of its own output (the playlist
+// text is this module's only state). See src/cloud/README.md.
 
 import { badInput, SwiftvrError } from '../errors.js';
 
@@ -146,6 +155,8 @@ export function parsePlaylist(text: string, name: string): RenditionPlaylist {
 
 export interface LiveAppend {
   readonly entry: RenditionEntry;
+  /** Source discontinuity sequence number of the entry; numbers a playlist that starts with it. */
+  readonly discontinuitySequence: number;
   /** The source ended with this segment: add EXT-X-ENDLIST. */
   readonly last: boolean;
 }
@@ -168,8 +179,9 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
   const base: RenditionPlaylist = current ?? {
     version: o.version,
     targetDuration: o.targetDuration,
-    mediaSequence: 0,
-    discontinuitySequence: 0,
+    // Numbered as the source: a follow that starts mid-stream keeps the source's numbers.
+    mediaSequence: add.entry.sourceSn,
+    discontinuitySequence: Math.max(0, add.discontinuitySequence - (add.entry.discontinuity ? 1 : 0)),
     independentSegments: true,
     entries: [],
     ended: false,

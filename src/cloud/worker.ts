@@ -371,7 +371,7 @@ export class Worker {
       return got.body;
     };
     const [bytes, initBytes] = await Promise.all([get(s.key, s.byteRange), s.mapKey === undefined ? undefined : get(s.mapKey)]);
-    return { sn: s.sn, uri: s.key, container, bytes, ...(initBytes === undefined ? {} : { initBytes }) };
+    return { sn: s.sn, uri: s.key, container, bytes, duration: s.duration, ...(initBytes === undefined ? {} : { initBytes }) };
   }
 
   /** Create-once; an existing object is fine (a duplicate run) unless `mustMatch` and it differs. */
@@ -423,7 +423,7 @@ export class Worker {
     };
     for (let attempt = 1; ; attempt++) {
       const current = await this.readRendition(layout);
-      const next = appendLive(current?.playlist, { entry, last: m.last }, {
+      const next = appendLive(current?.playlist, { entry, last: m.last, discontinuitySequence: s.discontinuitySequence }, {
         targetDuration: m.stream.targetDuration,
         window: this.o.liveWindow,
         version: m.stream.container === 'fmp4' ? 6 : 3,
