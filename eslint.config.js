@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'cdk/cdk.out/**', 'out/**', '.venv/**', 'models/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'cdk/cdk.out/**', 'out/**', '.venv/**', 'models/**', 'test/fixtures/**'] },
   {
     files: ['src/**/*.ts', 'test/**/*.ts', 'cdk/**/*.ts'],
     languageOptions: {
