@@ -176,7 +176,7 @@ export function parseJobMessage(body: unknown): JobMessage {
       str(s, 'mediaKey');
       if (s.container !== 'ts' && s.container !== 'fmp4') throw bad('stream.container must be "ts" or "fmp4"');
       if (s.mode !== 'vod' && s.mode !== 'live') throw bad('stream.mode must be "vod" or "live"');
-      int(s, 'targetDuration', 1);
+      int(s, 'targetDuration', 0); // 0 is valid: every segment under 0.5 s (RFC 8216 §4.3.3.1)
       int(g, 'sn', 0);
       str(g, 'key');
       if (typeof g.duration !== 'number' || !(g.duration > 0)) throw bad('segment.duration must be a number > 0');

@@ -83,8 +83,9 @@ export interface LivePlaylistOptions {
   readonly container: ContainerKind;
   /**
    * Keep at least this many seconds of segments in the window. RFC 8216 §6.2.2 forbids a live
-   * playlist shorter than three target durations, so smaller values are raised to that.
-   * @default 6 * targetDuration
+   * playlist shorter than three target durations, so smaller values are raised to that. The
+   * window always keeps the newest segment.
+   * @default 6 * targetDuration, 6 s for a 0 target duration (segments under 0.5 s)
    */
   readonly windowSeconds?: number;
   /** The source has ended (its playlist had EXT-X-ENDLIST): write EXT-X-ENDLIST. */
@@ -117,10 +118,10 @@ export function renderLivePlaylist(segments: readonly LiveSegment[], opts: LiveP
       throw new SwiftvrError('internal', `live segments must be consecutive: sn ${s.sn} follows sn ${prev.sn}`);
     }
   });
-  const window = Math.max(opts.windowSeconds ?? 6 * opts.targetDuration, 3 * opts.targetDuration);
+  const window = Math.max(opts.windowSeconds ?? 6 * Math.max(1, opts.targetDuration), 3 * opts.targetDuration);
   let start = segments.length;
   let kept = 0;
-  while (start > 0 && kept < window) {
+  while (start > 0 && (kept < window || start === segments.length)) {
     start--;
     kept += segments[start]?.duration ?? 0;
   }
@@ -181,17 +182,22 @@ function renderMedia(segments: readonly LiveSegment[], header: MediaHeader): str
       ...(s.programDateTime ? { programDateTime: s.programDateTime } : {}),
     });
   });
+  // hls-parser's stringify leaves out a 0 target duration (it tests the value for truth), so a
+  // 0 is written as 1 and the line set back: RFC 8216 §4.3.3.1 allows 0 when every EXTINF
+  // rounds to 0, and the output keeps the source's value.
+  const zeroTarget = header.targetDuration === 0;
   const playlist = new MediaPlaylist({
     version,
     independentSegments: true, // every output segment starts with an IDR frame
-    targetDuration: header.targetDuration,
+    targetDuration: zeroTarget ? 1 : header.targetDuration,
     mediaSequenceBase: first.sn,
     discontinuitySequenceBase: first.discontinuitySequence - (first.discontinuity ? 1 : 0),
     ...(header.playlistType ? { playlistType: header.playlistType } : {}),
     endlist: header.endList,
     segments: out,
   });
-  return `${HLS.stringify(playlist)}\n`;
+  const text = HLS.stringify(playlist);
+  return `${zeroTarget ? text.replace(/^#EXT-X-TARGETDURATION:1$/m, '#EXT-X-TARGETDURATION:0') : text}\n`;
 }
 
 /** The upscaled variant's EXT-X-STREAM-INF attributes. */

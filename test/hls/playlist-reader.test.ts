@@ -104,6 +104,32 @@ describe('4.3.3.1 EXT-X-TARGETDURATION', () => {
     const file = await inputFolder(media('#EXTINF:3.6,\nseg.ts', '#EXT-X-TARGETDURATION:3'), { 'seg.ts': TS_SEG });
     expect(await badInputMessage(() => readSourcePlan(file))).toMatch(/malformed: EXTINF duration.*target duration/);
   });
+
+  it('"The EXTINF duration of each Media Segment in the Playlist file, when rounded to the nearest integer, MUST be less than or equal to the target duration": a target duration of 0 is read as 0 when every segment is under 0.5 s', async () => {
+    // ffmpeg writes TARGETDURATION:0 for 0.2 s segments; hls-parser alone reads 0 as a missing tag.
+    const file = await inputFolder(media('#EXTINF:0.2,\na.ts\n#EXTINF:0.499,\nb.ts', '#EXT-X-TARGETDURATION:0'), {
+      'a.ts': TS_SEG,
+      'b.ts': TS_SEG,
+    });
+    const plan = await readSourcePlan(file);
+    expect(plan.media.targetDuration).toBe(0);
+    expect(plan.media.segments.map((s) => [s.uri, s.duration])).toEqual([
+      ['a.ts', 0.2],
+      ['b.ts', 0.499],
+    ]);
+    // Without EXT-X-VERSION too (decimal EXTINF raises the version, CRLF line ends).
+    const bare = await inputFolder('#EXTM3U\r\n#EXT-X-TARGETDURATION:0\r\n#EXTINF:0.2,\r\na.ts\r\n#EXT-X-ENDLIST\r\n', { 'a.ts': TS_SEG });
+    expect((await readSourcePlan(bare)).media.targetDuration).toBe(0);
+    // A segment that rounds to 1 s is over a 0 target duration.
+    const over = await inputFolder(media('#EXTINF:0.2,\na.ts\n#EXTINF:0.5,\nb.ts', '#EXT-X-TARGETDURATION:0'), {
+      'a.ts': TS_SEG,
+      'b.ts': TS_SEG,
+    });
+    expect(await badInputMessage(() => readSourcePlan(over))).toMatch(/malformed: EXTINF duration.*target duration/);
+    // A value that is not a number stays a malformed tag.
+    const junk = await inputFolder(media('#EXTINF:0.2,\na.ts', '#EXT-X-TARGETDURATION:zero'), { 'a.ts': TS_SEG });
+    expect(await badInputMessage(() => readSourcePlan(junk))).toMatch(/malformed: .*EXT-X-TARGETDURATION/);
+  });
 });
 
 describe('4.3.2.1 EXTINF', () => {

@@ -9,6 +9,7 @@ import HLS from 'hls-parser';
 import type { MasterPlaylist, MediaPlaylist } from 'hls-parser/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { parseStrict } from '../../src/hls/hls-parse.js';
 import { readSourcePlan } from '../../src/hls/playlist-reader.js';
 import {
   avc1Codec,
@@ -115,6 +116,21 @@ describe('4.3.3.1 EXT-X-TARGETDURATION', () => {
     const m = source([2, 2]);
     const out = produce(m).map((p, i) => (i === 1 ? { ...p, duration: 2.6 } : p));
     expect(() => renderVodPlaylist(m, out)).toThrow('output segment sn 1 lasts 2.6 s, over the source TARGETDURATION 2');
+  });
+
+  it('a source TARGETDURATION of 0 (every segment under 0.5 s) is written as 0, VOD and live, and read back as 0', () => {
+    const m = source([0.2, 0.2, 0.2], { targetDuration: 0 });
+    const vod = renderVodPlaylist(m, produce(m));
+    expect(tags(vod, '#EXT-X-TARGETDURATION')).toEqual(['#EXT-X-TARGETDURATION:0']);
+    expect(parseStrict(vod).playlist).toMatchObject({ targetDuration: 0, segments: [{ duration: 0.2 }, { duration: 0.2 }, { duration: 0.2 }] });
+    const live = renderLivePlaylist(
+      m.segments.map((s, i) => liveSegment(s, produce(m)[i] as ProducedSegment)),
+      { targetDuration: 0, container: 'ts', ended: false },
+    );
+    expect(tags(live.text, '#EXT-X-TARGETDURATION')).toEqual(['#EXT-X-TARGETDURATION:0']);
+    expect(tags(live.text, '#EXTINF')).toHaveLength(3); // the default window (6 s) holds them all
+    const over = produce(m).map((p, i) => (i === 2 ? { ...p, duration: 0.5 } : p));
+    expect(() => renderVodPlaylist(m, over)).toThrow('output segment sn 2 lasts 0.5 s, over the source TARGETDURATION 0');
   });
 });
 
