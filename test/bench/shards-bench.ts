@@ -12,13 +12,19 @@
 //   --seconds <s>      with --video: length to cut (default 8)
 //   --segment <s>      with --video: segment length (default 1)
 //   --size <WxH>       with --video: picture size (default 192x144)
+//   --fps <n>          with --video: frame rate (default 10)
 //   --shards <N>       shards and worker processes of the sharded run (default 2)
 //   --model <onnx>     default: the test fixture model
 //   --threads <N>      onnxruntime threads per worker (default 1)
+//   --keep             keep the work folder (input cut, decoded segments) and print its path
+//   --help             this text
+// Per run it also reports the workers' CPU seconds (user+sys of the worker processes and their
+// reaped children, i.e. ffmpeg, read from /proc just before they are stopped) and the 1-minute load
+// average at its start and end, so a speed-up near 1x on a small shared machine can be read.
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -37,11 +43,21 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     segment: { type: 'string', default: '1' },
     size: { type: 'string', default: '192x144' },
+    fps: { type: 'string', default: '10' },
     shards: { type: 'string', default: '2' },
     model: { type: 'string', default: FIXTURE_MODEL },
     threads: { type: 'string', default: '1' },
+    keep: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help === true) {
+  // The header comment above is the help text.
+  const own = await readFile(new URL(import.meta.url), 'utf8');
+  const header = own.split('\n').filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//')));
+  console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const shards = Number(values.shards);
 const BUCKET = 'bench';
 
@@ -60,8 +76,8 @@ function run(cmd: string, args: string[]): Promise<Buffer> {
 /** Cuts a video into a VOD HLS folder (index.m3u8), IDR at every segment start, no audio. */
 async function makeInput(video: string, dir: string): Promise<string> {
   const [w, h] = values.size!.split('x');
-  const fps = 10;
-  const g = Number(values.segment) * fps;
+  const fps = Number(values.fps);
+  const g = Math.round(Number(values.segment) * fps);
   await run('ffmpeg', [
     '-v', 'error', '-i', video, '-t', values.seconds!, '-vf', `scale=${w}:${h},fps=${fps}`, '-an',
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0',
@@ -71,8 +87,13 @@ async function makeInput(video: string, dir: string): Promise<string> {
   return dir;
 }
 
-/** Decodes a TS segment to rgb24 frames (bytes) with ffmpeg. */
-const decode = (file: string): Promise<Buffer> => run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+/**
+ * Decodes a TS segment to rgb24 frames (bytes) with ffmpeg, one output frame per coded frame
+ * (passthrough: the rawvideo muxer's default constant-rate sync would fill a timestamp gap with
+ * duplicates, which turned a 2-frame 0.2 s segment into ~9000 frames).
+ */
+const decode = (file: string): Promise<Buffer> =>
+  run('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
 
 function psnr(a: Buffer, b: Buffer): number {
   if (a.length !== b.length) throw new Error(`frame data sizes differ: ${a.length} vs ${b.length}`);
@@ -97,6 +118,17 @@ async function main(): Promise<void> {
     for (const name of ['seq', 'par']) await uploadDir(store, inputDir, `input/${name}`);
     const sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
 
+    /** utime+stime+cutime+cstime of a live process, seconds (Linux /proc; NaN elsewhere). */
+    const cpuSeconds = async (pid: number | undefined): Promise<number> => {
+      try {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100; // fields 14-17; USER_HZ 100
+      } catch {
+        return NaN;
+      }
+    };
+    const runs: Record<string, { workerCpuSeconds: number; load1mStart: number; load1mEnd: number }> = {};
     const timeRun = async (name: string, workers: number, nShards: number): Promise<number> => {
       const { queueUrl } = await createFifoQueues(sqs, `bench-${name}`, 3, 60);
       const ready: Promise<void>[] = [];
@@ -124,9 +156,13 @@ async function main(): Promise<void> {
       });
       await Promise.all(ready);
       const q = new SqsQueue<JobMessage>({ client: sqs, queueUrl });
+      const cpu0 = (await Promise.all(children.map((c) => cpuSeconds(c.pid)))).reduce((a, b) => a + b, 0);
+      const load1mStart = loadavg()[0]!;
       const t0 = performance.now();
       await submitJob(q, jobMessageOf({ input: `s3://${BUCKET}/input/${name}/index.m3u8`, live: false, shards: nShards }, 'input'));
       const t1 = await published;
+      const cpu1 = (await Promise.all(children.map((c) => cpuSeconds(c.pid)))).reduce((a, b) => a + b, 0);
+      runs[name] = { workerCpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100, load1mStart: Math.round(load1mStart * 100) / 100, load1mEnd: Math.round(loadavg()[0]! * 100) / 100 };
       for (const c of children.splice(0)) c.kill('SIGTERM');
       return (t1 - t0) / 1000;
     };
@@ -146,7 +182,6 @@ async function main(): Promise<void> {
       const [a, b] = await Promise.all([store.get(key('seq')), store.get(key('par'))]);
       const fa = path.join(work, `seq-${sn}.ts`);
       const fb = path.join(work, `par-${sn}.ts`);
-      const { writeFile } = await import('node:fs/promises');
       await Promise.all([writeFile(fa, a!.body), writeFile(fb, b!.body)]);
       const [da, db] = await Promise.all([decode(fa), decode(fb)]);
       perSegment.push({ sn, seam: shardStarts.has(sn), psnr: psnr(da, db), identicalBytes: Buffer.compare(Buffer.from(a!.body), Buffer.from(b!.body)) === 0 });
@@ -162,6 +197,9 @@ async function main(): Promise<void> {
       sequentialSeconds: Math.round(seqSeconds * 100) / 100,
       shardedSeconds: Math.round(parSeconds * 100) / 100,
       speedUp: Math.round((seqSeconds / parSeconds) * 100) / 100,
+      // CPU seconds / wall seconds = cores the workers kept busy on average.
+      sequential: { ...runs.seq, coresBusy: Math.round((runs.seq!.workerCpuSeconds / seqSeconds) * 100) / 100 },
+      sharded: { ...runs.par, coresBusy: Math.round((runs.par!.workerCpuSeconds / parSeconds) * 100) / 100 },
       seamPsnrDb: seams.map((s) => ({ sn: s.sn, psnr: fmt(s.psnr), identicalBytes: s.identicalBytes })),
       minSeamPsnrDb: fmt(Math.min(...seams.map((s) => s.psnr))),
       otherSegments: perSegment.filter((s) => !s.seam).map((s) => ({ sn: s.sn, psnr: fmt(s.psnr), identicalBytes: s.identicalBytes })),
@@ -170,7 +208,8 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await moto.stop();
-    await rm(work, { recursive: true, force: true });
+    if (values.keep === true) console.error(`work folder kept: ${work}`);
+    else await rm(work, { recursive: true, force: true });
   }
 }
 
