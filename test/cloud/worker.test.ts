@@ -3,10 +3,11 @@
 
 import { CreateBucketCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +70,35 @@ function same(key: string, got: Buffer | undefined, ref: Buffer, refName: string
   if (!key.endsWith('.m3u8')) return got.equals(ref);
   return bytesToText(got) === bytesToText(ref).replaceAll(`/input/${refName}/`, `/input/${gotName}/`);
 }
+/**
+ * `swiftvr worker` as its own process on the queue (so a test can kill it); every JSON log line is
+ * collected and handed to `onLog`, which may signal the child.
+ */
+function spawnWorkerProcess(
+  queueUrl: string,
+  model: string,
+  workerId: string,
+  onLog: (line: LogLine, child: ChildProcessByStdio<null, Readable, Readable>) => void,
+): { logs: LogLine[]; stderr: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
+      '--source-prefix', 'input', '--output-prefix', 'output', '--model', model, '--ep', 'cpu', '--threads', '1',
+      '--encoder', 'libx264', '--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1', '--worker-id', workerId],
+    { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: LogLine[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    const l = JSON.parse(line) as LogLine;
+    logs.push(l);
+    onLog(l, child);
+  });
+  return { logs, stderr: () => stderr, exited };
+}
 const events = (logs: LogLine[], event: string, job: string): LogLine[] => logs.filter((l) => l.event === event && (l.Stream ?? l.job) === job);
 
 describe('cloud workers on S3 + SQS FIFO (moto)', () => {
@@ -128,31 +158,19 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     await refWorker.stop();
 
     const { queue, queueUrl } = await newQueue(5, 3);
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
-        '--source-prefix', 'input', '--output-prefix', 'output', '--model', STATEFUL_TOY_MODEL, '--ep', 'cpu', '--threads', '1',
-        '--encoder', 'libx264', '--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1', '--worker-id', 'doomed'],
-      { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const childLogs: LogLine[] = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, sig) => r(sig)));
-    const killedAt = new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        if (!line.startsWith('{')) return;
-        const l = JSON.parse(line) as LogLine;
-        childLogs.push(l);
-        // Mid-segment: the third segment has started and nothing of it is published yet.
-        if (l.event === 'segment-start' && l.sn === 2 && l.job === 'short-kill/index' && !child.killed) {
-          child.kill('SIGKILL');
-          resolve();
-        }
-      });
+    let killed!: () => void;
+    const killedAt = new Promise<void>((resolve) => (killed = resolve));
+    const proc = spawnWorkerProcess(queueUrl, STATEFUL_TOY_MODEL, 'doomed', (l, child) => {
+      // Mid-segment: the third segment has started and nothing of it is published yet.
+      if (l.event === 'segment-start' && l.sn === 2 && l.job === 'short-kill/index' && !child.killed) {
+        child.kill('SIGKILL');
+        killed();
+      }
     });
+    const childLogs = proc.logs;
+    const exited = proc.exited.then((e) => e.signal);
     await submit(queue, 'short-kill');
-    await Promise.race([killedAt, exited.then(() => Promise.reject(new Error(`worker exited early: ${stderr}`)))]);
+    await Promise.race([killedAt, exited.then(() => Promise.reject(new Error(`worker exited early: ${proc.stderr()}`)))]);
     expect(await exited).toBe('SIGKILL');
     expect(childLogs.filter((l) => l.event === 'segment-done').map((l) => l.sn)).toEqual([0, 1]);
 
@@ -176,26 +194,14 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
 
   it('SIGTERM drains: the segment in flight is finished and published, the worker exits 0, the rest stays queued', async () => {
     const { queue, queueUrl } = await newQueue(5, 3);
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
-        '--source-prefix', 'input', '--output-prefix', 'output', '--model', FIXTURE_MODEL, '--ep', 'cpu', '--threads', '1',
-        '--encoder', 'libx264', '--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1', '--worker-id', 'draining'],
-      { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const childLogs: LogLine[] = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const l = JSON.parse(line) as LogLine;
-      childLogs.push(l);
+    const proc = spawnWorkerProcess(queueUrl, FIXTURE_MODEL, 'draining', (l, child) => {
       if (l.event === 'segment-start' && l.sn === 1 && l.job === 'term/index') child.kill('SIGTERM');
     });
+    const childLogs = proc.logs;
+    const exited = proc.exited.then((e) => e.code);
     await submit(queue, 'term');
-    expect(await exited, stderr).toBe(0);
-    expect(stderr).toContain('stopping; draining messages in flight');
+    expect(await exited, proc.stderr()).toBe(0);
+    expect(proc.stderr()).toContain('stopping; draining messages in flight');
     const done = childLogs.filter((l) => l.event === 'segment-done').map((l) => l.sn);
     expect(done).toEqual([0, 1]);
     expect(childLogs.at(-1)).toMatchObject({ event: 'worker-stopped' });
