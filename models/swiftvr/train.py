@@ -1,20 +1,27 @@
-"""Three-stage training (+ optional autoencoder pre-training), CPU or GPU.
+"""Training: ReAE pre-training, then the paper's three stages, on luma; CPU or GPU, resumable.
 
-    .venv/bin/python -m models.swiftvr.train --preset x2 --data models/data/train.npz --out models/runs/x2 \
-        --stages ae,teacher,distill,joint --minutes 8,8,5,25
+    .venv/bin/python -m models.swiftvr.train --out models/runs/x2 --resume auto          # CPU, 2 cores
+    .venv/bin/python -m models.swiftvr.train --out models/runs/x2 --resume auto --device cuda --batch 32 --crop 96
 
-Stages
+Stages (each a planned number of steps with its own cosine learning-rate schedule)
   ae       ReAE pre-training: D(E_hq(HQ), LQ) ~ HQ and D(E(LQ), LQ) ~ HQ, E(LQ) pulled towards E_hq(HQ).
   teacher  full-attention DiT, latent flow matching z_t = (1-t) z_HQ + t z_LQ, target v = z_LQ - z_HQ.
   distill  MFSWA student initialised from the teacher, matches the teacher's velocity (plus the flow target).
-  joint    pixel-space fine-tuning of E + student DiT + D over consecutive chunks with the state connected,
-           L1 + temporal (frame-difference) loss.
+  joint    pixel-space fine-tuning of E + student DiT + D over >= 2 consecutive chunks with the state
+           connected, Charbonnier + temporal (frame-difference) loss.
+
+The run keeps an EMA of the weights, writes `last.pt` every --ckpt-minutes and at every stage end, and
+validates the EMA weights on the quality benchmark's clips (models/swiftvr/benchmark.py) every
+--val-every joint steps: `curve.jsonl` records PSNR-Y gain over ffmpeg's bicubic against training time,
+`best.pt` keeps the best EMA weights. `--resume auto` continues from `last.pt` where a run stopped
+(--minutes ends a sitting cleanly), so one command spans several sittings.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import json
+import math
 import os
 import platform
 import time
@@ -31,20 +38,21 @@ STAGES = ("ae", "teacher", "distill", "joint")
 
 
 class ClipBatches:
-    """Random batches of (LQ, HQ) clips from the prepared npz: float (B, N, 3, h, w) in [0, 1]."""
+    """Random batches of (LQ, HQ) luma clips from the prepared npz: float (B, N, 1, h, w) in [0, 1]."""
 
     def __init__(self, path: str | Path, frames: int, seed: int, crop: int = 0):
         d = np.load(path)
-        self.crop = crop
         assert crop % 8 == 0, f"crop={crop} must be a multiple of the alignment 8"
         self.hq, self.lq = d["hq"], d["lq"]
         assert self.hq.shape[0] == self.lq.shape[0], f"hq/lq clip counts differ: {self.hq.shape} vs {self.lq.shape}"
         assert self.lq.shape[1] >= frames, f"clips have {self.lq.shape[1]} frames, need {frames}"
+        assert self.hq.shape[2] == 2 * self.lq.shape[2], f"hq {self.hq.shape} must be twice lq {self.lq.shape}"
+        self.crop = crop
         self.frames = frames
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = self.rng.integers(0, self.hq.shape[0], size=b)
+        idx = np.sort(self.rng.integers(0, self.hq.shape[0], size=b))
         s = int(self.rng.integers(0, self.lq.shape[1] - self.frames + 1))
         lq = self.lq[idx, s:s + self.frames]
         hq = self.hq[idx, s:s + self.frames]
@@ -53,13 +61,13 @@ class ClipBatches:
             x = int(self.rng.integers(0, lq.shape[3] - self.crop + 1))
             lq = lq[:, :, y:y + self.crop, x:x + self.crop]
             hq = hq[:, :, 2 * y:2 * (y + self.crop), 2 * x:2 * (x + self.crop)]
-        if self.rng.random() < 0.5:  # horizontal flip
-            lq, hq = lq[:, :, :, ::-1], hq[:, :, :, ::-1]
+        if self.rng.random() < 0.5:  # vertical flip (the clips were flipped horizontally at preparation)
+            lq, hq = lq[:, :, ::-1], hq[:, :, ::-1]
         if self.rng.random() < 0.3:  # time reversal
             lq, hq = lq[:, ::-1], hq[:, ::-1]
 
-        def t(x):  # (B, N, h, w, 3) uint8 -> (B, N, 3, h, w) float
-            return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 1, 4, 2, 3).float() / 255.0
+        def t(x):  # (B, N, h, w) uint8 -> (B, N, 1, h, w) float
+            return torch.from_numpy(np.ascontiguousarray(x))[:, :, None].float() / 255.0
 
         return t(lq), t(hq)
 
@@ -78,10 +86,10 @@ def encode(model: SwiftVR, lq: torch.Tensor, hq: torch.Tensor) -> tuple[torch.Te
 
 def decode_clip(model: SwiftVR, z: torch.Tensor, lq: torch.Tensor, chunks: list[int]) -> torch.Tensor:
     """Decoder over the clip chunk by chunk, block memories carried."""
-    _, s0, s1, s2 = model.init_state(lq.shape[0], lq.shape[3], lq.shape[4])
+    _, *mem = model.init_state(lq.shape[0], lq.shape[3], lq.shape[4], device=lq.device)
     outs, i = [], 0
     for n in chunks:
-        hq, s0, s1, s2 = model.dec(z[:, i:i + n], lq[:, i:i + n], s0, s1, s2)
+        hq, *mem = model.dec(z[:, i:i + n], lq[:, i:i + n], *mem)
         outs.append(hq)
         i += n
     return torch.cat(outs, dim=1)
@@ -108,7 +116,7 @@ def flow_pairs(model: SwiftVR, lq, hq, chunks, gen):
     b, i = lq.shape[0], 0
     for n in chunks:
         ctx = z_hq[:, i - 1] if i > 0 else torch.zeros_like(z_hq[:, 0])
-        t = sample_t(b, gen)
+        t = sample_t(b, gen).to(lq.device)
         tt = t[:, None, None, None, None]
         z0, z1 = z_hq[:, i:i + n], z_lq[:, i:i + n]
         yield (1 - tt) * z0 + tt * z1, ctx, t, z1 - z0
@@ -131,14 +139,14 @@ def step_distill(model: SwiftVR, lq, hq, chunks, gen, teacher: SwiftVR, **_) -> 
 
 
 def step_joint(model: SwiftVR, lq, hq, chunks, temporal_weight: float = 0.5, **_) -> torch.Tensor:
-    """Stream the clip through the exported forward with the state connected across chunks."""
-    state = model.init_state(lq.shape[0], lq.shape[3], lq.shape[4])
+    """Stream the clip through the luma network with the state connected across chunks."""
+    state = model.init_state(lq.shape[0], lq.shape[3], lq.shape[4], device=lq.device)
     outs, i = [], 0
     for n in chunks:
-        out, *state = model(lq[:, i:i + n], *state)
+        out, *state = model.restore_y(lq[:, i:i + n], *state)
         outs.append(out)
         i += n
-    pred = torch.cat(outs, dim=1)  # (B, N, 3, H, W)
+    pred = torch.cat(outs, dim=1)  # (B, N, 1, H, W)
     temporal = charbonnier(pred[:, 1:] - pred[:, :-1], hq[:, 1:] - hq[:, :-1])
     return charbonnier(pred, hq) + temporal_weight * temporal
 
@@ -157,6 +165,12 @@ def trainable(model: SwiftVR, stage: str) -> list[torch.nn.Parameter]:
     return params
 
 
+def set_attention(model: SwiftVR, kind: str) -> None:
+    model.cfg = model.cfg.with_attention(kind)
+    for blk in model.dit.blocks:
+        blk.attn.kind = kind
+
+
 def random_chunks(n: int, t_max: int, rng: np.random.Generator) -> list[int]:
     """At least two chunks so the state connection is always trained."""
     t = int(rng.integers(max(1, min(2, t_max)), t_max + 1))
@@ -164,48 +178,59 @@ def random_chunks(n: int, t_max: int, rng: np.random.Generator) -> list[int]:
     return split_chunks(n, t)
 
 
-def run_stage(model: SwiftVR, stage: str, batches: ClipBatches, *, steps: int, minutes: float, batch: int,
-              lr: float, seed: int, teacher: SwiftVR | None = None, log=print) -> dict:
-    """Train one stage in place; returns a summary (steps, seconds, first/last loss)."""
-    assert stage in STAGES, f"stage {stage!r} must be one of {STAGES}"
-    model.cfg = model.cfg.with_attention("full" if stage == "teacher" else "mfswa")
-    for blk in model.dit.blocks:
-        blk.attn.kind = model.cfg.attention
-    params = trainable(model, stage)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
-    gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model.train()
-    t0, losses, k = time.time(), [], 0
-    for k in range(1, steps + 1):
-        lq, hq = batches(batch)
-        chunks = random_chunks(lq.shape[1], model.cfg.t_max, rng)
-        progress = min(1.0, max(k / steps, (time.time() - t0) / (minutes * 60)))
-        for g in opt.param_groups:  # cosine decay over the step or time budget, short warm-up
-            g["lr"] = lr * min(1.0, k / 20) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * progress)))
-        loss = STEP[stage](model, lq, hq, chunks, gen=gen, teacher=teacher)
-        assert torch.isfinite(loss), f"stage {stage} step {k}: loss is {loss.item()}"
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        losses.append(loss.item())
-        if k % 25 == 0 or k == 1:
-            log(f"[{stage}] step {k} loss {np.mean(losses[-25:]):.5f} {time.time() - t0:.0f}s")
-        if time.time() - t0 > minutes * 60:
-            break
+class EMA:
+    def __init__(self, model: SwiftVR, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: SwiftVR, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.mul_(d).add_(p.detach(), alpha=1 - d)
+
+    @torch.no_grad()
+    def reset(self, model: SwiftVR) -> None:
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.copy_(p.detach())
+
+
+@torch.no_grad()
+def validate(model: SwiftVR, clips, device: str) -> dict:
+    """PSNR-Y of the model streamed over the benchmark's decoded streams (segment by segment, chunks of
+    t_max, state carried), output rounded to 8 bits; gain over ffmpeg's bicubic of the same stream."""
+    from .benchmark import ffmpeg_scale
+    from .metrics import psnr_y
     model.eval()
-    for p in model.parameters():
-        p.requires_grad_(True)
-    return {"steps": k, "seconds": round(time.time() - t0, 1), "batch": batch, "lr": lr,
-            "loss_first": losses[0], "loss_last": float(np.mean(losses[-10:]))}
+    gains, per = [], {}
+    for c in clips:
+        y = torch.from_numpy(c.lq_y.astype(np.float32) / 255.0)[None, :, None].to(device)
+        h, w = y.shape[-2:]
+        a = model.cfg.alignment
+        ph, pw = (-h) % a, (-w) % a
+        yp = F.pad(y.flatten(0, 1), (0, pw, 0, ph), mode="replicate").reshape(1, y.shape[1], 1, h + ph, w + pw)
+        state = model.init_state(1, h, w, device=device)
+        outs, i = [], 0
+        for seg in c.segments:
+            chunks = split_chunks(seg, model.cfg.t_max)
+            for n in chunks:
+                out, *state = model.restore_y(yp[:, i:i + n], *state)
+                outs.append(out[0, :, 0, :2 * h, :2 * w])
+                i += n
+        pred = torch.round(torch.cat(outs).clamp(0, 1) * 255).to(torch.uint8).cpu().numpy()
+        if c.bicubic is None:
+            c.bicubic = psnr_y(ffmpeg_scale(c.playlist, "bicubic", (2 * w, 2 * h))[:i], c.gt_y[:i]).mean()
+        p = float(psnr_y(pred, c.gt_y[:i]).mean())
+        per[c.name] = round(p - float(c.bicubic), 4)
+        gains.append(p - float(c.bicubic))
+    return {"gain_db": round(float(np.mean(gains)), 4), "min_gain_db": round(float(np.min(gains)), 4), "clips": per}
 
 
-def save(model: SwiftVR, path: Path, provenance: dict) -> None:
-    torch.save({"config": model.cfg.to_dict(), "model": model.state_dict(), "provenance": provenance}, path)
-
-
-def hardware() -> str:
+def hardware(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(0)
     name = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -214,65 +239,157 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU only ({os.cpu_count()} cores: {name})"
-    return dev
+    return f"CPU ({os.cpu_count()} cores: {name})"
 
 
-def main(args: argparse.Namespace) -> dict:
-    torch.manual_seed(args.seed)
+class Run:
+    """One training run: plan, position, weights, optimiser, EMA, curve; saved to and resumed from last.pt."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.out = Path(args.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.device = args.device
+        self.stages = args.stages.split(",")
+        self.steps = [int(s) for s in args.steps.split(",")]
+        self.lrs = [float(x) for x in args.lr.split(",")]
+        assert len(self.stages) == len(self.steps) == len(self.lrs), \
+            f"--steps/--lr must give one value per stage ({len(self.stages)} stages: {self.stages})"
+        for s in self.stages:
+            assert s in STAGES, f"stage {s!r} must be one of {STAGES}"
+        torch.manual_seed(args.seed)
+        self.model = SwiftVR(get_config(args.preset)).to(self.device)
+        self.ema = EMA(self.model, args.ema)
+        self.stage_i, self.step = 0, 0
+        self.opt_state = None
+        self.train_seconds = 0.0
+        self.best = -math.inf
+        self.history: list[dict] = []
+        self.provenance = {"trained": True, "preset": args.preset, "seed": args.seed, "data": str(args.data),
+                           "plan": {"stages": self.stages, "steps": self.steps, "lr": self.lrs, "batch": args.batch,
+                                    "frames": args.frames, "crop_lq": args.crop, "ema": args.ema},
+                           "sittings": []}
+        self.log_file = open(self.out / "train.log", "a")
+
+    def log(self, msg: str) -> None:
+        print(msg, flush=True)
+        self.log_file.write(msg + "\n")
+        self.log_file.flush()
+
+    def save(self, path: Path, opt: torch.optim.Optimizer | None) -> None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({"config": self.model.cfg.to_dict(), "model": self.model.state_dict(),
+                    "ema": self.ema.model.state_dict(), "opt": opt.state_dict() if opt is not None else self.opt_state,
+                    "stage_i": self.stage_i, "step": self.step, "train_seconds": self.train_seconds,
+                    "best": self.best, "history": self.history, "provenance": self.provenance}, tmp)
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> None:
+        ck = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(ck["model"])
+        self.ema.model.load_state_dict(ck["ema"])
+        self.opt_state = ck["opt"]
+        self.stage_i, self.step = ck["stage_i"], ck["step"]
+        self.train_seconds, self.best, self.history = ck["train_seconds"], ck["best"], ck["history"]
+        self.provenance = ck["provenance"]
+        self.log(f"resumed from {path}: stage {self.stages[min(self.stage_i, len(self.stages) - 1)]} step {self.step}, "
+                 f"{self.train_seconds / 60:.1f} min trained")
+
+    def export_best(self, val: dict) -> None:
+        self.best = val["gain_db"]
+        torch.save({"config": self.model.cfg.to_dict(), "model": self.ema.model.state_dict(),
+                    "provenance": {**self.provenance, "validation": val, "train_seconds": round(self.train_seconds),
+                                   "stage": self.stages[self.stage_i], "step": self.step}}, self.out / "best.pt")
+
+
+def main(args: argparse.Namespace) -> Run:
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg: SwiftVRConfig = get_config(args.preset)
-    model = SwiftVR(cfg)
-    resumed = {}
-    if args.resume:
-        ck = torch.load(args.resume, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        resumed = ck.get("provenance", {})
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    batches = ClipBatches(args.data, args.frames, args.seed, args.crop)
-    stages = args.stages.split(",")
-    minutes = [float(m) for m in args.minutes.split(",")]
-    steps = [int(s) for s in args.steps.split(",")]
-    lrs = [float(x) for x in args.lr.split(",")]
-    assert len(minutes) == len(stages) == len(steps) == len(lrs), \
-        f"--minutes/--steps/--lr must give one value per stage ({len(stages)} stages: {stages})"
-    logf = open(out / "train.log", "a")
-
-    def log(msg: str) -> None:
-        print(msg, flush=True)
-        logf.write(msg + "\n")
-        logf.flush()
-
-    provenance = {"trained": True, "preset": cfg.name, "seed": args.seed, "hardware": hardware(),
-                  "torch": torch.__version__, "data": str(args.data), "frames_per_clip": args.frames,
-                  "command": " ".join(args.argv), "stages": dict(resumed.get("stages", {})),
-                  "crop_lq": args.crop or None}
-    if resumed:
-        provenance["resumed_from"] = {"checkpoint": str(args.resume), "command": resumed.get("command")}
-    manifest = Path(args.data).with_name("manifest.json")
-    if manifest.exists():
-        m = json.loads(manifest.read_text())
-        provenance["data_summary"] = {"sources": m["sources"], "train_clips": m["train"]["clips"],
-                                      "hq_size": m["train"]["hq_size"], "excluded": m["excluded"]}
-    teacher = None
-    t_all = time.time()
-    for stage, mins, st, lr in zip(stages, minutes, steps, lrs):
-        if stage == "distill":
-            teacher = copy.deepcopy(model).eval()
-            teacher.cfg = teacher.cfg.with_attention("full")
-            for blk in teacher.dit.blocks:
-                blk.attn.kind = "full"
-        summary = run_stage(model, stage, batches, steps=st, minutes=mins, batch=args.batch, lr=lr,
-                            seed=args.seed + len(provenance["stages"]), teacher=teacher, log=log)
-        key = stage if stage not in provenance["stages"] else f"{stage}_{len(provenance['stages'])}"
-        provenance["stages"][key] = summary
-        log(f"[{stage}] done: {summary}")
-        save(model, out / f"{stage}.pt", provenance)
-    provenance["total_seconds"] = round(time.time() - t_all, 1)
-    save(model, out / "final.pt", provenance)
-    return provenance
+    run = Run(args)
+    last = run.out / "last.pt"
+    if args.resume == "auto" and last.exists():
+        run.load(last)
+    elif args.resume not in (None, "auto"):
+        run.load(Path(args.resume))
+    run.provenance["sittings"].append({"hardware": hardware(args.device), "torch": torch.__version__,
+                                       "command": " ".join(args.argv), "started": time.strftime("%Y-%m-%d %H:%M")})
+    batches = ClipBatches(args.data, args.frames, args.seed + 7919 * len(run.provenance["sittings"]), args.crop)
+    clips = None
+    if args.val_every:
+        from .benchmark import load_clips
+        clips = load_clips(Path(args.bench), max_frames=args.val_frames)
+    sitting_start = time.time()
+    gen = torch.Generator().manual_seed(args.seed + run.step)
+    rng = np.random.default_rng(args.seed + run.step)
+    while run.stage_i < len(run.stages):
+        stage, planned, lr = run.stages[run.stage_i], run.steps[run.stage_i], run.lrs[run.stage_i]
+        set_attention(run.model, "full" if stage == "teacher" else "mfswa")
+        teacher = None
+        if stage == "distill":  # the teacher is the model as the teacher stage left it
+            teacher = copy.deepcopy(run.model).eval()
+            saved = run.out / "teacher.pt"
+            if run.step > 0 and saved.exists():
+                teacher.load_state_dict(torch.load(saved, map_location=run.device, weights_only=False)["model"])
+            set_attention(teacher, "full")
+        params = trainable(run.model, stage)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
+        if run.opt_state is not None:
+            opt.load_state_dict(run.opt_state)
+            run.opt_state = None
+        run.model.train()
+        last_ckpt, losses = time.time(), []
+        while run.step < planned:
+            t_step = time.time()
+            run.step += 1
+            k = run.step
+            for g in opt.param_groups:  # cosine decay over the planned steps, short warm-up
+                g["lr"] = lr * min(1.0, k / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * k / planned)))
+            lq, hq = (x.to(run.device, non_blocking=True) for x in batches(args.batch))
+            chunks = random_chunks(lq.shape[1], run.model.cfg.t_max, rng)
+            with torch.autocast(device_type=run.device.split(":")[0], dtype=torch.bfloat16,
+                                enabled=run.device.startswith("cuda")):
+                loss = STEP[stage](run.model, lq, hq, chunks, gen=gen, teacher=teacher)
+            assert torch.isfinite(loss), f"stage {stage} step {k}: loss is {loss.item()}"
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            run.ema.update(run.model, k)
+            losses.append(loss.item())
+            run.train_seconds += time.time() - t_step
+            if k % 50 == 0 or k == 1:
+                run.log(f"[{stage}] step {k}/{planned} loss {np.mean(losses[-50:]):.5f} "
+                        f"lr {opt.param_groups[0]['lr']:.2e} {run.train_seconds / 60:.1f} min")
+            if clips is not None and stage == "joint" and k % args.val_every == 0:
+                t_val = time.time()
+                val = validate(run.ema.model, clips, run.device)
+                run.model.train()
+                point = {"train_minutes": round(run.train_seconds / 60, 2), "stage": stage, "step": k, **val}
+                run.history.append(point)
+                with open(run.out / "curve.jsonl", "a") as f:
+                    f.write(json.dumps(point) + "\n")
+                run.log(f"[val] {point} ({time.time() - t_val:.0f}s)")
+                if val["gain_db"] > run.best:
+                    run.export_best(val)
+                    run.log(f"[val] best so far: {val['gain_db']:+.4f} dB -> {run.out / 'best.pt'}")
+            done_sitting = args.minutes and time.time() - sitting_start > args.minutes * 60
+            if time.time() - last_ckpt > args.ckpt_minutes * 60 or done_sitting:
+                run.save(last, opt)
+                last_ckpt = time.time()
+            if done_sitting:
+                run.log(f"sitting ends after {args.minutes} min; resume with --resume auto")
+                return run
+        run.model.eval()
+        run.provenance.setdefault("stages", {})[stage] = {"steps": planned, "lr": lr,
+                                                          "train_minutes_at_end": round(run.train_seconds / 60, 1)}
+        run.log(f"[{stage}] done at {run.train_seconds / 60:.1f} min")
+        if stage != "joint":  # later stages start from these weights: the EMA follows them
+            run.ema.reset(run.model)
+        run.stage_i += 1
+        run.step = 0
+        run.save(last, None)
+        run.save(run.out / f"{stage}.pt", None)
+    return run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -281,17 +398,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="x2")
     p.add_argument("--data", default="models/data/train.npz")
+    p.add_argument("--bench", default="models/data/bench", help="benchmark clips (validation)")
     p.add_argument("--out", default="models/runs/x2")
     p.add_argument("--stages", default="ae,teacher,distill,joint")
-    p.add_argument("--minutes", default="8,8,5,25", help="wall budget per stage")
-    p.add_argument("--steps", default="100000,100000,100000,100000", help="step cap per stage")
-    p.add_argument("--lr", default="2e-3,1e-3,5e-4,5e-4")
-    p.add_argument("--batch", type=int, default=6)
-    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--steps", default="400,1500,800,30000", help="planned steps per stage")
+    p.add_argument("--lr", default="2e-3,1e-3,5e-4,1e-3")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--frames", type=int, default=6)
+    p.add_argument("--crop", type=int, default=48, help="random LQ crop side (multiple of 8); 0 = whole clip")
+    p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--resume", default=None, help="checkpoint to start from (earlier stages' provenance is kept)")
-    p.add_argument("--crop", type=int, default=0, help="random LQ crop side (multiple of 8); 0 = whole clip")
+    p.add_argument("--val-every", type=int, default=1500, help="joint steps between validations (0: none)")
+    p.add_argument("--val-frames", type=int, default=100, help="frames per benchmark clip in validation")
+    p.add_argument("--ckpt-minutes", type=float, default=5.0)
+    p.add_argument("--minutes", type=float, default=0.0, help="end this sitting after so many minutes (0: run to the end)")
+    p.add_argument("--resume", default=None, help="'auto' (last.pt in --out when present) or a checkpoint path")
     a = p.parse_args(argv)
     a.argv = ["python -m models.swiftvr.train", *argv]
     return a

