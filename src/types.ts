@@ -1,5 +1,8 @@
 // Boundary types shared by the pipeline stages. Import with `import type`.
 // Each stage module owns its internals; only what crosses a stage boundary lives here.
+import type { VideoColour } from './media/colour.js';
+
+export type { VideoColour };
 
 /** Segment container of an HLS rendition. */
 export type ContainerKind = 'ts' | 'fmp4';
@@ -109,6 +112,8 @@ export interface VideoStreamInfo {
   readonly timeBase: Rational;
   readonly codec: string;
   readonly pixFmt: string;
+  /** Colour description (the source's tags, with the documented default for untagged fields). */
+  readonly colour: VideoColour;
   /**
    * Presentation timestamps of the frames in ticks of `timeBase`, ascending (from ffprobe's
    * packets). The encoder gives output frame n the time `framePts[n]`, so variable frame rates
@@ -131,12 +136,19 @@ export interface SegmentMediaInfo {
   readonly audio?: AudioStreamInfo;
 }
 
-/** A decoded RGB frame, 8 bits per channel, interleaved (ffmpeg rgb24). */
-export interface RgbFrame {
+/**
+ * A decoded frame as the codec's own planes: yuv420p 8-bit (I420: the Y plane, then U, then V,
+ * each row-major without padding), `width * height * 3 / 2` bytes; width and height are even.
+ * No colour matrix is ever applied to it: its meaning is its stream's `VideoColour`.
+ */
+export interface YuvFrame {
   readonly width: number;
   readonly height: number;
   readonly data: Uint8Array;
 }
+
+/** Bytes of one yuv420p frame. */
+export const yuvFrameBytes = (width: number, height: number): number => (width * height * 3) / 2;
 
 /** One carried-state tensor spec from the model sidecar. */
 export interface StateSpec {
@@ -145,8 +157,8 @@ export interface StateSpec {
   /** ONNX output name, e.g. `state_ctx_out`. */
   readonly output: string;
   /**
-   * Shape; symbolic entries are `H/k`, `W/k`, `H*k`, `W*k` where H and W are the padded
-   * LQ frame height and width fed to the model.
+   * Shape; symbolic entries are `H`, `W`, `H/k`, `W/k`, `H*k`, `W*k` where H and W are the LQ
+   * frame height and width rounded up to the model's alignment.
    */
   readonly shape: readonly (number | string)[];
   readonly dtype: 'float32' | 'float16';
@@ -159,13 +171,16 @@ export interface ModelContract {
   readonly fixture: boolean;
   /** Output size = input size * scale. */
   readonly scale: number;
-  /** LQ height and width fed to the model must be multiples of this (pad by edge replication). */
+  /**
+   * The model pads its input internally (edge replication) up to multiples of this; state shapes
+   * are given for the padded size.
+   */
   readonly alignment: number;
   /** Largest chunk T the model accepts. */
   readonly tMax: number;
-  /** Input tensor `lq`: float32 [1, T, 3, H, W], RGB in [0, 1]. */
+  /** Input tensor `lq`: uint8 [1, T, 3H/2, W], each frame one yuv420p frame (I420 planes). */
   readonly input: string;
-  /** Output tensor `hq`: float32 [1, T, 3, H*scale, W*scale], RGB in [0, 1]. */
+  /** Output tensor `hq`: uint8 [1, T, 3H*scale/2, W*scale], each frame one yuv420p frame. */
   readonly output: string;
   readonly states: readonly StateSpec[];
 }

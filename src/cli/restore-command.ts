@@ -6,6 +6,7 @@ import type { ExecutionProvider, ReportMode } from '../types.js';
 import { SwiftvrError, usageError } from '../errors.js';
 import { restore } from '../pipeline/restore.js';
 import type { EncoderChoice } from '../pipeline/segment.js';
+import { DEFAULT_CRF } from '../media/encoder.js';
 import { createProgressReporter } from '../report/progress.js';
 import type { CliIo, Command } from './command.js';
 import { defaultModelPath } from './package-root.js';
@@ -21,6 +22,8 @@ export const RESTORE_USAGE = `usage: swiftvr restore <input> --out <dir> [option
   --variant <V>        which variant of a multivariant input to restore: a 0-based index in
                        playlist order, its URI or its resolution WxH (default: highest BANDWIDTH)
   --encoder <name>     libx264, h264_nvenc or auto (default: auto: h264_nvenc when present)
+  --crf <N>            output quality, 0..51: libx264 CRF or h264_nvenc CQ, lower is better
+                       (default: ${DEFAULT_CRF}); 0 with libx264 is lossless (High 4:4:4 profile)
   --allow-host <host>  also accept segment URIs on this host (repeatable)
   --quiet              print errors only
   --json               print one JSON line per segment: {"sn","frames","seconds","fps"}
@@ -34,6 +37,7 @@ export interface RestoreConfig {
   readonly chunkFrames?: number;
   readonly variant?: number | string;
   readonly encoder: EncoderChoice;
+  readonly quality?: number;
   readonly allowedHosts: readonly string[];
   readonly report: ReportMode;
 }
@@ -61,6 +65,7 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
         'chunk-frames': { type: 'string' },
         variant: { type: 'string' },
         encoder: { type: 'string' },
+        crf: { type: 'string' },
         'allow-host': { type: 'string', multiple: true },
         quiet: { type: 'boolean', short: 'q' },
         json: { type: 'boolean' },
@@ -86,6 +91,8 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
   }
   if (v.quiet === true && v.json === true) throw usageError('--quiet and --json cannot be used together; pick one');
   const chunkFrames = intFlag('chunk-frames', v['chunk-frames'], 1);
+  const quality = intFlag('crf', v.crf, 0);
+  if (quality !== undefined && quality > 51) throw usageError(`--crf is ${quality}; it must be an integer from 0 to 51`);
   const variant = v.variant === undefined ? undefined : /^\d+$/.test(v.variant) ? Number(v.variant) : v.variant;
   if (variant === '') throw usageError('--variant is ""; it must be an index, a URI or WxH');
   const model = v.model ?? defaultModelPath();
@@ -106,6 +113,7 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
     allowedHosts: Object.freeze([...(v['allow-host'] ?? [])]),
     report: v.json === true ? 'json' : v.quiet === true ? 'quiet' : 'bar',
     ...(chunkFrames !== undefined ? { chunkFrames } : {}),
+    ...(quality !== undefined ? { quality } : {}),
     ...(variant !== undefined ? { variant } : {}),
   });
 }
@@ -131,6 +139,7 @@ export const restoreCommand: Command = {
         signal: io.signal,
         progress,
         ...(config.chunkFrames !== undefined ? { chunkFrames: config.chunkFrames } : {}),
+        ...(config.quality !== undefined ? { quality: config.quality } : {}),
         ...(config.variant !== undefined ? { variant: config.variant } : {}),
       });
       progress.stop();

@@ -37,23 +37,21 @@ function nonEmptyString(src: string, obj: Json, field: string, where = ''): stri
 /** Symbolic state dims: `H/k`, `W/k`, `H*k`, `W*k` (k a positive integer), or `H`, `W`. */
 const SYMBOLIC_DIM = /^[HW]([/*][1-9][0-9]*)?$/;
 
+/** The one frame layout models read and write: yuv420p planes, uint8, frames as [T, 3H/2, W] blocks. */
+export const PLANES_LAYOUT = 'NT(I420)';
+
 function tensorBlock(src: string, json: Json, field: 'input' | 'output'): string {
   const block = json[field];
-  if (!isObject(block)) throw modelError(src, `"${field}" must be an object with name, layout, dtype`);
+  if (!isObject(block)) throw modelError(src, `"${field}" must be an object with name, layout, dtype, pix_fmt`);
   const name = nonEmptyString(src, block, 'name', `${field}.`);
-  if (block.layout !== undefined && block.layout !== 'NTCHW') {
-    throw modelError(src, `"${field}.layout" is ${JSON.stringify(block.layout)}; only "NTCHW" is supported`);
-  }
-  if (block.dtype !== undefined && block.dtype !== 'float32') {
-    throw modelError(src, `"${field}.dtype" is ${JSON.stringify(block.dtype)}; only "float32" is supported`);
-  }
-  if (block.color !== undefined && block.color !== 'rgb') {
-    throw modelError(src, `"${field}.color" is ${JSON.stringify(block.color)}; only "rgb" is supported`);
-  }
-  if (block.range !== undefined) {
-    const r = block.range;
-    if (!Array.isArray(r) || r[0] !== 0 || r[1] !== 1) {
-      throw modelError(src, `"${field}.range" is ${JSON.stringify(r)}; only [0, 1] is supported`);
+  const want: Record<string, string> = { layout: PLANES_LAYOUT, dtype: 'uint8', pix_fmt: 'yuv420p' };
+  for (const [key, value] of Object.entries(want)) {
+    if (block[key] !== value) {
+      throw modelError(
+        src,
+        `"${field}.${key}" is ${JSON.stringify(block[key])}; it must be ${JSON.stringify(value)} ` +
+          '(models read and write the codec\'s yuv420p planes)',
+      );
     }
   }
   return name;

@@ -4,79 +4,21 @@
 //   push(frame)      buffer frames; returns restored frames whenever a full chunk ran
 //   flush()          run what is buffered (the end of a segment)
 //   snapshot()/load() serialise the state so another process resumes with identical output
-import type { RgbFrame } from '../types.js';
+// Frames go in and come out as the codec's yuv420p planes: the chunk's frames are laid end to end
+// as the model's uint8 input and the output frames are views into the model's output, so no pixel
+// is touched on the host.
+import { yuvFrameBytes } from '../types.js';
+import type { YuvFrame } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { resolveStateShape } from './model-contract.js';
 import { ort, type ModelSession } from './session.js';
 
 const SNAPSHOT_MAGIC = 'SWIFTVR-STATE/1\n';
 
-/** u8 -> [0, 1] lookup, cheaper than a divide per sample. */
-const U8_TO_FLOAT = new Float32Array(256).map((_, i) => i / 255);
-
-/**
- * RGB u8 interleaved frames -> float32 planar [T, 3, ph, pw], padding right/bottom by edge
- * replication. Writes into `out` at `offset` (in floats).
- */
-export function framesToPlanar(frames: readonly RgbFrame[], ph: number, pw: number, out?: Float32Array): Float32Array {
-  const plane = ph * pw;
-  const dst = out ?? new Float32Array(frames.length * 3 * plane);
-  for (let t = 0; t < frames.length; t++) {
-    const f = frames[t]!;
-    const { width: w, height: h, data } = f;
-    const base = t * 3 * plane;
-    for (let y = 0; y < ph; y++) {
-      const sy = y < h ? y : h - 1;
-      let si = sy * w * 3;
-      let di = base + y * pw;
-      for (let x = 0; x < w; x++, si += 3, di++) {
-        dst[di] = U8_TO_FLOAT[data[si]!]!;
-        dst[di + plane] = U8_TO_FLOAT[data[si + 1]!]!;
-        dst[di + 2 * plane] = U8_TO_FLOAT[data[si + 2]!]!;
-      }
-      // Edge replication to the right: repeat the last column.
-      const r = dst[di - 1]!;
-      const g = dst[di - 1 + plane]!;
-      const b = dst[di - 1 + 2 * plane]!;
-      for (let x = w; x < pw; x++, di++) {
-        dst[di] = r;
-        dst[di + plane] = g;
-        dst[di + 2 * plane] = b;
-      }
-    }
-  }
-  return dst;
-}
-
-/** float32 planar [T, 3, ph, pw] in [0, 1] -> RGB u8 interleaved frames cropped to h x w. */
-export function planarToFrames(src: Float32Array, t: number, ph: number, pw: number, h: number, w: number): RgbFrame[] {
-  const plane = ph * pw;
-  const frames: RgbFrame[] = [];
-  for (let i = 0; i < t; i++) {
-    const data = new Uint8Array(h * w * 3);
-    const base = i * 3 * plane;
-    let di = 0;
-    for (let y = 0; y < h; y++) {
-      let si = base + y * pw;
-      for (let x = 0; x < w; x++, si++, di += 3) {
-        // Uint8Array stores clamp-free (mod 256), so clamp before rounding.
-        const r = src[si]! * 255 + 0.5;
-        const g = src[si + plane]! * 255 + 0.5;
-        const b = src[si + 2 * plane]! * 255 + 0.5;
-        data[di] = r <= 0 ? 0 : r >= 255 ? 255 : r;
-        data[di + 1] = g <= 0 ? 0 : g >= 255 ? 255 : g;
-        data[di + 2] = b <= 0 ? 0 : b >= 255 ? 255 : b;
-      }
-    }
-    frames.push({ width: w, height: h, data });
-  }
-  return frames;
-}
-
 export const alignUp = (v: number, a: number): number => Math.ceil(v / a) * a;
 
 interface CarriedState {
-  /** Padded LQ size the state belongs to. */
+  /** LQ size, rounded up to the model's alignment, the state belongs to. */
   readonly height: number;
   readonly width: number;
   /** By state input name. */
@@ -92,7 +34,7 @@ export class StreamRestorer {
   readonly session: ModelSession;
   readonly chunkFrames: number;
   private state: CarriedState | undefined;
-  private buffer: RgbFrame[] = [];
+  private buffer: YuvFrame[] = [];
   /** Frames run through the model since construction (for reporting). */
   framesRestored = 0;
 
@@ -122,7 +64,7 @@ export class StreamRestorer {
   }
 
   /** Buffer one frame; when a chunk is full it runs and its restored frames are returned. */
-  async push(frame: RgbFrame): Promise<RgbFrame[]> {
+  async push(frame: YuvFrame): Promise<YuvFrame[]> {
     this.buffer.push(frame);
     if (this.buffer.length < this.chunkFrames) return [];
     const chunk = this.buffer;
@@ -131,7 +73,7 @@ export class StreamRestorer {
   }
 
   /** Run the buffered partial chunk (end of a segment). The state stays carried. */
-  async flush(): Promise<RgbFrame[]> {
+  async flush(): Promise<YuvFrame[]> {
     if (this.buffer.length === 0) return [];
     const chunk = this.buffer;
     this.buffer = [];
@@ -139,19 +81,20 @@ export class StreamRestorer {
   }
 
   /** Restore one chunk of 1..chunkFrames frames of equal size; carries the state on. */
-  async restore(chunk: readonly RgbFrame[]): Promise<RgbFrame[]> {
+  async restore(chunk: readonly YuvFrame[]): Promise<YuvFrame[]> {
     const c = this.session.contract;
     if (chunk.length === 0) return [];
     if (chunk.length > this.chunkFrames) {
       throw new SwiftvrError('internal', `chunk of ${chunk.length} frames exceeds chunkFrames ${this.chunkFrames}`);
     }
     const { width: w, height: h } = chunk[0]!;
+    const frameBytes = yuvFrameBytes(w, h);
     for (const f of chunk) {
       if (f.width !== w || f.height !== h) {
         throw new SwiftvrError('bad-input', `frame size ${f.width}x${f.height} differs from ${w}x${h} within one chunk; sizes must match`);
       }
-      if (f.data.length !== w * h * 3) {
-        throw new SwiftvrError('internal', `frame buffer has ${f.data.length} bytes; rgb24 ${w}x${h} needs ${w * h * 3}`);
+      if (f.data.length !== frameBytes) {
+        throw new SwiftvrError('internal', `frame buffer has ${f.data.length} bytes; yuv420p ${w}x${h} needs ${frameBytes}`);
       }
     }
     const ph = alignUp(h, c.alignment);
@@ -160,18 +103,21 @@ export class StreamRestorer {
     if (this.state !== undefined && (this.state.height !== ph || this.state.width !== pw)) this.releaseState();
     const state = this.state ?? this.zeroState(ph, pw);
     const t = chunk.length;
-    const lq = new ort.Tensor('float32', framesToPlanar(chunk, ph, pw), [1, t, 3, ph, pw]);
+    const input = new Uint8Array(t * frameBytes);
+    chunk.forEach((f, i) => input.set(f.data, i * frameBytes));
+    const lq = new ort.Tensor('uint8', input, [1, t, (h * 3) / 2, w]);
     const feeds: Record<string, ort.Tensor> = { [c.input]: lq };
     for (const s of c.states) feeds[s.input] = state.tensors.get(s.input)!;
     const out = await this.session.run(feeds);
     lq.dispose();
     const hq = out[c.output];
-    const oh = ph * c.scale;
-    const ow = pw * c.scale;
-    if (hq === undefined || hq.dims.join(',') !== [1, t, 3, oh, ow].join(',')) {
+    const oh = h * c.scale;
+    const ow = w * c.scale;
+    const want = [1, t, (oh * 3) / 2, ow];
+    if (hq === undefined || hq.type !== 'uint8' || hq.dims.join(',') !== want.join(',')) {
       throw new SwiftvrError(
         'model',
-        `output "${c.output}" has dims [${hq?.dims.join(',') ?? ''}]; the contract wants [1,${t},3,${oh},${ow}]`,
+        `output "${c.output}" is ${hq?.type ?? 'missing'} [${hq?.dims.join(',') ?? ''}]; the contract wants uint8 [${want.join(',')}]`,
       );
     }
     // Map *_out to the next call's inputs; release what they replace.
@@ -183,8 +129,10 @@ export class StreamRestorer {
     }
     for (const old of state.tensors.values()) old.dispose();
     this.state = { height: ph, width: pw, tensors: next };
-    const frames = planarToFrames(hq.data as Float32Array, t, ph * c.scale, pw * c.scale, h * c.scale, w * c.scale);
-    hq.dispose();
+    const data = hq.data as Uint8Array;
+    const outBytes = yuvFrameBytes(ow, oh);
+    const frames: YuvFrame[] = [];
+    for (let i = 0; i < t; i++) frames.push({ width: ow, height: oh, data: data.subarray(i * outBytes, (i + 1) * outBytes) });
     this.framesRestored += t;
     return frames;
   }

@@ -1,7 +1,9 @@
-// Decoding a segment to rgb24 frames through ffmpeg's stdout, one frame per iteration.
+// Decoding a segment to the codec's yuv420p planes through ffmpeg's stdout, one frame per iteration.
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
-import type { RgbFrame, SegmentMediaInfo } from '../types.js';
+import { yuvFrameBytes } from '../types.js';
+import type { SegmentMediaInfo, YuvFrame } from '../types.js';
+import { planeFormat } from './colour.js';
 import { abortedError, spawnTool, stderrSummary } from './ffmpeg.js';
 import { rawTimestamps } from './probe.js';
 
@@ -20,8 +22,10 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes the first video stream of `file` into rgb24 frames of `info.video` size, exactly
- * `info.video.frameCount` of them (no frame-rate conversion). The iterator applies backpressure:
+ * Decodes the first video stream of `file` into yuv420p frames of `info.video` size, exactly
+ * `info.video.frameCount` of them (no frame-rate conversion). No colour conversion either: 4:2:0
+ * 8-bit sources come out as coded; others are reduced once (chroma subsampled to 4:2:0, samples
+ * to 8 bits), keeping their matrix and range. The iterator applies backpressure:
  * ffmpeg is paused while the consumer does not pull. Stopping early (break) kills ffmpeg.
  * A decoding failure or a frame count other than the probed one is a `bad-input` error.
  */
@@ -29,10 +33,10 @@ export async function* decodeFrames(
   file: string,
   info: SegmentMediaInfo,
   options: DecodeOptions = {},
-): AsyncGenerator<RgbFrame, void, undefined> {
+): AsyncGenerator<YuvFrame, void, undefined> {
   const name = options.name ?? file;
   const { width, height, frameCount } = info.video;
-  const frameBytes = width * height * 3;
+  const frameBytes = yuvFrameBytes(width, height);
   const args = [
     '-nostdin', '-hide_banner', '-v', 'error',
     ...(options.strict === false ? [] : ['-xerror']),
@@ -41,7 +45,7 @@ export async function* decodeFrames(
     '-i', file,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-fps_mode', 'passthrough',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+    '-f', 'rawvideo', '-pix_fmt', planeFormat(info.video.pixFmt),
     'pipe:1',
   ];
   const proc = await spawnTool('ffmpeg', args, { signal: options.signal, stdout: true });

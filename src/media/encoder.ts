@@ -1,17 +1,23 @@
-// Encoding restored rgb24 frames into one HLS segment that lines up with its source segment:
-// same container, same start PTS, IDR first, same frame count and duration, audio copied.
+// Encoding restored yuv420p frames into one HLS segment that lines up with its source segment:
+// same container, same start PTS, IDR first, same frame count and duration, audio copied, and the
+// source's colour tags (the planes pass through untouched, so the colours are the source's).
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
-import type { ContainerKind, RgbFrame, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
+import { yuvFrameBytes } from '../types.js';
+import type { ContainerKind, SegmentMediaInfo, VideoStreamInfo, YuvFrame } from '../types.js';
 import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from './codecs.js';
+import { colourTagArgs, planeFormat } from './colour.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
 import { frameTicks, parseRational, rawTimestamps, startTicks } from './probe.js';
 
 export type VideoEncoderName = 'libx264' | 'h264_nvenc';
+
+/** Output quality (libx264 CRF, h264_nvenc CQ) when none is given. */
+export const DEFAULT_CRF = 20;
 
 export interface SegmentEncoderOptions {
   /** The source segment file the decoder read; its audio is copied and its timestamps are the reference. */
@@ -29,7 +35,10 @@ export interface SegmentEncoderOptions {
   readonly initOutPath?: string;
   /** `auto` uses h264_nvenc when this ffmpeg has it and a GPU encoder opens, else libx264. @default 'auto' */
   readonly encoder?: VideoEncoderName | 'auto';
-  /** CRF for libx264, CQ for h264_nvenc; lower is better. @default 20 */
+  /**
+   * CRF for libx264, CQ for h264_nvenc; lower is better. 0 with libx264 is lossless (High 4:4:4
+   * Predictive profile, which not every player decodes: for measurements). @default DEFAULT_CRF
+   */
   readonly quality?: number;
   /** Encoder preset. @default 'veryfast' (libx264), 'p4' (h264_nvenc) */
   readonly preset?: string;
@@ -78,7 +87,7 @@ export interface SegmentEncoder {
    * Queues one frame; resolves when ffmpeg can take more (stdin backpressure). The frame's
    * bytes belong to the encoder from this call on: do not modify them.
    */
-  write(frame: RgbFrame): Promise<void>;
+  write(frame: YuvFrame): Promise<void>;
   /** Ends the input, waits for ffmpeg, checks the output and moves it into place. */
   finish(): Promise<EncodedSegment>;
   /** Stops ffmpeg and removes temporary files; nothing appears at the output paths. */
@@ -138,10 +147,12 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
   const tb = `${timeBase.num}/${timeBase.den}`;
   const threads = String(o.threads ?? 4);
   const keyint = String(o.keyint ?? 600);
-  const quality = String(o.quality ?? 20);
+  const quality = String(o.quality ?? DEFAULT_CRF);
+  const lossless = encoder === 'libx264' && o.quality === 0;
   const video =
     encoder === 'libx264'
-      ? ['-c:v', 'libx264', '-preset', o.preset ?? 'veryfast', '-crf', quality, '-profile:v', 'high',
+      ? ['-c:v', 'libx264', '-preset', o.preset ?? 'veryfast', ...(lossless ? ['-qp', '0', '-profile:v', 'high444']
+        : ['-crf', quality, '-profile:v', 'high']),
          '-threads', threads, '-x264-params', `keyint=${keyint}:bframes=0`]
       : ['-c:v', 'h264_nvenc', '-preset', o.preset ?? 'p4', '-rc', 'vbr', '-cq', quality, '-b:v', '0',
          '-profile:v', 'high', '-bf', '0', '-g', keyint, '-forced-idr', '1'];
@@ -153,17 +164,16 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
   return [
     '-nostdin', '-hide_banner', '-v', 'error', '-y',
     '-copyts',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${o.width}x${o.height}`,
+    '-f', 'rawvideo', '-pix_fmt', planeFormat(o.info.video.pixFmt), '-video_size', `${o.width}x${o.height}`,
     '-framerate', `${o.info.video.frameRate.num}/${o.info.video.frameRate.den}`, '-i', 'pipe:0',
     ...(withAudio ? [...rawTimestamps(o.container), '-i', o.sourcePath] : []),
     '-map', '0:v:0', ...(withAudio ? ['-map', '1:a', '-c:a', 'copy'] : ['-an']),
     '-sn', '-dn',
-    '-filter:v', `settb=${tb},setpts='${ptsExpression(o.info.video)}',scale=out_color_matrix=bt709:out_range=tv,format=yuv420p`,
-    '-sws_flags', 'bicubic+accurate_rnd+bitexact',
+    '-filter:v', `settb=${tb},setpts='${ptsExpression(o.info.video)}'`,
     ...video,
     '-enc_time_base:v', tb,
     '-fps_mode', 'passthrough',
-    '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
+    ...colourTagArgs(o.info.video.colour),
     '-fflags', '+bitexact', '-flags:v', '+bitexact',
     ...muxer,
     tmpPath,
@@ -236,7 +246,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
 
   constructor(private readonly o: SegmentEncoderOptions) {
     this.name = o.name ?? o.outPath;
-    this.frameBytes = o.width * o.height * 3;
+    this.frameBytes = yuvFrameBytes(o.width, o.height);
     this.running = this.start();
     // Failures surface from write/finish; this only keeps an unawaited rejection from crashing.
     this.running.catch(() => undefined);
@@ -265,13 +275,13 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     });
   }
 
-  async write(frame: RgbFrame): Promise<void> {
+  async write(frame: YuvFrame): Promise<void> {
     if (this.state !== 'open') throw new SwiftvrError('internal', `write() on the ${this.state} encoder of ${this.name}`);
     if (frame.width !== this.o.width || frame.height !== this.o.height || frame.data.length !== this.frameBytes) {
       throw new SwiftvrError(
         'internal',
         `frame ${this.frames} for ${this.name} is ${frame.width}x${frame.height} (${frame.data.length} bytes); ` +
-          `the encoder was opened for ${this.o.width}x${this.o.height} rgb24 (${this.frameBytes} bytes)`,
+          `the encoder was opened for ${this.o.width}x${this.o.height} yuv420p (${this.frameBytes} bytes)`,
         { context: this.o.context },
       );
     }

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { AudioStreamInfo, ContainerKind, Rational, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
+import { videoColour } from './colour.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
 
 export interface ProbeOptions {
@@ -29,6 +30,10 @@ interface FfprobeStream {
   width?: number;
   height?: number;
   pix_fmt?: string;
+  color_space?: string;
+  color_primaries?: string;
+  color_transfer?: string;
+  color_range?: string;
   r_frame_rate?: string;
   avg_frame_rate?: string;
   time_base?: string;
@@ -132,7 +137,8 @@ export async function probeSegment(
       '-v', 'error',
       '-of', 'json',
       '-show_entries',
-      'format=format_name:stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,' +
+      'format=format_name:stream=index,codec_type,codec_name,width,height,pix_fmt,' +
+        'color_space,color_primaries,color_transfer,color_range,r_frame_rate,avg_frame_rate,' +
         'time_base,sample_rate,channels:stream_disposition=attached_pic:packet=stream_index,pts,dts,flags',
       ...rawTimestamps(container),
       file,
@@ -167,6 +173,9 @@ export async function probeSegment(
   const { width, height } = videoStream;
   if (width === undefined || height === undefined || width <= 0 || height <= 0) {
     throw badInput(`${name}: video size ${String(width)}x${String(height)} is not a positive size`, context);
+  }
+  if (width % 2 !== 0 || height % 2 !== 0) {
+    throw badInput(`${name}: video size ${width}x${height} has an odd side; restoration works on 4:2:0 planes and needs an even width and height`, context);
   }
   const packets = parsed.packets ?? [];
   const pts: number[] = [];
@@ -204,6 +213,7 @@ export async function probeSegment(
     timeBase,
     codec: videoStream.codec_name ?? 'unknown',
     pixFmt: videoStream.pix_fmt ?? 'unknown',
+    colour: videoColour(videoStream, width, height),
     framePts: pts,
   };
   const audioStream = streams.find((s) => s.codec_type === 'audio');

@@ -30,6 +30,8 @@ export interface RestoreOptions {
   readonly variant?: number | string;
   readonly allowedHosts?: readonly string[];
   readonly encoder?: EncoderChoice;
+  /** Output quality (libx264 CRF, h264_nvenc CQ). */
+  readonly quality?: number;
   readonly signal?: AbortSignal;
   readonly progress?: ProgressReporter;
   /** Threads for onnxruntime (0: all cores). */
@@ -98,6 +100,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       stageDir,
       workDir: work,
       encoder: options.encoder ?? 'auto',
+      ...(options.quality !== undefined ? { quality: options.quality } : {}),
       signal,
       progress,
     });

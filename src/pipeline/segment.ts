@@ -4,7 +4,7 @@
 // encoded; the cloud worker calls restoreSegment() for one segment at a time.
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerKind, RgbFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
+import type { ContainerKind, YuvFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
 import { SwiftvrError, withContext } from '../errors.js';
 import type { StreamRestorer } from '../inference/stream-restorer.js';
 import { probeSegment } from '../media/probe.js';
@@ -38,6 +38,8 @@ export interface SegmentOutput {
   /** fMP4: where the encoder writes the output init section. */
   readonly initOutPath?: string;
   readonly encoder: EncoderChoice;
+  /** Encoder quality (libx264 CRF, h264_nvenc CQ). @default the encoder's DEFAULT_CRF */
+  readonly quality?: number;
 }
 
 /** A segment whose frames are being decoded into a bounded queue. */
@@ -45,7 +47,7 @@ export interface PreparedSegment {
   readonly input: SegmentInput;
   readonly sourcePath: string;
   readonly info: SegmentMediaInfo;
-  readonly frames: BoundedQueue<RgbFrame>;
+  readonly frames: BoundedQueue<YuvFrame>;
   /** Settles when decoding ends; rejects with the decode error (also delivered through `frames`). */
   readonly decoded: Promise<void>;
   readonly startedAt: number;
@@ -97,7 +99,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       ...(input.duration !== undefined ? { expectedDuration: input.duration } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const frames = new BoundedQueue<RgbFrame>(options.queueFrames ?? 8);
+    const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
     const decoder = new AbortController();
     const onAbort = (): void => decoder.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -157,20 +159,21 @@ export function runSegment(
     outPath: output.outPath,
     ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
     encoder: output.encoder,
+    ...(output.quality !== undefined ? { quality: output.quality } : {}),
     // fMP4 fragments count up across the rendition (mfhd), as in the source.
     sequenceNumber: input.sn + 1,
     name: segmentName(input),
     context: { sn: input.sn, uri: input.uri },
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
-  const toEncode = new BoundedQueue<RgbFrame>(options.queueFrames ?? 8);
+  const toEncode = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
   let frames = 0;
   // From the restore start: decoding may have run ahead while the previous segment was busy.
   const startedAt = options.prefetched === true ? performance.now() : prepared.startedAt;
 
   const restored = (async () => {
     try {
-      const emit = async (out: RgbFrame[]): Promise<void> => {
+      const emit = async (out: YuvFrame[]): Promise<void> => {
         for (const f of out) await toEncode.push(f);
         frames += out.length;
         if (out.length > 0) options.onFrames?.(out.length);

@@ -32,6 +32,7 @@ export interface SegmentsOptions {
   readonly stageDir: string;
   readonly workDir: string;
   readonly encoder: EncoderChoice;
+  readonly quality?: number;
   readonly signal: AbortSignal;
   readonly progress: ProgressReporter;
 }
@@ -111,6 +112,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
           outPath: join(o.stageDir, file),
           ...(initFile !== undefined ? { initOutPath: join(o.stageDir, initFile) } : {}),
           encoder: o.encoder,
+          ...(o.quality !== undefined ? { quality: o.quality } : {}),
         },
         { signal, prefetched: true, onFrames: (n) => o.progress.frames(n) },
       );

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { decodeFrames } from '../../src/media/decoder.js';
 import { createSegmentEncoder } from '../../src/media/encoder.js';
 import { probeSegment } from '../../src/media/probe.js';
-import type { RgbFrame, SegmentMediaInfo } from '../../src/types.js';
+import type { YuvFrame, SegmentMediaInfo } from '../../src/types.js';
 import { upscale2x } from '../media/media-fixtures.js';
 
 const { values } = parseArgs({
@@ -67,13 +67,13 @@ async function timed(label: string, fn: () => Promise<void>): Promise<number> {
 console.log(`load average ${os.loadavg()[0]!.toFixed(1)}; source: ${existsSync(sample) ? 'vtest.avi scaled to 384x288' : 'lavfi testsrc2 384x288'}, ` +
   `${segments.length} segments, ${total} frames; encoder libx264 preset ${values.preset} threads ${values.threads}; ${os.cpus().length} CPUs`);
 
-const upscaled: RgbFrame[][] = [];
-await timed('decode (rgb24 384x288)', async () => {
+const upscaled: YuvFrame[][] = [];
+await timed('decode (yuv420p 384x288)', async () => {
   for (const [i, s] of segments.entries()) for await (const f of decodeFrames(s, infos[i]!)) void f;
 });
 await timed('decode + 2x nearest upscale (JS)', async () => {
   for (const [i, s] of segments.entries()) {
-    const list: RgbFrame[] = [];
+    const list: YuvFrame[] = [];
     for await (const f of decodeFrames(s, infos[i]!)) list.push(upscale2x(f));
     upscaled.push(list);
   }

@@ -13,7 +13,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { RgbFrame, SegmentRef } from '../../src/types.js';
+import type { SegmentRef, YuvFrame } from '../../src/types.js';
+import { upscale2x } from '../media/media-fixtures.js';
 import { ModelSession } from '../../src/inference/session.js';
 import { StreamRestorer } from '../../src/inference/stream-restorer.js';
 import { readSourcePlan } from '../../src/hls/playlist-reader.js';
@@ -63,23 +64,6 @@ function cpuSeconds(): number {
   }
 }
 
-function upscaleNearest(f: RgbFrame, s: number): RgbFrame {
-  const w = f.width * s;
-  const h = f.height * s;
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    const sy = (y / s) | 0;
-    for (let x = 0; x < w; x++) {
-      const si = (sy * f.width + ((x / s) | 0)) * 3;
-      const di = (y * w + x) * 3;
-      out[di] = f.data[si]!;
-      out[di + 1] = f.data[si + 1]!;
-      out[di + 2] = f.data[si + 2]!;
-    }
-  }
-  return { width: w, height: h, data: out };
-}
-
 async function segmentInputs(): Promise<{ refs: readonly SegmentRef[]; inputs: SegmentInput[] }> {
   const plan = await readSourcePlan(input);
   const policy = policyForInput(locationFromInput(input));
@@ -111,9 +95,9 @@ async function codecOnly(inputs: readonly SegmentInput[], scale: number, work: s
       ...(p.input.container === 'fmp4' ? { initOutPath: join(work, 'codec-init.mp4') } : {}),
       encoder,
     });
-    const q = new BoundedQueue<RgbFrame>(8);
+    const q = new BoundedQueue<YuvFrame>(8);
     const up = (async function* () {
-      for await (const f of p.frames) yield upscaleNearest(f, scale);
+      for await (const f of p.frames) yield upscale2x(f);
     })();
     const feeding = pump(up, q);
     const encoding = (async () => {
@@ -132,10 +116,10 @@ async function codecOnly(inputs: readonly SegmentInput[], scale: number, work: s
 
 /** Inference alone on frames decoded beforehand (decode not timed). */
 async function modelOnly(inputs: readonly SegmentInput[], work: string): Promise<{ s: number; cpu: number; frames: number; provider: string }> {
-  const segments: RgbFrame[][] = [];
+  const segments: YuvFrame[][] = [];
   for (const input of inputs) {
     const p = await prepareSegment(input, { workDir: work });
-    const frames: RgbFrame[] = [];
+    const frames: YuvFrame[] = [];
     for await (const f of p.frames) frames.push(f);
     await p.dispose();
     segments.push(frames);

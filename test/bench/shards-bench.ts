@@ -88,12 +88,12 @@ async function makeInput(video: string, dir: string): Promise<string> {
 }
 
 /**
- * Decodes a TS segment to rgb24 frames (bytes) with ffmpeg, one output frame per coded frame
+ * Decodes a TS segment to yuv420p frames (bytes) with ffmpeg, one output frame per coded frame
  * (passthrough: the rawvideo muxer's default constant-rate sync would fill a timestamp gap with
  * duplicates, which turned a 2-frame 0.2 s segment into ~9000 frames).
  */
 const decode = (file: string): Promise<Buffer> =>
-  run('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  run('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-']);
 
 function psnr(a: Buffer, b: Buffer): number {
   if (a.length !== b.length) throw new Error(`frame data sizes differ: ${a.length} vs ${b.length}`);

@@ -18,8 +18,8 @@ const valid = () => ({
   scale: 2,
   alignment: 8,
   t_max: 4,
-  input: { name: 'lq', layout: 'NTCHW', dtype: 'float32', range: [0, 1], color: 'rgb' },
-  output: { name: 'hq', layout: 'NTCHW', dtype: 'float32', range: [0, 1], color: 'rgb' },
+  input: { name: 'lq', layout: 'NT(I420)', dtype: 'uint8', pix_fmt: 'yuv420p' },
+  output: { name: 'hq', layout: 'NT(I420)', dtype: 'uint8', pix_fmt: 'yuv420p' },
   states: [{ name: 'state_ctx', output: 'state_ctx_out', shape: [1, 16, 'H/4', 'W/4'], dtype: 'float32', init: 'zeros' }],
 });
 
@@ -56,8 +56,9 @@ describe('model sidecar contract', () => {
     ['t_max', (j: any) => delete j.t_max, /"t_max" is undefined; it must be an integer >= 1/],
     ['alignment', (j: any) => (j.alignment = 2.5), /"alignment" is 2.5/],
     ['input.name', (j: any) => (j.input.name = ''), /"input.name" is ""/],
-    ['output.layout', (j: any) => (j.output.layout = 'NHWC'), /"output.layout" is "NHWC"; only "NTCHW"/],
-    ['input.range', (j: any) => (j.input.range = [-1, 1]), /"input.range" is \[-1,1\]; only \[0, 1\]/],
+    ['output.layout', (j: any) => (j.output.layout = 'NTCHW'), /"output.layout" is "NTCHW"; it must be "NT\(I420\)"/],
+    ['input.dtype', (j: any) => (j.input.dtype = 'float32'), /"input.dtype" is "float32"; it must be "uint8" \(models read and write the codec's yuv420p planes\)/],
+    ['input.pix_fmt', (j: any) => delete j.input.pix_fmt, /"input.pix_fmt" is undefined; it must be "yuv420p"/],
     ['states shape', (j: any) => (j.states[0].shape = [1, 16, 'H/x', 'W/4']), /"states\[0\].shape" entry "H\/x"/],
     ['states init', (j: any) => (j.states[0].init = 'random'), /"states\[0\].init" is "random"; only "zeros"/],
     ['states output', (j: any) => delete j.states[0].output, /"states\[0\].output" is undefined/],

@@ -11,9 +11,9 @@ const W = 384;
 const T = 4;
 
 function feedsFor(session: ModelSession): Feeds {
-  const lq = new Float32Array(T * 3 * H * W);
-  for (let i = 0; i < lq.length; i++) lq[i] = ((i * 2654435761) % 1000) / 1000; // a fixed texture
-  const feeds: Feeds = { [session.contract.input]: new ort.Tensor('float32', lq, [1, T, 3, H, W]) };
+  const lq = new Uint8Array((T * 3 * H * W) / 2);
+  for (let i = 0; i < lq.length; i++) lq[i] = (i * 2654435761) % 251; // a fixed texture
+  const feeds: Feeds = { [session.contract.input]: new ort.Tensor('uint8', lq, [1, T, (3 * H) / 2, W]) };
   for (const s of session.contract.states) {
     const dims = resolveStateShape(s, H, W);
     feeds[s.input] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
@@ -61,15 +61,19 @@ describe('ModelSession runs the model off the main thread', () => {
     expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
     for (const name of Object.keys(b)) {
       expect(a[name]!.dims).toEqual(b[name]!.dims);
-      expect(Buffer.from((a[name]!.data as Float32Array).buffer).equals(Buffer.from((b[name]!.data as Float32Array).buffer))).toBe(true);
+      const bytes = (t: ort.Tensor): Buffer => {
+        const d = t.data as Uint8Array | Float32Array;
+        return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+      };
+      expect(bytes(a[name]!).equals(bytes(b[name]!))).toBe(true);
     }
     // Feeds were copied to the thread, not transferred: still readable here.
-    expect((feeds[threaded.contract.input]!.data as Float32Array).length).toBe(T * 3 * H * W);
+    expect((feeds[threaded.contract.input]!.data as Uint8Array).length).toBe((T * 3 * H * W) / 2);
   });
 
   it('reports a failure inside the thread as a model error naming the cause', async () => {
     const feeds = feedsFor(threaded);
-    const bad = { ...feeds, [threaded.contract.input]: new ort.Tensor('float32', new Float32Array(3 * 3 * H * W), [1, 3, 3, H, W]) };
+    const bad = { ...feeds, [threaded.contract.input]: new ort.Tensor('uint8', new Uint8Array((3 * 3 * H * W) / 2), [1, 3, (3 * H) / 2, W]) };
     // T=3 with states for T=4 is fine for the model; a wrong spatial size of a state is not.
     const s0 = threaded.contract.states[0]!;
     const dims = resolveStateShape(s0, H, W).map((d, i) => (i === 2 ? d + 1 : d));
@@ -77,6 +81,6 @@ describe('ModelSession runs the model off the main thread', () => {
     await expect(threaded.run(bad)).rejects.toThrow(/inference failed/);
     // The thread survives a failed run.
     const ok = await threaded.run(feeds);
-    expect(ok[threaded.contract.output]!.dims).toEqual([1, T, 3, H * 2, W * 2]);
+    expect(ok[threaded.contract.output]!.dims).toEqual([1, T, 3 * H, W * 2]);
   });
 });

@@ -1,61 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelSession } from '../../src/inference/session.js';
-import { framesToPlanar, planarToFrames, StreamRestorer } from '../../src/inference/stream-restorer.js';
+import { StreamRestorer } from '../../src/inference/stream-restorer.js';
 import { ort } from '../../src/inference/session.js';
-import type { RgbFrame } from '../../src/types.js';
+import { yuvFrameBytes } from '../../src/types.js';
+import type { YuvFrame } from '../../src/types.js';
 import { FIXTURE_MODEL, STATEFUL_TOY_MODEL } from './fixture-model.js';
 
-/** A deterministic, textured frame; `i` shifts the pattern so frames differ. */
-function frame(i: number, width: number, height: number): RgbFrame {
-  const data = new Uint8Array(width * height * 3);
+/** A deterministic, textured yuv420p frame; `i` shifts the pattern so frames differ. */
+function frame(i: number, width: number, height: number): YuvFrame {
+  const data = new Uint8Array(yuvFrameBytes(width, height));
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 3;
-      data[o] = (x * 16 + i * 9) & 255;
-      data[o + 1] = (y * 24 + i * 5) & 255;
-      data[o + 2] = ((x ^ y) * 11 + i * 31) & 255;
-    }
+    for (let x = 0; x < width; x++) data[y * width + x] = (x * 16 + y * 7 + i * 9) & 255;
+  }
+  const c = (width * height) / 4;
+  for (let k = 0; k < c; k++) {
+    data[width * height + k] = (k * 24 + i * 5) & 255;
+    data[width * height + c + k] = (k * 11 + i * 31) & 255;
   }
   return { width, height, data };
 }
 
-const frames = (from: number, n: number, w = 24, h = 16): RgbFrame[] =>
+const frames = (from: number, n: number, w = 24, h = 16): YuvFrame[] =>
   Array.from({ length: n }, (_, k) => frame(from + k, w, h));
 
 /** Feeds a segment through push/flush, as the pipeline does. */
-async function restoreSegment(r: StreamRestorer, seg: readonly RgbFrame[]): Promise<RgbFrame[]> {
-  const out: RgbFrame[] = [];
+async function restoreSegment(r: StreamRestorer, seg: readonly YuvFrame[]): Promise<YuvFrame[]> {
+  const out: YuvFrame[] = [];
   for (const f of seg) out.push(...(await r.push(f)));
   out.push(...(await r.flush()));
   return out;
 }
 
-const sameFrames = (a: readonly RgbFrame[], b: readonly RgbFrame[]): boolean =>
+const sameFrames = (a: readonly YuvFrame[], b: readonly YuvFrame[]): boolean =>
   a.length === b.length && a.every((f, i) => Buffer.compare(Buffer.from(f.data), Buffer.from(b[i]!.data)) === 0);
-
-describe('RGB <-> planar conversion', () => {
-  it('pads right and bottom by edge replication and crops back to the input', () => {
-    const f = frame(3, 5, 3); // 5x3 -> padded to 8x8
-    const planar = framesToPlanar([f], 8, 8);
-    expect(planar.length).toBe(3 * 64);
-    const at = (c: number, y: number, x: number) => planar[c * 64 + y * 8 + x]!;
-    const src = (c: number, y: number, x: number) => f.data[(y * 5 + x) * 3 + c]! / 255;
-    for (let c = 0; c < 3; c++) {
-      expect(at(c, 1, 2)).toBeCloseTo(src(c, 1, 2), 6);
-      expect(at(c, 1, 7)).toBeCloseTo(src(c, 1, 4), 6); // right edge repeated
-      expect(at(c, 7, 2)).toBeCloseTo(src(c, 2, 2), 6); // bottom edge repeated
-      expect(at(c, 7, 7)).toBeCloseTo(src(c, 2, 4), 6); // corner
-    }
-    const [back] = planarToFrames(planar, 1, 8, 8, 3, 5);
-    expect(Buffer.from(back!.data).equals(Buffer.from(f.data))).toBe(true);
-  });
-
-  it('clamps out-of-range model output to 0..255', () => {
-    const planar = new Float32Array([-0.5, 1.7, 0.5, 0, 1, 0.2]); // 1x2 image, 3 planes of 2
-    const [f] = planarToFrames(planar, 1, 1, 2, 1, 2);
-    expect([...f!.data]).toEqual([0, 128, 255, 255, 0, 51]);
-  });
-});
 
 describe('StreamRestorer with the fixture model', () => {
   let session: ModelSession;
@@ -66,15 +43,15 @@ describe('StreamRestorer with the fixture model', () => {
     await session.release();
   });
 
-  it('upscales by the contract scale and crops sizes that are not a multiple of the alignment', async () => {
+  it('upscales by the contract scale, also sizes that are not a multiple of the alignment', async () => {
     const { scale, alignment } = session.contract;
-    const w = alignment * 2 + 3;
-    const h = alignment + 5;
+    const w = alignment * 2 + 2;
+    const h = alignment + 6;
     const r = new StreamRestorer(session, { chunkFrames: 2 });
     const out = await r.restore(frames(0, 2, w, h));
     expect(out).toHaveLength(2);
     for (const f of out) {
-      expect([f.width, f.height, f.data.length]).toEqual([w * scale, h * scale, w * scale * h * scale * 3]);
+      expect([f.width, f.height, f.data.length]).toEqual([w * scale, h * scale, yuvFrameBytes(w * scale, h * scale)]);
     }
   });
 
@@ -88,7 +65,7 @@ describe('StreamRestorer with the fixture model', () => {
 
     const continuous = new StreamRestorer(session, { chunkFrames: n });
     const chunks = [seg1.slice(0, n), seg1.slice(n, 2 * n), seg1.slice(2 * n), seg2.slice(0, n), seg2.slice(n, 2 * n), seg2.slice(2 * n)];
-    const ref: RgbFrame[] = [];
+    const ref: YuvFrame[] = [];
     for (const c of chunks) ref.push(...(await continuous.restore(c)));
     expect(sameFrames([...out1, ...out2], ref)).toBe(true);
     expect(Buffer.from(continuous.snapshot()).equals(Buffer.from(bySegment.snapshot()))).toBe(true);
@@ -96,13 +73,13 @@ describe('StreamRestorer with the fixture model', () => {
 
   it('hands the state of one segment to the next (not zeros)', async () => {
     // The fixture's zero-initialised output layers make its frames state-independent and its
-    // memory spans about two frames, so this compares the carried tensors right after the
-    // next segment's first chunk: they still depend on the previous segment.
+    // memory spans two frames, so this compares the carried tensors right after a one-frame
+    // next segment: they still depend on the previous segment's last frame.
     const carried = new StreamRestorer(session, { chunkFrames: 2 });
     await restoreSegment(carried, frames(0, 3));
-    await restoreSegment(carried, frames(3, 2));
+    await restoreSegment(carried, frames(3, 1));
     const restarted = new StreamRestorer(session, { chunkFrames: 2 });
-    await restoreSegment(restarted, frames(3, 2));
+    await restoreSegment(restarted, frames(3, 1));
     expect(Buffer.from(carried.snapshot()).equals(Buffer.from(restarted.snapshot()))).toBe(false);
     carried.reset();
     expect(carried.hasState).toBe(false);
@@ -146,9 +123,9 @@ describe('StreamRestorer with the fixture model', () => {
     const lines: string[] = [];
     const s = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1, log: (l) => lines.push(l) });
     try {
-      const lq = new ort.Tensor('float32', new Float32Array(3 * 8 * 8), [1, 3, 8, 8]);
-      await expect(s.run({ [s.contract.input]: lq })).rejects.toThrow(/rank 4 \[1,3,8,8\]; the model wants rank 5/);
-      expect(lines.join('\n')).toMatch(new RegExp(`${s.contract.input}: float32\\[1,3,8,8\\]`));
+      const lq = new ort.Tensor('uint8', new Uint8Array(12 * 8), [12, 8]);
+      await expect(s.run({ [s.contract.input]: lq })).rejects.toThrow(/rank 2 \[12,8\]; the model wants rank 4/);
+      expect(lines.join('\n')).toMatch(new RegExp(`${s.contract.input}: uint8\\[12,8\\]`));
       await expect(s.run({ bogus: lq })).rejects.toThrow(/feed "bogus" is not an input/);
     } finally {
       await s.release();
@@ -180,44 +157,49 @@ describe('StreamRestorer with a model whose output depends on the state', () => 
     await session.release();
   });
 
-  /** The toy's reference: out = round(0.75 x + 0.25 m), m = per-pixel mean of the previous chunk. */
-  function reference(chunks: readonly (readonly RgbFrame[])[]): RgbFrame[] {
+  /**
+   * The toy's reference: luma = round(0.75 Y + 0.25 m), m = per-pixel mean luma of the previous chunk,
+   * nearest x2; chroma nearest x2.
+   */
+  function reference(chunks: readonly (readonly YuvFrame[])[]): YuvFrame[] {
     let state: Float32Array | undefined;
-    const out: RgbFrame[] = [];
+    const out: YuvFrame[] = [];
     for (const chunk of chunks) {
       const { width: w, height: h } = chunk[0]!;
       for (const f of chunk) {
-        const data = new Uint8Array(w * 2 * h * 2 * 3);
-        for (let y = 0; y < h * 2; y++) {
-          for (let x = 0; x < w * 2; x++) {
-            for (let c = 0; c < 3; c++) {
-              const si = ((y >> 1) * w + (x >> 1)) * 3 + c;
-              const v = 0.75 * (f.data[si]! / 255) + 0.25 * (state?.[si] ?? 0);
-              data[(y * w * 2 + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(v * 255)));
-            }
+        const data = new Uint8Array(yuvFrameBytes(2 * w, 2 * h));
+        for (let y = 0; y < 2 * h; y++) {
+          for (let x = 0; x < 2 * w; x++) {
+            const si = (y >> 1) * w + (x >> 1);
+            data[y * 2 * w + x] = Math.min(255, Math.max(0, Math.round(0.75 * f.data[si]! + 0.25 * (state?.[si] ?? 0))));
           }
         }
-        out.push({ width: w * 2, height: h * 2, data });
+        for (const [src, dst] of [[w * h, 4 * w * h], [(w * h * 5) / 4, 5 * w * h]] as const) {
+          for (let y = 0; y < h; y++) {
+            for (let x = 0; x < w; x++) data[dst + y * w + x] = f.data[src + (y >> 1) * (w / 2) + (x >> 1)]!;
+          }
+        }
+        out.push({ width: 2 * w, height: 2 * h, data });
       }
-      state = new Float32Array(w * h * 3).map((_, i) => chunk.reduce((a, f) => a + f.data[i]! / 255, 0) / chunk.length);
+      state = new Float32Array(w * h).map((_, i) => chunk.reduce((a, f) => a + f.data[i]!, 0) / chunk.length);
     }
     return out;
   }
 
-  const close = (a: readonly RgbFrame[], b: readonly RgbFrame[]): boolean =>
+  const close = (a: readonly YuvFrame[], b: readonly YuvFrame[]): boolean =>
     a.length === b.length && a.every((f, i) => f.data.every((v, j) => Math.abs(v - b[i]!.data[j]!) <= 1));
 
-  it('crops padded sizes back exactly (5x3 padded to 8x4, output 10x6)', async () => {
+  it('restores a single frame as the reference says (10x6 -> 20x12)', async () => {
     const r = new StreamRestorer(session, { chunkFrames: 1 });
-    const f = frame(1, 5, 3);
+    const f = frame(1, 10, 6);
     const [out] = await r.restore([f]);
-    expect([out!.width, out!.height]).toEqual([10, 6]);
+    expect([out!.width, out!.height]).toEqual([20, 12]);
     expect(close([out!], reference([[f]]))).toBe(true);
   });
 
   it('carries state across segments: equal to the reference stream with the same chunk boundaries', async () => {
-    const seg1 = frames(0, 5, 9, 7); // chunks 2, 2, 1
-    const seg2 = frames(5, 3, 9, 7); // chunks 2, 1
+    const seg1 = frames(0, 5, 10, 6); // chunks 2, 2, 1
+    const seg2 = frames(5, 3, 10, 6); // chunks 2, 1
     const r = new StreamRestorer(session, { chunkFrames: 2 });
     const out = [...(await restoreSegment(r, seg1)), ...(await restoreSegment(r, seg2))];
     const chunks = [seg1.slice(0, 2), seg1.slice(2, 4), seg1.slice(4), seg2.slice(0, 2), seg2.slice(2)];
@@ -229,8 +211,8 @@ describe('StreamRestorer with a model whose output depends on the state', () => 
   });
 
   it('resumes from a snapshot with identical frames', async () => {
-    const seg1 = frames(0, 3, 9, 7);
-    const seg2 = frames(3, 4, 9, 7);
+    const seg1 = frames(0, 3, 10, 6);
+    const seg2 = frames(3, 4, 10, 6);
     const a = new StreamRestorer(session, { chunkFrames: 3 });
     await restoreSegment(a, seg1);
     const snap = a.snapshot();

@@ -31,16 +31,16 @@ describe('decodeFrames', () => {
     info = await probeSegment(src, 'ts');
   });
 
-  it('yields frameCount rgb24 frames, the same bytes as ffmpeg writes to a file', async () => {
+  it('yields frameCount yuv420p frames, the same bytes as ffmpeg writes to a file', async () => {
     const hash = createHash('sha256');
     let n = 0;
     for await (const frame of decodeFrames(src, info)) {
-      expect([frame.width, frame.height, frame.data.length]).toEqual([192, 108, 192 * 108 * 3]);
+      expect([frame.width, frame.height, frame.data.length]).toEqual([192, 108, (192 * 108 * 3) / 2]);
       hash.update(frame.data);
       n++;
     }
     expect(n).toBe(info.video.frameCount);
-    const { stdout } = await run('sh', ['-c', `ffmpeg -v error -i '${src}' -map 0:v:0 -fps_mode passthrough -f rawvideo -pix_fmt rgb24 - | sha256sum`]);
+    const { stdout } = await run('sh', ['-c', `ffmpeg -v error -i '${src}' -map 0:v:0 -fps_mode passthrough -f rawvideo -pix_fmt yuv420p - | sha256sum`]);
     expect(hash.digest('hex')).toBe(stdout.split(' ')[0]);
   });
 

@@ -42,8 +42,8 @@ describe('segment encoder lifecycle', () => {
 
   it('refuses a frame of the wrong size', async () => {
     const enc = open('wrong-size.ts');
-    await expect(enc.write({ width: 8, height: 8, data: new Uint8Array(192) })).rejects.toThrow(
-      /is 8x8 \(192 bytes\); the encoder was opened for 160x120 rgb24/,
+    await expect(enc.write({ width: 8, height: 8, data: new Uint8Array(96) })).rejects.toThrow(
+      /is 8x8 \(96 bytes\); the encoder was opened for 160x120 yuv420p/,
     );
     await enc.abort();
   });
@@ -159,6 +159,7 @@ describe('source timestamps', () => {
     const video = {
       width: 2, height: 2, frameCount: 3, frameRate: { num: 30000, den: 1001 }, startTime: 10, timeBase: { num: 1, den: 90000 },
       codec: 'h264', pixFmt: 'yuv420p', framePts: [900000, 903003, 906006],
+      colour: { matrix: 'bt709', primaries: 'bt709', transfer: 'bt709', range: 'tv' as const, defaulted: [] },
     };
     expect(ptsExpression(video)).toBe('900000+floor(N*90090000/30000+0.5)');
     expect(ptsExpression({ ...video, framePts: [900000, 903003, 909009] })).toBe('if(lt(N,1),900000,if(lt(N,2),903003,909009))');

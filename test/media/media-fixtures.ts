@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import type { RgbFrame } from '../../src/types.js';
+import { yuvFrameBytes } from '../../src/types.js';
+import type { YuvFrame } from '../../src/types.js';
 
 const run = promisify(execFile);
 
@@ -93,22 +94,23 @@ export async function makeMp4(file: string, seconds: number, gopSeconds: number,
   ]);
 }
 
-/** 2x nearest-neighbour upscale: a stand-in for the model, cheap and exact. */
-export function upscale2x(frame: RgbFrame): RgbFrame {
-  const width = frame.width * 2;
-  const height = frame.height * 2;
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    const srcRow = (y >> 1) * frame.width;
-    for (let x = 0; x < width; x++) {
-      const s = (srcRow + (x >> 1)) * 3;
-      const d = (y * width + x) * 3;
-      data[d] = frame.data[s]!;
-      data[d + 1] = frame.data[s + 1]!;
-      data[d + 2] = frame.data[s + 2]!;
+/** 2x nearest-neighbour upscale of every yuv420p plane: a stand-in for the model, cheap and exact. */
+export function upscale2x(frame: YuvFrame): YuvFrame {
+  const { width: w, height: h } = frame;
+  const data = new Uint8Array(yuvFrameBytes(2 * w, 2 * h));
+  const planes = [
+    { src: 0, dst: 0, pw: w, ph: h },
+    { src: w * h, dst: 4 * w * h, pw: w / 2, ph: h / 2 },
+    { src: (w * h * 5) / 4, dst: 5 * w * h, pw: w / 2, ph: h / 2 },
+  ];
+  for (const { src, dst, pw, ph } of planes) {
+    for (let y = 0; y < 2 * ph; y++) {
+      const row = src + (y >> 1) * pw;
+      const out = dst + y * 2 * pw;
+      for (let x = 0; x < 2 * pw; x++) data[out + x] = frame.data[row + (x >> 1)]!;
     }
   }
-  return { width, height, data };
+  return { width: 2 * w, height: 2 * h, data };
 }
 
 export interface PacketFacts {

@@ -1,52 +1,53 @@
-"""Writes stateful-toy.onnx + .json: a weightless model meeting the swiftvr-model/1 contract whose
-output visibly depends on its carried state, so tests can tell carried state from zeros.
+"""Writes stateful-toy.onnx + .json: a weightless model meeting the swiftvr-model/1 contract (yuv420p
+planes in and out) whose output visibly depends on its carried state, so tests can tell carried state
+from zeros.
 
-  hq        = nearest_x2(0.75 * lq + 0.25 * state)          state broadcast over T
-  state_out = mean over T of lq                              [1, 3, H, W]
+  hq luma   = nearest_x2(0.75 * Y + 0.25 * state)     state broadcast over T; chroma nearest_x2
+  state_out = mean over T of Y                          [1, 1, H, W]
 
 Regenerate: .venv/bin/python test/inference/toy-model/make_toy_model.py
 """
 import json
 import os
+import sys
+import warnings
 
-import onnx
-from onnx import TensorProto, helper
+import torch
+import torch.nn.functional as F
 
 here = os.path.dirname(os.path.abspath(__file__))
-f = TensorProto.FLOAT
-lq = helper.make_tensor_value_info("lq", f, [1, "T", 3, "H", "W"])
-st = helper.make_tensor_value_info("state_prev", f, [1, 3, "H", "W"])
-hq = helper.make_tensor_value_info("hq", f, [1, "T", 3, "H2", "W2"])
-st_out = helper.make_tensor_value_info("state_prev_out", f, [1, 3, "H", "W"])
-consts = [
-    helper.make_tensor("a", f, [], [0.75]),
-    helper.make_tensor("b", f, [], [0.25]),
-    helper.make_tensor("ax1", TensorProto.INT64, [1], [1]),
-    helper.make_tensor("scales", f, [5], [1.0, 1.0, 1.0, 2.0, 2.0]),
-]
-nodes = [
-    helper.make_node("Unsqueeze", ["state_prev", "ax1"], ["st5"]),  # (1, 1, 3, H, W)
-    helper.make_node("Mul", ["lq", "a"], ["lq_a"]),
-    helper.make_node("Mul", ["st5", "b"], ["st_b"]),
-    helper.make_node("Add", ["lq_a", "st_b"], ["mix"]),  # (1, T, 3, H, W)
-    helper.make_node("Resize", ["mix", "", "scales"], ["hq"], mode="nearest"),  # (1, T, 3, 2H, 2W)
-    helper.make_node("ReduceMean", ["lq", "ax1"], ["state_prev_out"], keepdims=0),  # (1, 3, H, W)
-]
-graph = helper.make_graph(nodes, "stateful_toy", [lq, st], [hq, st_out], initializer=consts)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="swiftvr-test")
-model.ir_version = 8
-onnx.checker.check_model(model)
-onnx.save(model, os.path.join(here, "stateful-toy.onnx"))
+sys.path.insert(0, os.path.join(here, "../../.."))
+from models.swiftvr.model import pack_i420, to_u8, unpack_i420  # noqa: E402
+
+
+class Toy(torch.nn.Module):
+    def forward(self, lq: torch.Tensor, state_prev: torch.Tensor):
+        y, u, v = unpack_i420(lq)  # (1, T, H, W), (1, T, H/2, W/2)
+        yf = y.float()
+        mix = 0.75 * yf + 0.25 * state_prev  # state (1, 1, H, W) broadcast over T
+        up = lambda x: F.interpolate(x, scale_factor=2.0, mode="nearest")  # noqa: E731
+        return pack_i420(to_u8(up(mix)), to_u8(up(u.float())), to_u8(up(v.float()))), yf.mean(dim=1, keepdim=True)
+
+
+with warnings.catch_warnings(), torch.no_grad():
+    warnings.simplefilter("ignore")
+    torch.onnx.export(Toy(), (torch.zeros(1, 2, 12, 8, dtype=torch.uint8), torch.zeros(1, 1, 8, 8)),
+                      os.path.join(here, "stateful-toy.onnx"), dynamo=False, opset_version=17,
+                      input_names=["lq", "state_prev"], output_names=["hq", "state_prev_out"],
+                      dynamic_axes={"lq": {1: "T", 2: "R", 3: "W"}, "hq": {1: "T", 2: "R2", 3: "W2"},
+                                    "state_prev": {2: "H", 3: "W"}, "state_prev_out": {2: "H", 3: "W"}})
+planes = {"layout": "NT(I420)", "dtype": "uint8", "pix_fmt": "yuv420p"}
 sidecar = {
     "format": "swiftvr-model/1",
     "name": "stateful-toy",
     "fixture": True,
     "scale": 2,
-    "alignment": 4,
+    "alignment": 2,
     "t_max": 4,
-    "input": {"name": "lq", "layout": "NTCHW", "dtype": "float32", "range": [0, 1], "color": "rgb"},
-    "output": {"name": "hq", "layout": "NTCHW", "dtype": "float32", "range": [0, 1], "color": "rgb"},
-    "states": [{"name": "state_prev", "output": "state_prev_out", "shape": [1, 3, "H", "W"], "dtype": "float32", "init": "zeros"}],
+    "input": {"name": "lq", **planes},
+    "output": {"name": "hq", **planes},
+    "states": [{"name": "state_prev", "output": "state_prev_out", "shape": [1, 1, "H", "W"], "dtype": "float32",
+                "init": "zeros"}],
     "provenance": {"trained": False, "note": "weightless test model: output depends on the carried state"},
     "quality": {},
 }
