@@ -1,6 +1,6 @@
 """Throughput benchmark.
 
-    .venv/bin/python -m models.swiftvr.bench                       # CPU: onnxruntime, 640x360 output
+    .venv/bin/python -m models.swiftvr.bench                       # CPU: onnxruntime, 640x360 output, model only
     .venv/bin/python -m models.swiftvr.bench --dit --checkpoint models/runs/x2/final.pt   # CPU DiT ablation
     .venv/bin/python -m models.swiftvr.bench --gpu --checkpoint models/runs/x2/final.pt
         # GPU: frames/s + peak memory at 1920x1080, 2560x1440, 3840x2160 output, and DiT time for
@@ -21,26 +21,32 @@ import onnxruntime as ort
 GPU_OUTPUTS = ((1920, 1080), (2560, 1440), (3840, 2160))
 
 
+def state_zeros(meta: dict, h: int, w: int) -> dict:
+    """Zero state for LQ luma h x w (the sidecar's H, W are the size rounded up to the alignment)."""
+    a = meta["alignment"]
+    h, w = -(-h // a) * a, -(-w // a) * a
+
+    def dim(d):
+        if isinstance(d, int):
+            return d
+        base = h if d[0] == "H" else w
+        return base if len(d) == 1 else base // int(d[2:]) if d[1] == "/" else base * int(d[2:])
+    return {st["name"]: np.zeros([dim(d) for d in st["shape"]], np.float32) for st in meta["states"]}
+
+
 def cpu_bench(model: str, out_w: int, out_h: int, frames: int, chunk: int, threads: int) -> dict:
+    """The model alone through onnxruntime (no decode/encode): yuv420p chunks in, state carried."""
     meta = json.loads(Path(model).with_suffix(".json").read_text())
-    s, a = meta["scale"], meta["alignment"]
-    h, w = -(-(out_h // s) // a) * a, -(-(out_w // s) // a) * a  # padded LQ size, as the runtime feeds it
+    s = meta["scale"]
+    h, w = out_h // s, out_w // s
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-
-    def zeros():
-        def dim(d):
-            if isinstance(d, int):
-                return d
-            base = h if d[0] == "H" else w
-            return base // int(d[2:]) if d[1] == "/" else base * int(d[2:])
-        return {st["name"]: np.zeros([dim(d) for d in st["shape"]], np.float32) for st in meta["states"]}
-
     rng = np.random.default_rng(0)
-    lq = rng.random((1, chunk, 3, h, w), dtype=np.float32)
-    state = zeros()
+    lq = rng.integers(0, 256, (1, chunk, h * 3 // 2, w), dtype=np.uint8)
+    state = state_zeros(meta, h, w)
     res = sess.run(None, {"lq": lq, **state})  # warm-up
     n_chunks = max(1, frames // chunk)
     t0 = time.perf_counter()
@@ -49,7 +55,7 @@ def cpu_bench(model: str, out_w: int, out_h: int, frames: int, chunk: int, threa
         state = {st["name"]: v for st, v in zip(meta["states"], res[1:])}
     dt = time.perf_counter() - t0
     return {"device": "cpu", "threads": threads, "cpu_count": os.cpu_count(), "model": model,
-            "lq_padded": [w, h], "output": [w * s, h * s], "chunk": chunk, "frames": n_chunks * chunk,
+            "lq": [w, h], "output": [w * s, h * s], "chunk": chunk, "frames": n_chunks * chunk,
             "seconds": round(dt, 3), "fps": round(n_chunks * chunk / dt, 2), "onnxruntime": ort.__version__,
             "load_avg_1m": round(os.getloadavg()[0], 2)}
 
@@ -79,8 +85,8 @@ def gpu_bench(checkpoint: str | None, chunk: int, iters: int) -> dict:
 
     with torch.no_grad():
         for ow, oh in GPU_OUTPUTS:
-            h, w = -(-(oh // 2) // 8) * 8, -(-(ow // 2) // 8) * 8
-            lq = torch.rand(1, chunk, 3, h, w, device=dev, dtype=torch.float16)
+            h, w = oh // 2, ow // 2
+            lq = torch.randint(0, 256, (1, chunk, h * 3 // 2, w), device=dev, dtype=torch.uint8)
             st = [s.to(dev, torch.float16) for s in model.init_state(1, h, w)]
             torch.cuda.reset_peak_memory_stats()
             sec = timed(lambda: model(lq, *st))

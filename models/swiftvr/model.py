@@ -335,10 +335,11 @@ class SwiftVR(nn.Module):
             self.check_input(lq)
         y, u, v = unpack_i420(lq)  # uint8 (B, T, H, W), (B, T, H/2, W/2) x 2
         b, t, h, w = y.shape
-        yp = pad_to(_frames(y[:, :, None]).float() * (1.0 / 255.0), self.cfg.alignment)  # (B*T, 1, Hp, Wp)
+        dt = self.chroma_kernel.dtype  # follows the model's dtype (float32 exported; half on a GPU)
+        yp = pad_to(_frames(y[:, :, None]).to(dt) * (1.0 / 255.0), self.cfg.alignment)  # (B*T, 1, Hp, Wp)
         yq, *state = self.restore_y(yp.reshape(b, t, *yp.shape[1:]), state_ctx, state_dec0, state_dec1)
         yq = to_u8(yq[:, :, 0, :2 * h, :2 * w] * 255.0)  # (B, T, 2H, 2W)
-        uv = torch.stack([u, v], dim=2).flatten(0, 2)[:, None].float()  # (B*T*2, 1, H/2, W/2)
+        uv = torch.stack([u, v], dim=2).flatten(0, 2)[:, None].to(dt)  # (B*T*2, 1, H/2, W/2)
         uvq = to_u8(bicubic_x2(uv, self.chroma_kernel)).reshape(b, t, 2, h, w)
         return (pack_i420(yq, uvq[:, :, 0], uvq[:, :, 1]), *state)
 

@@ -1,0 +1,42 @@
+// The colour description carried from source to output: tags as probed, the documented default
+// for untagged fields, and the ffmpeg options that write them.
+import { describe, expect, it } from 'vitest';
+import { colourTagArgs, defaultMatrix, planeFormat, videoColour } from '../../src/media/colour.js';
+
+describe('videoColour', () => {
+  it('keeps every tag a source carries', () => {
+    const c = videoColour(
+      { color_space: 'bt470bg', color_primaries: 'bt470bg', color_transfer: 'bt470bg', color_range: 'pc', pix_fmt: 'yuv420p' },
+      320, 240,
+    );
+    expect(c).toEqual({ matrix: 'bt470bg', primaries: 'bt470bg', transfer: 'bt470bg', range: 'pc', defaulted: [] });
+  });
+
+  it('gives an untagged stream BT.601 (SMPTE 170M) below 720 lines and BT.709 from 720 up, limited range', () => {
+    expect(videoColour({ pix_fmt: 'yuv420p' }, 640, 360)).toEqual({
+      matrix: 'smpte170m', primaries: 'smpte170m', transfer: 'smpte170m', range: 'tv',
+      defaulted: ['matrix', 'primaries', 'transfer', 'range'],
+    });
+    expect(videoColour({ color_space: 'unknown', color_range: 'unknown' }, 1280, 720).matrix).toBe('bt709');
+    expect(defaultMatrix(1280, 544)).toBe('bt709');
+    expect(defaultMatrix(720, 576)).toBe('smpte170m');
+  });
+
+  it('fills a partly tagged stream from its matrix family; yuvj pixel formats are full range', () => {
+    const c = videoColour({ color_space: 'bt709', pix_fmt: 'yuvj420p' }, 320, 240);
+    expect(c).toEqual({ matrix: 'bt709', primaries: 'bt709', transfer: 'bt709', range: 'pc', defaulted: ['primaries', 'transfer', 'range'] });
+  });
+});
+
+describe('planes and tags for ffmpeg', () => {
+  it('keeps yuvj sources in a yuvj format so no range conversion happens', () => {
+    expect(planeFormat('yuvj420p')).toBe('yuvj420p');
+    expect(planeFormat('yuv420p')).toBe('yuv420p');
+    expect(planeFormat('yuv420p10le')).toBe('yuv420p');
+  });
+
+  it('writes ffmpeg option names, which differ from ffprobe names for two transfers', () => {
+    const c = videoColour({ color_space: 'bt470bg', color_primaries: 'bt470bg', color_transfer: 'bt470bg' }, 320, 240);
+    expect(colourTagArgs(c)).toEqual(['-colorspace', 'bt470bg', '-color_primaries', 'bt470bg', '-color_trc', 'gamma28', '-color_range', 'tv']);
+  });
+});
