@@ -337,7 +337,7 @@ def main(args: argparse.Namespace) -> Run:
             opt.load_state_dict(run.opt_state)
             run.opt_state = None
         run.model.train()
-        last_ckpt, losses = time.time(), []
+        last_ckpt, losses, step_times = time.time(), [], []
         while run.step < planned:
             t_step = time.time()
             run.step += 1
@@ -356,7 +356,12 @@ def main(args: argparse.Namespace) -> Run:
             opt.step()
             run.ema.update(run.model, k)
             losses.append(loss.item())
-            run.train_seconds += time.time() - t_step
+            # Training time, not wall time: a step that took far longer than usual (the process was
+            # paused or the machine suspended) counts as a usual one.
+            dt = time.time() - t_step
+            step_times.append(dt)
+            usual = float(np.median(step_times[-50:]))
+            run.train_seconds += min(dt, 5 * usual)
             if k % 50 == 0 or k == 1:
                 run.log(f"[{stage}] step {k}/{planned} loss {np.mean(losses[-50:]):.5f} "
                         f"lr {opt.param_groups[0]['lr']:.2e} {run.train_seconds / 60:.1f} min")

@@ -5,7 +5,7 @@ import { readJobStatus, formatStatus } from '../cloud/status.js';
 import { jobMessageOf, parseS3Input, submitJob } from '../cloud/submit.js';
 import { Worker } from '../cloud/worker.js';
 import { usageError } from '../errors.js';
-import { ModelSession } from '../inference/session.js';
+import { openRestorer } from '../inference/restorer.js';
 import type { MemoryQueue } from '../cloud/queue/memory-queue.js';
 import type { JobMessage } from '../cloud/jobs.js';
 import { parseCloudArgs } from './cloud-args.js';
@@ -55,7 +55,12 @@ export const submitCommand: Command = {
     const worker = new Worker({
       store,
       queue,
-      openSession: () => ModelSession.open(config.model, { ep: config.ep, ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }) }),
+      openRestorer: () =>
+        openRestorer(config.model, {
+          ep: config.ep,
+          ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
+          ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
+        }),
       sourcePrefix: config.sourcePrefix,
       outputPrefix: config.outputPrefix,
       consume: { ...config.consume, waitTimeSeconds: 0 },
@@ -63,7 +68,6 @@ export const submitCommand: Command = {
       livePollMs: config.livePollMs,
       liveIdleTimeoutMs: config.liveIdleTimeoutMs,
       encoder: config.encoder,
-      ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
       log: args.flags.json ? (line) => io.stderr.write(`${JSON.stringify(line)}\n`) : () => undefined,
     });
     await worker.start();

@@ -4,7 +4,7 @@ import { utimes, writeFile } from 'node:fs/promises';
 import { CLOUD_OPTIONS_HELP, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
 import { Worker } from '../cloud/worker.js';
 import { usageError } from '../errors.js';
-import { ModelSession } from '../inference/session.js';
+import { openRestorer } from '../inference/restorer.js';
 import { parseCloudArgs } from './cloud-args.js';
 import type { CliIo, Command } from './command.js';
 
@@ -35,7 +35,12 @@ export const workerCommand: Command = {
     const worker = new Worker({
       store: openStore(config),
       queue: openQueue(config),
-      openSession: () => ModelSession.open(config.model, { ep: config.ep, ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }) }),
+      openRestorer: () =>
+        openRestorer(config.model, {
+          ep: config.ep,
+          ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
+          ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
+        }),
       sourcePrefix: config.sourcePrefix,
       outputPrefix: config.outputPrefix,
       consume: config.consume,
@@ -43,7 +48,6 @@ export const workerCommand: Command = {
       livePollMs: config.livePollMs,
       liveIdleTimeoutMs: config.liveIdleTimeoutMs,
       encoder: config.encoder,
-      ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
       ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
       log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`),
       ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),

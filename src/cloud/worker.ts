@@ -13,8 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SwiftvrError, isSwiftvrError, withContext } from '../errors.js';
 import { measureBandwidth, renderMultivariantPlaylist } from '../hls/playlist-writer.js';
 import { checkS3Key, policyForInput } from '../hls/uri-policy.js';
-import type { ModelSession } from '../inference/session.js';
-import { StreamRestorer } from '../inference/stream-restorer.js';
+import type { Restorer } from '../inference/restorer.js';
 import { prepareSegment, restoreSegment, type EncoderChoice, type SegmentInput } from '../pipeline/segment.js';
 import type { ContainerKind, SourcePlan } from '../types.js';
 import {
@@ -41,8 +40,8 @@ import { taskProtection, type TaskProtection } from './task-protection.js';
 export interface WorkerOptions {
   readonly store: ObjectStore;
   readonly queue: JobQueue<JobMessage>;
-  /** Opens one model session per concurrency slot. */
-  readonly openSession: () => Promise<ModelSession>;
+  /** Opens one restorer (an inference thread with its session) per concurrency slot. */
+  readonly openRestorer: () => Promise<Restorer>;
   readonly sourcePrefix: string;
   readonly outputPrefix: string;
   readonly consume: ConsumeOptions;
@@ -53,7 +52,6 @@ export interface WorkerOptions {
   /** A live source that gains no segment for this long fails the follow (the message comes back). */
   readonly liveIdleTimeoutMs: number;
   readonly encoder: EncoderChoice;
-  readonly chunkFrames?: number;
   /** Name in metrics and error records. */
   readonly workerId?: string;
   /** Structured log lines (JSON objects); default: one JSON line on stdout. */
@@ -64,7 +62,7 @@ export interface WorkerOptions {
 
 /** One concurrency slot: a restorer and which (job, sn) its carried state belongs to. */
 interface Slot {
-  readonly restorer: StreamRestorer;
+  readonly restorer: Restorer;
   at: { job: string; sn: number } | undefined;
   busy: boolean;
 }
@@ -76,7 +74,6 @@ export class Worker {
   readonly workerId: string;
   private readonly log: (line: Record<string, unknown>) => void;
   private slots: Slot[] = [];
-  private sessions: ModelSession[] = [];
   private consumer: RunningConsumer | undefined;
   private maxReceives: number | undefined;
   private workDir: string | undefined;
@@ -95,9 +92,7 @@ export class Worker {
   async start(): Promise<void> {
     this.workDir = await mkdtemp(path.join(tmpdir(), 'swiftvr-worker-'));
     for (let i = 0; i < this.o.consume.concurrency; i++) {
-      const session = await this.o.openSession();
-      this.sessions.push(session);
-      this.slots.push({ restorer: new StreamRestorer(session, this.o.chunkFrames === undefined ? {} : { chunkFrames: this.o.chunkFrames }), at: undefined, busy: false });
+      this.slots.push({ restorer: await this.o.openRestorer(), at: undefined, busy: false });
     }
     this.maxReceives = await this.o.queue.maxReceives();
     this.consumer = this.o.queue.consume((m) => this.handle(m), {
@@ -113,8 +108,7 @@ export class Worker {
     await this.consumer?.stop();
     this.consumer = undefined;
     this.protection.close();
-    for (const s of this.sessions) await s.release();
-    this.sessions = [];
+    for (const s of this.slots) await s.restorer.close();
     this.slots = [];
     if (this.workDir !== undefined) await rm(this.workDir, { recursive: true, force: true });
     this.log({ event: 'worker-stopped', worker: this.workerId });
@@ -257,7 +251,7 @@ export class Worker {
         });
         const body = new Uint8Array(await readFile(encoded.path));
         // 1. checkpoint: deterministic for a given input state, so overwriting is harmless.
-        await store.put(layout.checkpoint(sn), slot.restorer.snapshot(), {
+        await store.put(layout.checkpoint(sn), await slot.restorer.snapshot(), {
           contentType: 'application/octet-stream',
           // The bucket's lifecycle rule expires checkpoints by this tag.
           tags: { [STATE_TAG.key]: STATE_TAG.value },
@@ -295,7 +289,7 @@ export class Worker {
       }
     } catch (e) {
       // The slot's state is now unknown (half a segment ran).
-      slot.restorer.reset();
+      await slot.restorer.reset().catch(() => {});
       slot.at = undefined;
       throw withContext(e, { stream: job, sn });
     } finally {
@@ -332,12 +326,12 @@ export class Worker {
     const shardStart = m.shard !== undefined && m.shard.index > 0 && sn === m.shard.first;
     if (!shardStart && slot.at?.job === job && slot.at.sn === sn - 1) return;
     slot.at = undefined;
-    slot.restorer.reset();
+    await slot.restorer.reset();
     if (m.prev === undefined) return;
     if (!shardStart) {
       const ck = await this.o.store.get(layout.checkpoint(m.prev.sn), { signal });
       if (ck !== undefined) {
-        slot.restorer.load(ck.body);
+        await slot.restorer.load(ck.body);
         this.log({ event: 'state-loaded', job, sn, from: m.prev.sn });
         return;
       }
@@ -357,7 +351,7 @@ export class Worker {
     } catch (e) {
       if (signal.aborted) throw e;
       // A broken previous segment (e.g. one that went to the DLQ) must not stop the stream.
-      slot.restorer.reset();
+      await slot.restorer.reset();
       this.log({ event: 'state-warm-failed', job, sn, on: m.prev.sn, message: e instanceof Error ? e.message : String(e) });
     }
   }

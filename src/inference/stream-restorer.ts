@@ -65,6 +65,10 @@ export class StreamRestorer {
 
   /** Buffer one frame; when a chunk is full it runs and its restored frames are returned. */
   async push(frame: YuvFrame): Promise<YuvFrame[]> {
+    const first = this.buffer[0];
+    if (first !== undefined && (first.width !== frame.width || first.height !== frame.height)) {
+      throw new SwiftvrError('bad-input', `frame size ${frame.width}x${frame.height} differs from ${first.width}x${first.height} within one chunk; sizes must match`);
+    }
     this.buffer.push(frame);
     if (this.buffer.length < this.chunkFrames) return [];
     const chunk = this.buffer;

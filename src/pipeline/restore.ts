@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ExecutionProvider, SegmentResult, SourcePlan } from '../types.js';
 import { SwiftvrError } from '../errors.js';
-import { ModelSession } from '../inference/session.js';
-import { StreamRestorer } from '../inference/stream-restorer.js';
+import { openRestorer } from '../inference/restorer.js';
 import { readSourcePlan } from '../hls/playlist-reader.js';
 import { locationFromInput, policyForInput } from '../hls/uri-policy.js';
 import type { ProgressReporter } from '../report/progress.js';
@@ -73,9 +72,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   let createdOut = false;
   const stageDir = join(outDir, `.swiftvr-staging-${process.pid}-${Date.now().toString(36)}`);
   // The model loads while the input is read and planned.
-  const opening = ModelSession.open(options.modelPath, {
+  const opening = openRestorer(options.modelPath, {
     ep: options.ep ?? 'auto',
     ...(options.inferenceThreads !== undefined ? { intraOpThreads: options.inferenceThreads } : {}),
+    ...(options.chunkFrames !== undefined ? { chunkFrames: options.chunkFrames } : {}),
   });
   opening.catch(() => {});
   try {
@@ -89,8 +89,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       signal,
     });
     const policy = policyForInput(locationFromInput(input.playlist), { allowedHosts: options.allowedHosts ?? [] });
-    const session = await opening;
-    const restorer = new StreamRestorer(session, options.chunkFrames !== undefined ? { chunkFrames: options.chunkFrames } : {});
+    const restorer = await opening;
     createdOut = !existsSync(outDir);
     await mkdir(stageDir, { recursive: true });
     // Segments: restored and encoded into the staging folder.
@@ -115,7 +114,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       segments: staged.map((s) => s.result),
       frames: staged.reduce((n, s) => n + s.result.frames, 0),
       seconds,
-      provider: session.provider,
+      provider: restorer.provider,
     };
   } catch (e) {
     controller.abort(e);
@@ -128,7 +127,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     throw e;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    await opening.then((s) => s.release(), () => {});
+    await opening.then((r) => r.close(), () => {});
     await rm(stageDir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerKind, YuvFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
 import { SwiftvrError, withContext } from '../errors.js';
-import type { StreamRestorer } from '../inference/stream-restorer.js';
+import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
 import { decodeFrames } from '../media/decoder.js';
 import { createSegmentEncoder, type EncodedSegment } from '../media/encoder.js';
@@ -144,7 +144,7 @@ export interface RunOptions {
  */
 export function runSegment(
   prepared: PreparedSegment,
-  restorer: StreamRestorer,
+  restorer: Restorer,
   output: SegmentOutput,
   options: RunOptions = {},
 ): RunningSegment {
@@ -192,7 +192,7 @@ export function runSegment(
       toEncode.close();
     } catch (e) {
       // Drop half-buffered frames so the next segment does not start mid-chunk.
-      restorer.reset();
+      await restorer.reset().catch(() => {});
       toEncode.fail(e);
       throw segmentError(input, e);
     }
@@ -231,7 +231,7 @@ export function runSegment(
  */
 export async function restoreSegment(
   input: SegmentInput,
-  restorer: StreamRestorer,
+  restorer: Restorer,
   output: SegmentOutput,
   options: RunOptions & { readonly workDir: string },
 ): Promise<{ encoded: EncodedSegment; result: SegmentResult }> {

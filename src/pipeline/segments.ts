@@ -2,7 +2,7 @@
 // segment i is restored and encoded; the restorer (one carried state) takes segments in order.
 import { join } from 'node:path';
 import type { ByteRange, ResourceLocation, SegmentMediaInfo, SegmentRef, SegmentResult, SourcePlan } from '../types.js';
-import type { StreamRestorer } from '../inference/stream-restorer.js';
+import type { Restorer } from '../inference/restorer.js';
 import { loadBytes } from '../hls/resource-loader.js';
 import type { UriPolicy } from '../hls/uri-policy.js';
 import type { EncodedSegment } from '../media/encoder.js';
@@ -28,7 +28,7 @@ export interface StagedSegment {
 
 export interface SegmentsOptions {
   readonly policy: UriPolicy;
-  readonly restorer: StreamRestorer;
+  readonly restorer: Restorer;
   readonly stageDir: string;
   readonly workDir: string;
   readonly encoder: EncoderChoice;

@@ -7,7 +7,7 @@ import type { JobMessage } from '../../src/cloud/jobs.js';
 import type { ObjectStore } from '../../src/cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../../src/cloud/queue/job-queue.js';
 import { Worker } from '../../src/cloud/worker.js';
-import { ModelSession } from '../../src/inference/session.js';
+import { openRestorer } from '../../src/inference/restorer.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const FIXTURE_MODEL = path.join(REPO, 'test/fixtures/model/swiftvr-fixture.onnx');
@@ -46,7 +46,7 @@ export function makeWorker(
   return new Worker({
     store,
     queue,
-    openSession: () => ModelSession.open(o.model ?? FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }),
+    openRestorer: () => openRestorer(o.model ?? FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }),
     sourcePrefix: 'input',
     outputPrefix: 'output',
     consume: fastConsume(o.consume),

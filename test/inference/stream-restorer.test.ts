@@ -37,7 +37,7 @@ const sameFrames = (a: readonly YuvFrame[], b: readonly YuvFrame[]): boolean =>
 describe('StreamRestorer with the fixture model', () => {
   let session: ModelSession;
   beforeAll(async () => {
-    session = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1, log: () => {} });
+    session = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }, () => {});
   });
   afterAll(async () => {
     await session.release();
@@ -93,7 +93,7 @@ describe('StreamRestorer with the fixture model', () => {
     const snap = a.snapshot();
     const expected = await restoreSegment(a, seg2);
 
-    const other = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1, log: () => {} });
+    const other = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }, () => {});
     try {
       const b = new StreamRestorer(other, { chunkFrames: 2 });
       b.load(snap);
@@ -121,7 +121,7 @@ describe('StreamRestorer with the fixture model', () => {
 
   it('validates feeds against the model inputs and logs names, types and dims on failure', async () => {
     const lines: string[] = [];
-    const s = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1, log: (l) => lines.push(l) });
+    const s = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }, (l) => lines.push(l));
     try {
       const lq = new ort.Tensor('uint8', new Uint8Array(12 * 8), [12, 8]);
       await expect(s.run({ [s.contract.input]: lq })).rejects.toThrow(/rank 2 \[12,8\]; the model wants rank 4/);
@@ -135,7 +135,7 @@ describe('StreamRestorer with the fixture model', () => {
 
   it('fails clearly when CUDA is requested but unavailable', async () => {
     // This machine has no NVIDIA driver; a GPU host would instead get provider "cuda".
-    const attempt = ModelSession.open(FIXTURE_MODEL, { ep: 'cuda', log: () => {} });
+    const attempt = ModelSession.open(FIXTURE_MODEL, { ep: 'cuda' }, () => {});
     const result = await attempt.then(
       async (s) => {
         const p = s.provider;
@@ -151,7 +151,7 @@ describe('StreamRestorer with the fixture model', () => {
 describe('StreamRestorer with a model whose output depends on the state', () => {
   let session: ModelSession;
   beforeAll(async () => {
-    session = await ModelSession.open(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1, log: () => {} });
+    session = await ModelSession.open(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1 }, () => {});
   });
   afterAll(async () => {
     await session.release();

@@ -1,12 +1,11 @@
 // restoreSegment(): the unit of work of the cloud worker. A stream resumed on another
-// session from a state checkpoint produces byte-identical segments (with a model whose
+// inference thread from a state checkpoint produces byte-identical segments (with a model whose
 // output depends on the carried state).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelSession } from '../../src/inference/session.js';
-import { StreamRestorer } from '../../src/inference/stream-restorer.js';
+import { openRestorer, type Restorer } from '../../src/inference/restorer.js';
 import { restoreSegment, type SegmentInput } from '../../src/pipeline/segment.js';
 import { STATEFUL_TOY_MODEL } from '../inference/fixture-model.js';
 import { tempDirs } from './temp-dirs.js';
@@ -15,12 +14,14 @@ const DIR = fileURLToPath(new URL('../fixtures/hls/fmp4/96x64/', import.meta.url
 const temp = tempDirs('swiftvr-seg-');
 
 describe('restoreSegment()', () => {
-  let a: ModelSession;
-  let b: ModelSession;
+  const opened: Restorer[] = [];
+  const restorer = async (chunkFrames?: number): Promise<Restorer> => {
+    const r = await openRestorer(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1, ...(chunkFrames === undefined ? {} : { chunkFrames }) });
+    opened.push(r);
+    return r;
+  };
   let inputs: SegmentInput[];
   beforeAll(async () => {
-    a = await ModelSession.open(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1 });
-    b = await ModelSession.open(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1 });
     const init = await readFile(join(DIR, 'init.mp4'));
     inputs = await Promise.all(
       [0, 1, 2].map(async (sn) => ({
@@ -33,13 +34,12 @@ describe('restoreSegment()', () => {
     );
   });
   afterAll(async () => {
-    await a.release();
-    await b.release();
+    await Promise.all(opened.map((r) => r.close()));
   });
 
   it('resumes from a checkpoint on another session with byte-identical segments', async () => {
     const work = await temp();
-    const run = async (r: StreamRestorer, input: SegmentInput, tag: string) => {
+    const run = async (r: Restorer, input: SegmentInput, tag: string) => {
       const { encoded, result } = await restoreSegment(
         input,
         r,
@@ -51,27 +51,27 @@ describe('restoreSegment()', () => {
       return readFile(encoded.path);
     };
     // One worker restores the whole stream.
-    const straight = new StreamRestorer(a, { chunkFrames: 3 });
+    const straight = await restorer(3);
     const expected = [];
     for (const input of inputs) expected.push(await run(straight, input, 'straight'));
 
     // Another restores segment 0, checkpoints; a third resumes from the checkpoint.
-    const first = new StreamRestorer(a, { chunkFrames: 3 });
+    const first = await restorer(3);
     await run(first, inputs[0]!, 'first');
-    const checkpoint = first.snapshot();
-    const resumed = new StreamRestorer(b, { chunkFrames: 3 });
-    resumed.load(checkpoint);
+    const checkpoint = await first.snapshot();
+    const resumed = await restorer(3);
+    await resumed.load(checkpoint);
     for (const input of inputs.slice(1)) {
       expect((await run(resumed, input, 'resumed')).equals(expected[input.sn]!), `segment ${input.sn}`).toBe(true);
     }
     // Without the checkpoint (state from zeros) segment 1 comes out different.
-    const cold = new StreamRestorer(b, { chunkFrames: 3 });
+    const cold = await restorer(3);
     expect((await run(cold, inputs[1]!, 'cold')).equals(expected[1]!)).toBe(false);
   });
 
   it('names the segment when its bytes are not a segment', async () => {
     const work = await temp();
-    const r = new StreamRestorer(a);
+    const r = await restorer();
     const bad = { ...inputs[1]!, bytes: new Uint8Array(64).fill(7) };
     await expect(
       restoreSegment(bad, r, { outPath: join(work, 'x.m4s'), initOutPath: join(work, 'init.mp4'), encoder: 'libx264' }, { workDir: work }),

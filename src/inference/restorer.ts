@@ -1,0 +1,292 @@
+// The restorer the pipeline talks to: one model session and its carried state, owned by one
+// inference thread (or, inline, by the caller's thread). The main thread holds a proxy with the
+// same interface; frames go to the thread and come back as transferred buffers, and the state
+// never crosses the boundary (only snapshot()/load() bytes do, when asked for).
+import { Worker } from 'node:worker_threads';
+import type { ExecutionProvider, ModelContract, YuvFrame } from '../types.js';
+import { SwiftvrError, type ErrorKind } from '../errors.js';
+import { ModelSession, type SessionOptions } from './session.js';
+import { StreamRestorer } from './stream-restorer.js';
+
+export interface RestorerOptions extends SessionOptions {
+  /** Frames per model call, 1..t_max; default t_max. */
+  readonly chunkFrames?: number;
+  /** Run on the caller's thread instead of an inference thread (tests, tools). @default false */
+  readonly inline?: boolean;
+  /** Where the session logs (a failed run's feeds, a provider fallback). @default stderr */
+  readonly log?: (line: string) => void;
+}
+
+/** What the restorer tells about itself once open. */
+export interface RestorerInfo {
+  readonly contract: ModelContract;
+  readonly provider: ExecutionProvider;
+  readonly chunkFrames: number;
+}
+
+/**
+ * Streaming restoration with carried state (lifecycle as taehv's StreamingTAEHV):
+ *   push(frame)  buffer a frame; returns restored frames whenever a full chunk ran
+ *   flush()      run what is buffered (the end of a segment); the state stays carried
+ *   reset()      forget the state; the next chunk starts from zeros
+ *   snapshot()   the carried state as bytes; load(bytes) resumes from them with identical output
+ * push() takes ownership of the frame's buffer (it is transferred to the inference thread).
+ */
+export interface Restorer extends RestorerInfo {
+  readonly scale: number;
+  push(frame: YuvFrame): Promise<YuvFrame[]>;
+  flush(): Promise<YuvFrame[]>;
+  reset(): Promise<void>;
+  snapshot(): Promise<Uint8Array>;
+  load(bytes: Uint8Array): Promise<void>;
+  /** Whether state is carried (false after reset and before the first chunk). */
+  hasState(): Promise<boolean>;
+  /** Releases the session (and ends the thread). */
+  close(): Promise<void>;
+}
+
+// ---- the wire between proxy and thread -------------------------------------------------------
+
+/** Restored frames as they cross the boundary: one transferred buffer holding `count` frames. */
+export interface WireFrames {
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+  readonly buffer: ArrayBuffer;
+  readonly byteOffset: number;
+}
+
+export type ThreadRequest =
+  | { readonly op: 'open'; readonly modelPath: string; readonly options: SessionOptions & { readonly chunkFrames?: number } }
+  | { readonly op: 'push'; readonly frame: YuvFrame }
+  | { readonly op: 'flush' }
+  | { readonly op: 'reset' }
+  | { readonly op: 'snapshot' }
+  | { readonly op: 'load'; readonly bytes: Uint8Array }
+  | { readonly op: 'hasState' }
+  | { readonly op: 'close' };
+
+export interface ThreadOk {
+  readonly id: number;
+  readonly ok: true;
+  readonly info?: RestorerInfo;
+  readonly frames?: WireFrames;
+  readonly bytes?: Uint8Array;
+  readonly flag?: boolean;
+}
+export interface ThreadFailure {
+  readonly id: number;
+  readonly ok: false;
+  readonly kind: ErrorKind;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+/** A log line of the session (a failed run's feeds, a provider fallback), forwarded to the main thread. */
+export interface ThreadLog {
+  readonly log: string;
+}
+export type ThreadReply = ThreadOk | ThreadFailure | ThreadLog;
+
+/** Frames laid end to end in one buffer -> the wire form (no copy when they already are). */
+export function toWire(frames: readonly YuvFrame[]): { wire: WireFrames | undefined; transfer: ArrayBuffer[] } {
+  if (frames.length === 0) return { wire: undefined, transfer: [] };
+  const first = frames[0]!;
+  const bytes = first.data.length;
+  const contiguous = frames.every((f, i) => f.data.buffer === first.data.buffer && f.data.byteOffset === first.data.byteOffset + i * bytes);
+  const data = contiguous ? first.data : (() => {
+    const d = new Uint8Array(bytes * frames.length);
+    frames.forEach((f, i) => d.set(f.data, i * bytes));
+    return d;
+  })();
+  const buffer = data.buffer as ArrayBuffer;
+  return {
+    wire: { width: first.width, height: first.height, count: frames.length, buffer, byteOffset: data.byteOffset },
+    transfer: [buffer],
+  };
+}
+
+export function fromWire(w: WireFrames | undefined): YuvFrame[] {
+  if (w === undefined) return [];
+  const bytes = (w.width * w.height * 3) / 2;
+  return Array.from({ length: w.count }, (_, i) => ({
+    width: w.width,
+    height: w.height,
+    data: new Uint8Array(w.buffer, w.byteOffset + i * bytes, bytes),
+  }));
+}
+
+// ---- inline: the same core on the caller's thread -------------------------------------------
+
+class InlineRestorer implements Restorer {
+  private constructor(private readonly core: StreamRestorer, private readonly session: ModelSession) {}
+
+  static async open(modelPath: string, o: RestorerOptions): Promise<InlineRestorer> {
+    const session = await ModelSession.open(modelPath, o, o.log ?? defaultLog);
+    try {
+      return new InlineRestorer(new StreamRestorer(session, o.chunkFrames === undefined ? {} : { chunkFrames: o.chunkFrames }), session);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  get contract(): ModelContract {
+    return this.session.contract;
+  }
+  get provider(): ExecutionProvider {
+    return this.session.provider;
+  }
+  get chunkFrames(): number {
+    return this.core.chunkFrames;
+  }
+  get scale(): number {
+    return this.session.contract.scale;
+  }
+  push(frame: YuvFrame): Promise<YuvFrame[]> {
+    return this.core.push(frame);
+  }
+  flush(): Promise<YuvFrame[]> {
+    return this.core.flush();
+  }
+  async reset(): Promise<void> {
+    this.core.reset();
+  }
+  async snapshot(): Promise<Uint8Array> {
+    return this.core.snapshot();
+  }
+  async load(bytes: Uint8Array): Promise<void> {
+    this.core.load(bytes);
+  }
+  async hasState(): Promise<boolean> {
+    return this.core.hasState;
+  }
+  async close(): Promise<void> {
+    this.core.reset();
+    await this.session.release();
+  }
+}
+
+// ---- threaded: a proxy posting to the inference thread ---------------------------------------
+
+/**
+ * The thread's entry module. From dist/ it is plain JavaScript; from the sources (tsx, vitest) it
+ * is TypeScript, loaded through tsx's loader registered inside the thread (a worker does not
+ * inherit the main thread's loader hooks).
+ */
+function threadEntry(): URL {
+  const entry = new URL('./inference-thread.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return entry;
+  const source = new URL('./inference-thread.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(source)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+}
+
+class ThreadRestorer implements Restorer {
+  private readonly pending = new Map<number, { resolve: (r: ThreadOk) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private failed: Error | undefined;
+  private info!: RestorerInfo;
+
+  private constructor(private readonly worker: Worker, log: (line: string) => void) {
+    worker.on('message', (r: ThreadReply) => {
+      if ('log' in r) {
+        log(r.log);
+        return;
+      }
+      const p = this.pending.get(r.id);
+      this.pending.delete(r.id);
+      if (p === undefined) return;
+      if (r.ok) p.resolve(r);
+      else p.reject(new SwiftvrError(r.kind, r.message, { retryable: r.retryable }));
+    });
+    worker.on('error', (e) => this.fail(new SwiftvrError('internal', `inference thread failed: ${e.message}`, { cause: e })));
+    worker.on('exit', (code) => this.fail(new SwiftvrError('internal', `inference thread exited with code ${code}`)));
+  }
+
+  static async open(modelPath: string, o: RestorerOptions): Promise<ThreadRestorer> {
+    const proxy = new ThreadRestorer(new Worker(threadEntry()), o.log ?? defaultLog);
+    try {
+      const { ep, intraOpThreads, spinWait, chunkFrames } = o;
+      const options = {
+        ...(ep === undefined ? {} : { ep }),
+        ...(intraOpThreads === undefined ? {} : { intraOpThreads }),
+        ...(spinWait === undefined ? {} : { spinWait }),
+        ...(chunkFrames === undefined ? {} : { chunkFrames }),
+      };
+      proxy.info = (await proxy.call({ op: 'open', modelPath, options })).info!;
+    } catch (e) {
+      await proxy.terminate();
+      throw e;
+    }
+    return proxy;
+  }
+
+  get contract(): ModelContract {
+    return this.info.contract;
+  }
+  get provider(): ExecutionProvider {
+    return this.info.provider;
+  }
+  get chunkFrames(): number {
+    return this.info.chunkFrames;
+  }
+  get scale(): number {
+    return this.info.contract.scale;
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private call(request: ThreadRequest, transfer: ArrayBuffer[] = []): Promise<ThreadOk> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id }, transfer);
+    });
+  }
+
+  async push(frame: YuvFrame): Promise<YuvFrame[]> {
+    return fromWire((await this.call({ op: 'push', frame }, [frame.data.buffer as ArrayBuffer])).frames);
+  }
+  async flush(): Promise<YuvFrame[]> {
+    return fromWire((await this.call({ op: 'flush' })).frames);
+  }
+  async reset(): Promise<void> {
+    await this.call({ op: 'reset' });
+  }
+  async snapshot(): Promise<Uint8Array> {
+    return (await this.call({ op: 'snapshot' })).bytes!;
+  }
+  async load(bytes: Uint8Array): Promise<void> {
+    await this.call({ op: 'load', bytes });
+  }
+  async hasState(): Promise<boolean> {
+    return (await this.call({ op: 'hasState' })).flag === true;
+  }
+  async close(): Promise<void> {
+    try {
+      if (this.failed === undefined) await this.call({ op: 'close' });
+    } finally {
+      await this.terminate();
+    }
+  }
+
+  private async terminate(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
+
+const defaultLog = (line: string): void => {
+  process.stderr.write(line + '\n');
+};
+
+/** Opens the model and a restorer for one stream: on an inference thread unless `inline`. */
+export function openRestorer(modelPath: string, options: RestorerOptions = {}): Promise<Restorer> {
+  return options.inline === true ? InlineRestorer.open(modelPath, options) : ThreadRestorer.open(modelPath, options);
+}
