@@ -3,7 +3,7 @@
 import { CLOUD_OPTIONS_HELP, openQueue, openStore, readCloudConfig, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
 import { readJobStatus, formatStatus } from '../cloud/status.js';
 import { jobMessageOf, parseS3Input, submitJob } from '../cloud/submit.js';
-import { Worker } from '../cloud/worker.js';
+import { Worker } from '../cloud/worker/worker.js';
 import { usageError } from '../errors.js';
 import { openRestorer } from '../inference/restorer.js';
 import type { MemoryQueue } from '../cloud/queue/memory-queue.js';

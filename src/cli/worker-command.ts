@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { utimes, writeFile } from 'node:fs/promises';
 import { CLOUD_OPTIONS_HELP, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
-import { Worker } from '../cloud/worker.js';
+import { Worker } from '../cloud/worker/worker.js';
 import { usageError } from '../errors.js';
 import { openRestorer } from '../inference/restorer.js';
 import { parseCloudArgs } from './cloud-args.js';

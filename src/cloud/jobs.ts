@@ -10,61 +10,98 @@
 //   state/<sn>.bin            carried-state checkpoint after segment sn, tagged STATE_TAG
 //   segments/<sn>.json        per-segment metrics of the attempt that published it
 //   errors/<sn>-<attempt>.json one record per failed attempt
+//   done/shard-<i>            VOD: written once every segment of shard i is stored
 
+import { z } from 'zod';
 import { badInput, SwiftvrError } from '../errors.js';
-import type { ByteRange, ContainerKind } from '../types.js';
+import type { ContainerKind } from '../types.js';
 import { joinKey } from './object-store/object-store.js';
 
-/** One source segment as a worker needs it, carried in the message so no re-read is needed. */
-export interface SegmentSpec {
-  readonly sn: number;
+// Every message and record read back from the queue or the store is untrusted: parsed by these
+// schemas at the edge (a malformed one names the field and the rule), typed inside.
+const nonEmpty = z.string().min(1, 'must be a non-empty string');
+const sn = z.number().int('must be an integer').min(0, 'must be >= 0');
+const byteRange = z.object({ offset: z.number().int().min(0), length: z.number().int().min(1) });
+
+const segmentSpecSchema = z.object({
+  sn,
   /** Object key of the segment in the bucket. */
-  readonly key: string;
-  readonly byteRange?: ByteRange;
-  readonly duration: number;
-  readonly discontinuity: boolean;
-  readonly discontinuitySequence: number;
+  key: nonEmpty,
+  byteRange: byteRange.optional(),
+  duration: z.number().gt(0, 'must be a number > 0').lt(86_400, 'must be under a day'),
+  discontinuity: z.boolean(),
+  discontinuitySequence: sn,
   /** ISO 8601, from EXT-X-PROGRAM-DATE-TIME. */
-  readonly programDateTime?: string;
+  programDateTime: z.iso.datetime({ offset: true }).optional(),
   /** Object key of the EXT-X-MAP init section (fMP4). */
-  readonly mapKey?: string;
-}
+  mapKey: nonEmpty.optional(),
+});
 
-/** What every segment message repeats about its stream. */
-export interface StreamSpec {
-  readonly job: string;
+const streamSpecSchema = z.object({
+  job: nonEmpty,
   /** Key of the media playlist restored. */
-  readonly mediaKey: string;
-  readonly container: ContainerKind;
-  /** EXT-X-TARGETDURATION of the source; the output keeps it (it must not change). */
-  readonly targetDuration: number;
-  readonly mode: 'vod' | 'live';
-}
+  mediaKey: nonEmpty,
+  container: z.enum(['ts', 'fmp4']),
+  /** EXT-X-TARGETDURATION of the source; the output keeps it. 0 is valid: every segment under 0.5 s (RFC 8216 §4.3.3.1). */
+  targetDuration: z.number().int().min(0),
+  mode: z.enum(['vod', 'live']),
+});
 
-export interface ShardSpec {
-  readonly index: number;
-  readonly count: number;
-  /** First and last sn of this shard. */
-  readonly first: number;
-  readonly last: number;
-}
+const shardSpecSchema = z
+  .object({ index: z.number().int().min(0), count: z.number().int().min(1), first: sn, last: sn })
+  .refine((s) => s.index < s.count, { message: 'index must be below count' })
+  .refine((s) => s.first <= s.last, { message: 'first must not be after last' });
 
-export type JobMessage =
+export const jobMessageSchema = z.discriminatedUnion('type', [
   /** Restore a whole VOD playlist: the worker fans it out into segment messages. */
-  | { readonly type: 'vod'; readonly job: string; readonly sourceKey: string; readonly shards: number }
+  z.object({ type: z.literal('vod'), job: nonEmpty, sourceKey: nonEmpty, shards: z.number().int().min(1).max(1000) }),
   /** Follow a live playlist until EXT-X-ENDLIST, restoring segments as they appear. */
-  | { readonly type: 'live'; readonly job: string; readonly sourceKey: string }
+  z.object({ type: z.literal('live'), job: nonEmpty, sourceKey: nonEmpty }),
   /** Restore one segment; segments of one group arrive in order. */
-  | {
-      readonly type: 'segment';
-      readonly stream: StreamSpec;
-      readonly segment: SegmentSpec;
-      /** The segment before, to warm the state on when no checkpoint exists. */
-      readonly prev?: SegmentSpec;
-      readonly shard?: ShardSpec;
-      /** The source playlist had EXT-X-ENDLIST and this is its last segment. */
-      readonly last: boolean;
-    };
+  z.object({
+    type: z.literal('segment'),
+    stream: streamSpecSchema,
+    segment: segmentSpecSchema,
+    /** The segment before, to warm the state on when no checkpoint exists. */
+    prev: segmentSpecSchema.optional(),
+    /** VOD: the contiguous run of segments this one belongs to (the whole stream when unsharded). */
+    shard: shardSpecSchema.optional(),
+    /** The source playlist had EXT-X-ENDLIST and this is its last segment. */
+    last: z.boolean(),
+  }),
+]);
+
+/** What `status` and the publisher need to know about a job; written once at submit/route time. */
+export const jobRecordSchema = z.object({
+  job: nonEmpty,
+  sourceKey: nonEmpty,
+  mediaKey: nonEmpty,
+  /** The source multivariant playlist, when the job was submitted with one. */
+  multivariantKey: nonEmpty.optional(),
+  container: z.enum(['ts', 'fmp4']),
+  targetDuration: z.number().int().min(0),
+  mode: z.enum(['vod', 'live']),
+  shards: z.number().int().min(1),
+  /** VOD: every source segment, for the final playlist. */
+  segments: z.array(segmentSpecSchema).optional(),
+  createdAt: z.iso.datetime(),
+});
+
+/** One source segment as a worker needs it, carried in the message so no re-read is needed. */
+export type SegmentSpec = Readonly<z.infer<typeof segmentSpecSchema>>;
+/** What every segment message repeats about its stream. */
+export type StreamSpec = Readonly<z.infer<typeof streamSpecSchema>>;
+export type ShardSpec = Readonly<z.infer<typeof shardSpecSchema>>;
+export type JobMessage = Readonly<z.infer<typeof jobMessageSchema>>;
+export type JobRecord = Readonly<z.infer<typeof jobRecordSchema>>;
+
+/** "field.path: rule" for each problem zod found (at most 3). */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`)
+    .join('; ');
+}
 
 export type SegmentMessage = Extract<JobMessage, { type: 'segment' }>;
 
@@ -129,6 +166,16 @@ export class JobLayout {
   get errorsPrefix(): string {
     return joinKey(this.root, 'errors') + '/';
   }
+  get restoredPrefix(): string {
+    return joinKey(this.root, 'restored') + '/';
+  }
+  /** VOD: marker created once every segment of shard `index` is stored. */
+  shardDone(index: number): string {
+    return joinKey(this.root, 'done', `shard-${pad(index)}`);
+  }
+  get shardsDonePrefix(): string {
+    return joinKey(this.root, 'done') + '/';
+  }
   /** Where a job-level failure (no segment) is recorded. */
   jobError(attempt: number): string {
     return joinKey(this.root, 'errors', `job-${attempt}.json`);
@@ -144,48 +191,18 @@ export const groupOf = (m: SegmentMessage): string => (m.shard === undefined || 
  */
 export const dedupOf = (m: SegmentMessage): string => `${m.stream.job}:${m.segment.sn}:${m.segment.key}${m.last ? ':last' : ''}`;
 
-/** Parses and checks a message body; a malformed one names the field and the rule. */
+/** Parses and checks a message body; a malformed one is bad input naming the field and the rule. */
 export function parseJobMessage(body: unknown): JobMessage {
-  const bad = (rule: string): SwiftvrError => new SwiftvrError('bad-input', `queue message ${JSON.stringify(body)?.slice(0, 200)}: ${rule}`);
-  if (typeof body !== 'object' || body === null) throw bad('must be a JSON object');
-  const m = body as Record<string, unknown>;
-  const str = (o: Record<string, unknown>, k: string): string => {
-    if (typeof o[k] !== 'string' || o[k] === '') throw bad(`${k} must be a non-empty string`);
-    return o[k] as string;
-  };
-  const int = (o: Record<string, unknown>, k: string, min: number): number => {
-    if (!Number.isInteger(o[k]) || (o[k] as number) < min) throw bad(`${k} must be an integer >= ${min}`);
-    return o[k] as number;
-  };
-  switch (m.type) {
-    case 'vod':
-      str(m, 'job');
-      str(m, 'sourceKey');
-      int(m, 'shards', 1);
-      return m as unknown as JobMessage;
-    case 'live':
-      str(m, 'job');
-      str(m, 'sourceKey');
-      return m as unknown as JobMessage;
-    case 'segment': {
-      const s = m.stream as Record<string, unknown> | undefined;
-      const g = m.segment as Record<string, unknown> | undefined;
-      if (typeof s !== 'object' || s === null) throw bad('stream must be an object');
-      if (typeof g !== 'object' || g === null) throw bad('segment must be an object');
-      str(s, 'job');
-      str(s, 'mediaKey');
-      if (s.container !== 'ts' && s.container !== 'fmp4') throw bad('stream.container must be "ts" or "fmp4"');
-      if (s.mode !== 'vod' && s.mode !== 'live') throw bad('stream.mode must be "vod" or "live"');
-      int(s, 'targetDuration', 0); // 0 is valid: every segment under 0.5 s (RFC 8216 §4.3.3.1)
-      int(g, 'sn', 0);
-      str(g, 'key');
-      if (typeof g.duration !== 'number' || !(g.duration > 0)) throw bad('segment.duration must be a number > 0');
-      if (typeof m.last !== 'boolean') throw bad('last must be a boolean');
-      return m as unknown as JobMessage;
-    }
-    default:
-      throw bad(`type ${JSON.stringify(m.type)} must be one of "vod", "live", "segment"`);
-  }
+  const r = jobMessageSchema.safeParse(body);
+  if (r.success) return r.data;
+  throw new SwiftvrError('bad-input', `queue message rejected: ${describeIssues(r.error)} (message: ${JSON.stringify(body)?.slice(0, 160)})`);
+}
+
+/** Parses a job record read back from the store. */
+export function parseJobRecord(body: unknown, where: string): JobRecord {
+  const r = jobRecordSchema.safeParse(body);
+  if (r.success) return r.data;
+  throw new SwiftvrError('internal', `job record ${where} is malformed: ${describeIssues(r.error)}`);
 }
 
 /**
@@ -215,26 +232,12 @@ export function segmentMessages(
         stream,
         segment: segments[j]!,
         ...(prev === undefined ? {} : { prev }),
-        ...(count > 1 ? { shard } : {}),
+        // VOD messages always name their shard (the whole stream when unsharded): the worker knows
+        // from it when a run of segments is complete without listing the output.
+        ...(count > 1 || stream.mode === 'vod' ? { shard } : {}),
         last: opts.endList && j === n - 1,
       });
     }
   }
   return out;
-}
-
-/** What `status` and the publisher need to know about a job; written once at submit/route time. */
-export interface JobRecord {
-  readonly job: string;
-  readonly sourceKey: string;
-  readonly mediaKey: string;
-  /** The source multivariant playlist, when the job was submitted with one. */
-  readonly multivariantKey?: string;
-  readonly container: ContainerKind;
-  readonly targetDuration: number;
-  readonly mode: 'vod' | 'live';
-  readonly shards: number;
-  /** VOD: every source segment, for the final playlist and the completeness check. */
-  readonly segments?: readonly SegmentSpec[];
-  readonly createdAt: string;
 }

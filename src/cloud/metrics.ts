@@ -16,6 +16,10 @@ export interface SegmentMetrics {
   readonly bytes: number;
   readonly duration: number;
   readonly codecs: string;
+  /** The restored segment's picture size and frame rate (what the multivariant lists). */
+  readonly width: number;
+  readonly height: number;
+  readonly frameRate: { readonly num: number; readonly den: number };
   readonly attempt: number;
   readonly worker: string;
   readonly at: string;

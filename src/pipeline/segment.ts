@@ -234,10 +234,10 @@ export async function restoreSegment(
   restorer: Restorer,
   output: SegmentOutput,
   options: RunOptions & { readonly workDir: string },
-): Promise<{ encoded: EncodedSegment; result: SegmentResult }> {
+): Promise<{ encoded: EncodedSegment; result: SegmentResult; info: SegmentMediaInfo }> {
   const prepared = await prepareSegment(input, { workDir: options.workDir, ...(options.signal ? { signal: options.signal } : {}) });
   try {
-    return await runSegment(prepared, restorer, output, options).done;
+    return { ...(await runSegment(prepared, restorer, output, options).done), info: prepared.info };
   } finally {
     await prepared.dispose();
   }

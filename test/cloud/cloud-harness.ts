@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { JobMessage } from '../../src/cloud/jobs.js';
 import type { ObjectStore } from '../../src/cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../../src/cloud/queue/job-queue.js';
-import { Worker } from '../../src/cloud/worker.js';
+import { Worker } from '../../src/cloud/worker/worker.js';
 import { openRestorer } from '../../src/inference/restorer.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');

@@ -39,11 +39,15 @@ describe('segment messages', () => {
   it('parses messages and names the broken field', () => {
     const [m] = segmentMessages(stream, specs, { shards: 1, endList: false });
     expect(parseJobMessage(JSON.parse(JSON.stringify(m)))).toEqual(m);
-    expect(() => parseJobMessage({ type: 'vod', job: 'j', sourceKey: 'k', shards: 0 })).toThrow('shards must be an integer >= 1');
+    expect(() => parseJobMessage({ type: 'vod', job: 'j', sourceKey: 'k', shards: 0 })).toThrow('queue message rejected: shards: Too small: expected number to be >=1');
     expect(() => parseJobMessage({ type: 'segment', stream: { ...stream, container: 'mkv' }, segment: specs[0], last: false })).toThrow(
-      'stream.container must be "ts" or "fmp4"',
+      'stream.container: Invalid option: expected one of "ts"|"fmp4"',
     );
-    expect(() => parseJobMessage({ type: 'nope' })).toThrow('type "nope" must be one of "vod", "live", "segment"');
+    expect(() => parseJobMessage({ type: 'segment', stream, segment: { ...specs[0], sn: -1, duration: 0 }, last: false })).toThrow(
+      'segment.sn: must be >= 0; segment.duration: must be a number > 0',
+    );
+    expect(() => parseJobMessage({ type: 'nope' })).toThrow("type: Invalid discriminator value. Expected 'vod' | 'live' | 'segment'");
+    expect(() => parseJobMessage('x')).toThrow('(root): Invalid input: expected object, received string');
   });
 
   it('derives job ids from the source key and refuses keys outside the prefix', () => {

@@ -5,7 +5,8 @@ import { segmentMetricsLine, type SegmentMetrics } from '../../src/cloud/metrics
 
 const m: SegmentMetrics = {
   job: 'show/index', sn: 7, frames: 20, fps: 12.3456, processingSeconds: 1.62, queueWaitSeconds: 0.25, lagSeconds: 3.5,
-  bytes: 1000, duration: 2, codecs: 'avc1.64001f', attempt: 1, worker: 'w', at: '2026-01-01T00:00:00.000Z',
+  bytes: 1000, duration: 2, codecs: 'avc1.64001f', width: 640, height: 360, frameRate: { num: 25, den: 1 }, attempt: 1, worker: 'w',
+  at: '2026-01-01T00:00:00.000Z',
 };
 
 describe('CloudWatch embedded metric format', () => {

@@ -17,7 +17,7 @@ import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-obj
 import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
-import type { Worker } from '../../src/cloud/worker.js';
+import type { Worker } from '../../src/cloud/worker/worker.js';
 import { FIXTURE_MODEL, FIXTURE_TS, makeWorker, REPO, snapshot, STATEFUL_TOY_MODEL, until, uploadDir, type LogLine } from './cloud-harness.js';
 import { startMoto, type Moto } from './moto-server.js';
 import { createFifoQueues, readDlq } from './sqs-setup.js';

@@ -106,3 +106,23 @@ export function checkKey(key: string): string {
   }
   return key;
 }
+
+/**
+ * Creates `key` once. An object already there is fine (a duplicate run wrote the same thing),
+ * unless `mustMatch` and its bytes differ: then the writers disagree, which is an error.
+ */
+export async function putOnce(store: ObjectStore, key: string, body: Uint8Array | string, options: Omit<PutOptions, 'condition'>, mustMatch = false): Promise<'created' | 'existed'> {
+  try {
+    await store.put(key, body, { ...options, condition: { ifNoneMatch: '*' } });
+    return 'created';
+  } catch (e) {
+    if (!isPreconditionFailed(e)) throw e;
+    if (mustMatch) {
+      const existing = await store.get(key);
+      if (existing !== undefined && Buffer.compare(Buffer.from(existing.body), Buffer.from(toBytes(body))) !== 0) {
+        throw new SwiftvrError('internal', `${store.name}/${key} exists with different bytes; its writers disagree (settings changed mid-stream?)`);
+      }
+    }
+    return 'existed';
+  }
+}

@@ -1,0 +1,101 @@
+// The job record (written once when a job starts, read back schema-checked) and the error
+// records of failed attempts.
+import { isSwiftvrError, SwiftvrError, withContext } from '../../errors.js';
+import type { SourcePlan } from '../../types.js';
+import { JobLayout, jobIdOf, parseJobRecord, type JobRecord, type SegmentSpec, type StreamSpec } from '../jobs.js';
+import { bytesToText, isPreconditionFailed, type ObjectStore } from '../object-store/object-store.js';
+import type { WorkerLog } from './worker-context.js';
+
+export class JobRecords {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly outputPrefix: string,
+    private readonly sourcePrefix: string,
+    private readonly workerId: string,
+    private readonly log: WorkerLog,
+  ) {}
+
+  /** Creates the job record once; a later writer (redelivery, another worker) leaves it as is. */
+  async write(plan: SourcePlan, sourceKey: string, stream: StreamSpec, shards: number, segments: readonly SegmentSpec[] | undefined): Promise<void> {
+    const layout = new JobLayout(this.outputPrefix, stream.job);
+    const record: JobRecord = {
+      job: stream.job,
+      sourceKey,
+      mediaKey: stream.mediaKey,
+      ...(plan.multivariant === undefined ? {} : { multivariantKey: sourceKey }),
+      container: stream.container,
+      targetDuration: stream.targetDuration,
+      mode: stream.mode,
+      shards,
+      ...(segments === undefined ? {} : { segments: [...segments] }),
+      createdAt: new Date().toISOString(),
+    };
+    try {
+      await this.store.put(layout.record, JSON.stringify(record, null, 2), { condition: { ifNoneMatch: '*' }, contentType: 'application/json' });
+    } catch (e) {
+      if (!isPreconditionFailed(e)) throw e;
+    }
+  }
+
+  async read(layout: JobLayout): Promise<JobRecord> {
+    const where = `${this.store.name}/${layout.record}`;
+    const got = await this.store.get(layout.record);
+    if (got === undefined) throw new SwiftvrError('internal', `job record ${where} is missing`, { context: { stream: layout.job } });
+    let json: unknown;
+    try {
+      json = JSON.parse(bytesToText(got.body));
+    } catch (e) {
+      throw new SwiftvrError('internal', `job record ${where} is not JSON: ${(e as Error).message}`, { context: { stream: layout.job } });
+    }
+    return parseJobRecord(json, where);
+  }
+
+  /** One record per failed attempt, naming the segment; `final` when the next stop is the DLQ. */
+  async recordError(body: unknown, e: unknown, attempt: number, maxReceives: number | undefined): Promise<void> {
+    const m = (typeof body === 'object' && body !== null ? body : {}) as {
+      type?: unknown;
+      job?: unknown;
+      sourceKey?: unknown;
+      stream?: { job?: unknown };
+      segment?: { sn?: unknown; key?: unknown };
+    };
+    const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+    const job = str(m.stream?.job) ?? str(m.job) ?? (str(m.sourceKey) === undefined ? undefined : safeJobId(str(m.sourceKey)!, this.sourcePrefix));
+    const err = isSwiftvrError(e) ? e : withContext(e, {});
+    const sn = typeof m.segment?.sn === 'number' && Number.isInteger(m.segment.sn) && m.segment.sn >= 0 ? m.segment.sn : undefined;
+    const record = {
+      job,
+      sn,
+      segment: str(m.segment?.key),
+      type: str(m.type),
+      attempt,
+      final: maxReceives !== undefined && attempt >= maxReceives,
+      kind: err.kind,
+      retryable: err.retryable,
+      message: err.message,
+      worker: this.workerId,
+      at: new Date().toISOString(),
+    };
+    this.log({ event: 'error', ...record });
+    if (job === undefined) return;
+    let layout: JobLayout;
+    try {
+      layout = new JobLayout(this.outputPrefix, job);
+    } catch {
+      return;
+    }
+    try {
+      await this.store.put(sn === undefined ? layout.jobError(attempt) : layout.error(sn, attempt), JSON.stringify(record, null, 2), { contentType: 'application/json' });
+    } catch (writeError) {
+      this.log({ event: 'error-record-failed', job, sn, message: writeError instanceof Error ? writeError.message : String(writeError) });
+    }
+  }
+}
+
+const safeJobId = (key: string, prefix: string): string | undefined => {
+  try {
+    return jobIdOf(key, prefix);
+  } catch {
+    return undefined;
+  }
+};

@@ -1,0 +1,75 @@
+// VOD jobs: fan a source playlist out into segment messages (one FIFO group per shard), and publish
+// the rendition once every segment is stored. Completion costs O(1) store requests per segment:
+// a shard is checked (one listing) only when its last segment is stored, or when a segment of an
+// already finished shard lands late (a dead-lettered segment redriven); each complete shard
+// creates a marker, and the job publishes when the markers of all shards exist.
+import type { JobMessage , JobLayout} from '../jobs.js';
+import { dedupOf, groupOf, segmentMessages, type SegmentMessage } from '../jobs.js';
+import { bytesToText, putOnce } from '../object-store/object-store.js';
+import { readStoredPlan, segmentSpecOf } from '../source.js';
+import { restoredFactsSchema, type RestoredFacts } from './rendition-publisher.js';
+import type { WorkerContext } from './worker-context.js';
+import { streamOf } from './streams.js';
+
+export async function fanOutVod(ctx: WorkerContext, m: Extract<JobMessage, { type: 'vod' }>, signal: AbortSignal): Promise<void> {
+  const { store } = ctx.o;
+  const plan = await readStoredPlan(store, m.sourceKey, signal);
+  const stream = streamOf(plan, m.job, 'vod', store);
+  const specs = plan.media.segments.map((s) => segmentSpecOf(s, store));
+  await ctx.records.write(plan, m.sourceKey, stream, m.shards, specs);
+  // Re-running a fan-out (redelivery) re-sends the same dedup ids: dropped, or skipped by the worker.
+  const messages = segmentMessages(stream, specs, { shards: m.shards, endList: true });
+  for (const sm of messages) await ctx.o.queue.send(sm, { group: groupOf(sm), dedupId: dedupOf(sm) });
+  ctx.log({ event: 'vod-fanned-out', job: m.job, segments: specs.length, shards: Math.min(m.shards, specs.length) });
+}
+
+/**
+ * After segment m is stored: mark its shard complete when it is, and publish when all shards are.
+ * `facts` describe the segment just restored (undefined when a duplicate skipped the restore).
+ */
+export async function completeVodShard(ctx: WorkerContext, m: SegmentMessage, layout: JobLayout, facts: RestoredFacts | undefined): Promise<void> {
+  const { store } = ctx.o;
+  const shard = m.shard;
+  if (shard === undefined) return; // every VOD segment message names its shard
+  const container = m.stream.container;
+  const isLast = m.segment.sn === shard.last;
+  if (!isLast && (await store.head(layout.segment(shard.last, container))) === undefined) return;
+  if ((await store.head(layout.shardDone(shard.index))) === undefined) {
+    const record = await ctx.records.read(layout);
+    const stored = new Set((await store.list(layout.restoredPrefix)).map((o) => o.key));
+    const wanted = (record.segments ?? []).filter((s) => s.sn >= shard.first && s.sn <= shard.last);
+    if (wanted.some((s) => !stored.has(layout.segment(s.sn, container)))) return;
+    await putOnce(store, layout.shardDone(shard.index), '', { contentType: 'text/plain' });
+  }
+  const done = await store.list(layout.shardsDonePrefix);
+  if (done.length < shard.count) return;
+  await publishVod(ctx, layout, facts);
+}
+
+/** Every segment is stored: the rendition (once), then the multivariant (once). */
+async function publishVod(ctx: WorkerContext, layout: JobLayout, facts: RestoredFacts | undefined): Promise<void> {
+  const { store } = ctx.o;
+  if (await store.head(layout.multivariant)) return; // published, multivariant included
+  const record = await ctx.records.read(layout);
+  await ctx.publisher.writeVod(record, layout);
+  if (record.multivariantKey === undefined) return;
+  const specs = record.segments ?? [];
+  const sizes = new Map((await store.list(layout.restoredPrefix)).map((o) => [o.key, o.size]));
+  const known = facts ?? (await storedFacts(ctx, layout, specs[0]?.sn));
+  if (known === undefined) return;
+  await ctx.publisher.publishMultivariant(
+    record,
+    layout,
+    specs.map((s) => ({ bytes: sizes.get(layout.segment(s.sn, record.container)) ?? 0, duration: s.duration })),
+    known,
+  );
+}
+
+/** A restored segment's facts from its stored metrics (read back, so checked). */
+async function storedFacts(ctx: WorkerContext, layout: JobLayout, sn: number | undefined): Promise<RestoredFacts | undefined> {
+  if (sn === undefined) return undefined;
+  const got = await ctx.o.store.get(layout.metrics(sn));
+  if (got === undefined) return undefined;
+  const r = restoredFactsSchema.safeParse(JSON.parse(bytesToText(got.body)));
+  return r.success ? r.data : undefined;
+}

@@ -1,0 +1,57 @@
+// What the worker's job handlers share: its options, its name and log, the job records, the
+// restorer pool and the rendition publisher.
+import type { EncoderChoice } from '../../pipeline/segment.js';
+import type { Restorer } from '../../inference/restorer.js';
+import type { JobMessage } from '../jobs.js';
+import type { ObjectStore } from '../object-store/object-store.js';
+import type { ConsumeOptions, JobQueue } from '../queue/job-queue.js';
+import type { JobRecords } from './job-records.js';
+import type { RenditionPublisher } from './rendition-publisher.js';
+import type { RestorerPool } from './restorer-pool.js';
+
+export type WorkerLog = (line: Record<string, unknown>) => void;
+
+export interface WorkerOptions {
+  readonly store: ObjectStore;
+  readonly queue: JobQueue<JobMessage>;
+  /** Opens one restorer (an inference thread with its session) per concurrency slot. */
+  readonly openRestorer: () => Promise<Restorer>;
+  readonly sourcePrefix: string;
+  readonly outputPrefix: string;
+  readonly consume: ConsumeOptions;
+  /** Segments kept in live renditions (>= 6). */
+  readonly liveWindow: number;
+  /** How often a live follower re-reads the source playlist, ms. */
+  readonly livePollMs: number;
+  /** A live source that gains no segment for this long fails the follow (the message comes back). */
+  readonly liveIdleTimeoutMs: number;
+  readonly encoder: EncoderChoice;
+  /** Name in metrics and error records. */
+  readonly workerId?: string;
+  /** Structured log lines (JSON objects); default: one JSON line on stdout. */
+  readonly log?: WorkerLog;
+  /** ECS agent endpoint ($ECS_AGENT_URI) for task scale-in protection while a message is in flight. */
+  readonly ecsAgentUri?: string;
+}
+
+export interface WorkerContext {
+  readonly o: WorkerOptions;
+  readonly workerId: string;
+  readonly log: WorkerLog;
+  /** Scratch folder of this worker (removed when it stops). */
+  readonly workDir: string;
+  readonly records: JobRecords;
+  readonly pool: RestorerPool;
+  readonly publisher: RenditionPublisher;
+  /** True once the worker is stopping: long live follows hand their message back. */
+  readonly draining: () => boolean;
+}
+
+/** How a segment message reached the worker. */
+export interface SegmentTicket {
+  readonly signal: AbortSignal;
+  readonly queueWaitSeconds: number;
+  /** When the segment became available (sent to the queue, or first seen in a live playlist). */
+  readonly availableAt: Date;
+  readonly attempt: number;
+}

@@ -1,0 +1,119 @@
+// The cloud worker: takes job messages from the queue and runs them against the object store.
+//   vod      read the source, write the job record, fan out segment messages    (vod-job.ts)
+//   live     follow the source playlist until EXT-X-ENDLIST                     (live-job.ts)
+//   segment  restore one segment with carried state, then publish it            (segment-job.ts)
+// This file is the lifecycle (start, stop with drain) and the dispatch; restorers live in the
+// pool (restorer-pool.ts), outputs are published by rendition-publisher.ts, records by job-records.ts.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseJobMessage, type JobMessage } from '../jobs.js';
+import type { ReceivedMessage, RunningConsumer } from '../queue/job-queue.js';
+import { taskProtection, type TaskProtection } from '../task-protection.js';
+import { JobRecords } from './job-records.js';
+import { followLive } from './live-job.js';
+import { RenditionPublisher } from './rendition-publisher.js';
+import { RestorerPool } from './restorer-pool.js';
+import { runSegmentJob } from './segment-job.js';
+import { fanOutVod } from './vod-job.js';
+import type { WorkerContext, WorkerLog, WorkerOptions } from './worker-context.js';
+
+export type { WorkerOptions } from './worker-context.js';
+export type { SegmentOutcome } from './segment-job.js';
+
+export class Worker {
+  readonly o: WorkerOptions;
+  readonly workerId: string;
+  private readonly log: WorkerLog;
+  private readonly protection: TaskProtection;
+  private ctx: WorkerContext | undefined;
+  private consumer: RunningConsumer | undefined;
+  private maxReceives: number | undefined;
+  /** Set by stop(): long live follows hand their message back at the next segment boundary. */
+  private draining = false;
+
+  constructor(options: WorkerOptions) {
+    this.o = options;
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
+    this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+    this.protection = taskProtection({ agentUri: options.ecsAgentUri, log: this.log });
+  }
+
+  /** Opens the restorers and starts consuming. */
+  async start(): Promise<void> {
+    const { store } = this.o;
+    const workDir = await mkdtemp(path.join(tmpdir(), 'swiftvr-worker-'));
+    try {
+      const pool = await RestorerPool.open(this.o.consume.concurrency, this.o.openRestorer, store, workDir, this.log);
+      this.ctx = {
+        o: this.o,
+        workerId: this.workerId,
+        log: this.log,
+        workDir,
+        records: new JobRecords(store, this.o.outputPrefix, this.o.sourcePrefix, this.workerId, this.log),
+        pool,
+        publisher: new RenditionPublisher(store, this.o.liveWindow, this.log),
+        draining: () => this.draining,
+      };
+      this.maxReceives = await this.o.queue.maxReceives();
+    } catch (e) {
+      await this.ctx?.pool.close();
+      this.ctx = undefined;
+      await rm(workDir, { recursive: true, force: true });
+      throw e;
+    }
+    this.consumer = this.o.queue.consume((m) => this.handle(m), {
+      ...this.o.consume,
+      onQueueError: (e) => this.log({ event: 'queue-error', message: e instanceof Error ? e.message : String(e) }),
+    });
+    this.log({ event: 'worker-started', worker: this.workerId, queue: this.o.queue.name, store: store.name, slots: this.ctx.pool.size });
+  }
+
+  /** Stops taking messages, waits for in-flight ones (drain), releases the restorers. */
+  async stop(): Promise<void> {
+    this.draining = true;
+    await this.consumer?.stop();
+    this.consumer = undefined;
+    this.protection.close();
+    const ctx = this.ctx;
+    this.ctx = undefined;
+    if (ctx !== undefined) {
+      await ctx.pool.close();
+      await rm(ctx.workDir, { recursive: true, force: true });
+    }
+    this.log({ event: 'worker-stopped', worker: this.workerId });
+  }
+
+  /** One queue message. Throws to have it redelivered (and, after maxReceives, dead-lettered). */
+  async handle(received: ReceivedMessage<JobMessage>): Promise<void> {
+    const ctx = this.ctx;
+    if (ctx === undefined) throw new Error('worker is not started');
+    const receivedAt = Date.now();
+    let message: JobMessage | undefined;
+    await this.protection.acquire();
+    try {
+      message = parseJobMessage(received.body);
+      switch (message.type) {
+        case 'vod':
+          await fanOutVod(ctx, message, received.signal);
+          return;
+        case 'live':
+          await followLive(ctx, message, received.signal);
+          return;
+        case 'segment':
+          await runSegmentJob(ctx, message, {
+            signal: received.signal,
+            queueWaitSeconds: Math.max(0, (receivedAt - received.sentAt.getTime()) / 1000),
+            availableAt: received.sentAt,
+            attempt: received.receiveCount,
+          });
+          return;
+      }
+    } catch (e) {
+      await ctx.records.recordError(message ?? received.body, e, received.receiveCount, this.maxReceives);
+      throw e;
+    } finally {
+      await this.protection.release();
+    }
+  }
+}
