@@ -1,5 +1,6 @@
 // Boundary types shared by the pipeline stages. Import with `import type`.
 // Each stage module owns its internals; only what crosses a stage boundary lives here.
+import type { SourceAccess } from './hls/resource-loader.js';
 import type { VideoColour } from './media/colour.js';
 
 export type { VideoColour };
@@ -99,6 +100,8 @@ export interface SourcePlan {
   /** The variant chosen as the restore input (highest BANDWIDTH unless told otherwise). */
   readonly chosen?: VariantInfo;
   readonly media: MediaRendition;
+  /** The policy the plan was read under and the loaders bound to it: every later read uses these. */
+  readonly source: SourceAccess;
 }
 
 /** What ffprobe tells about one segment. */

@@ -4,38 +4,30 @@
 
 import { SwiftvrError, badInput } from '../errors.js';
 import { readSourcePlan } from '../hls/playlist-reader.js';
-import { registerLoader, type LoadOptions } from '../hls/resource-loader.js';
+import type { LoadOptions, Loader } from '../hls/resource-loader.js';
 import type { SegmentInput } from '../pipeline/segment.js';
 import type { ContainerKind, ResourceLocation, SegmentRef, SourcePlan } from '../types.js';
 import type { SegmentSpec } from './jobs.js';
 import type { ObjectStore } from './object-store/object-store.js';
 
-/** Stores by bucket name; the one s3 loader serves them all. */
-const stores = new Map<string, ObjectStore>();
-
-async function loadFromStore(location: ResourceLocation, opts: LoadOptions): Promise<Uint8Array> {
-  if (location.kind !== 's3') throw new SwiftvrError('internal', `S3 loader given a ${location.kind} location`);
-  const store = stores.get(location.bucket);
-  const uri = `s3://${location.bucket}/${location.key}`;
-  if (store === undefined) throw badInput(`${uri} names bucket ${location.bucket}, which this worker does not serve`, { uri });
-  const got = await store.get(location.key, {
-    ...(opts.byteRange === undefined ? {} : { range: opts.byteRange }),
-    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-  });
-  if (got === undefined) throw badInput(`${uri} does not exist`, { uri });
-  return got.body;
-}
-
-/** Lets the HLS reader load s3://<store.bucket>/... through `store`. */
-export function serveStore(store: ObjectStore): void {
-  stores.set(store.bucket, store);
-  registerLoader('s3', loadFromStore);
+/** The s3 loader of a job: reads s3://<store.bucket>/... through the store, nothing else. */
+function storeLoader(store: ObjectStore): Loader {
+  return async (location: ResourceLocation, opts: LoadOptions): Promise<Uint8Array> => {
+    if (location.kind !== 's3') throw new SwiftvrError('internal', `S3 loader given a ${location.kind} location`);
+    const uri = `s3://${location.bucket}/${location.key}`;
+    if (location.bucket !== store.bucket) throw badInput(`${uri} names bucket ${location.bucket}, which this worker does not serve`, { uri });
+    const got = await store.get(location.key, {
+      ...(opts.byteRange === undefined ? {} : { range: opts.byteRange }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
+    if (got === undefined) throw badInput(`${uri} does not exist`, { uri });
+    return got.body;
+  };
 }
 
 /** Reads the playlist at `key` (multivariant or media) under the policy of its folder. */
 export async function readStoredPlan(store: ObjectStore, key: string, signal?: AbortSignal): Promise<SourcePlan> {
-  serveStore(store);
-  return readSourcePlan(`s3://${store.bucket}/${key}`, signal === undefined ? {} : { signal });
+  return readSourcePlan(`s3://${store.bucket}/${key}`, { s3: storeLoader(store), ...(signal === undefined ? {} : { signal }) });
 }
 
 /** The object key of a location the reader resolved (always s3 here: the policy allows nothing else). */

@@ -15,7 +15,7 @@ import type {
 } from '../types.js';
 import { parseStrict } from './hls-parse.js';
 import type { ParsedPlaylist } from './hls-parse.js';
-import { loadBytes, loadText } from './resource-loader.js';
+import { sourceAccess, type Loader, type SourceAccess } from './resource-loader.js';
 import { checkRealPath, describe, locationFromInput, policyForInput, resolveUri } from './uri-policy.js';
 import type { UriPolicy } from './uri-policy.js';
 
@@ -29,6 +29,8 @@ export interface ReadOptions {
   readonly allowedHosts?: readonly string[];
   /** Folder local URIs must stay inside; default: the input playlist's folder. */
   readonly root?: string;
+  /** Loads s3:// locations (the cloud binds one to its object store). */
+  readonly s3?: Loader;
   readonly signal?: AbortSignal;
 }
 
@@ -40,13 +42,16 @@ export interface ReadOptions {
  */
 export async function readSourcePlan(input: string, opts: ReadOptions = {}): Promise<SourcePlan> {
   const location = locationFromInput(input);
-  const policy = policyForInput(location, { allowedHosts: opts.allowedHosts, root: opts.root });
-  const text = await loadText(location, { policy, signal: opts.signal });
+  const source = sourceAccess(policyForInput(location, { allowedHosts: opts.allowedHosts, root: opts.root }), {
+    ...(opts.s3 === undefined ? {} : { s3: opts.s3 }),
+  });
+  const policy = source.policy;
+  const text = await source.loadText(location, { signal: opts.signal });
   const playlist = parsePlaylistText(text, location);
 
   if (!playlist.isMasterPlaylist) {
-    const media = await parseMediaPlaylistText(text, location, policy, { signal: opts.signal });
-    return { media };
+    const media = await parseMediaPlaylistText(text, location, source, { signal: opts.signal });
+    return { media, source };
   }
 
   const variants = (playlist as MasterPlaylist).variants
@@ -58,7 +63,7 @@ export async function readSourcePlan(input: string, opts: ReadOptions = {}): Pro
     });
   }
   const chosen = chooseVariant(variants, opts.variant, location);
-  const mediaText = await loadText(chosen.location, { policy, signal: opts.signal });
+  const mediaText = await source.loadText(chosen.location, { signal: opts.signal });
   const mediaPlaylist = parsePlaylistText(mediaText, chosen.location);
   if (mediaPlaylist.isMasterPlaylist) {
     throw badInput(
@@ -66,8 +71,8 @@ export async function readSourcePlan(input: string, opts: ReadOptions = {}): Pro
       { uri: chosen.uri },
     );
   }
-  const media = await parseMediaPlaylistText(mediaText, chosen.location, policy, { signal: opts.signal, uri: chosen.uri });
-  return { multivariant: { uri: input, location, variants, text }, chosen, media };
+  const media = await parseMediaPlaylistText(mediaText, chosen.location, source, { signal: opts.signal, uri: chosen.uri });
+  return { multivariant: { uri: input, location, variants, text }, chosen, media, source };
 }
 
 export interface ParseMediaOptions {
@@ -83,17 +88,18 @@ export interface ParseMediaOptions {
 
 /**
  * Parses and validates a media playlist's text fetched from `base` (also for the cloud side,
- * with bytes it read from S3): every segment and EXT-X-MAP URI is resolved under `policy`, the
+ * with bytes it read from S3): every segment and EXT-X-MAP URI is resolved under the source's policy, the
  * container is detected from EXT-X-MAP, the segment URIs' extensions or, failing both, the first
  * segment's bytes.
  */
 export async function parseMediaPlaylistText(
   text: string,
   base: ResourceLocation,
-  policy: UriPolicy,
+  source: SourceAccess,
   opts: ParseMediaOptions = {},
 ): Promise<MediaRendition> {
   const name = describe(base);
+  const policy = source.policy;
   const parsed = parseChecked(text, base);
   const playlist = parsed.playlist;
   if (playlist.isMasterPlaylist) {
@@ -140,7 +146,7 @@ export async function parseMediaPlaylistText(
   });
 
   if (opts.checkFiles ?? true) await checkLocalFiles(segments, policy);
-  const container = await detectContainer(segments, name, policy, opts.signal);
+  const container = await detectContainer(segments, name, source, opts.signal);
   return {
     isMultivariant: false,
     uri: opts.uri ?? name,
@@ -246,7 +252,7 @@ const FMP4_EXT = new Set(['m4s', 'mp4', 'm4v', 'm4a', 'cmfv', 'cmfa', 'fmp4', 'm
 async function detectContainer(
   segments: readonly SegmentRef[],
   name: string,
-  policy: UriPolicy,
+  source: SourceAccess,
   signal: AbortSignal | undefined,
 ): Promise<ContainerKind> {
   const kinds = new Set<ContainerKind | 'unknown'>();
@@ -270,14 +276,13 @@ async function detectContainer(
   const probeLength = Math.min(first.byteRange?.length ?? 1024, 1024);
   let head: Uint8Array;
   try {
-    head = await loadBytes(first.location, {
-      policy,
+    head = await source.load(first.location, {
       signal,
       byteRange: { offset: first.byteRange?.offset ?? 0, length: probeLength },
     });
   } catch (e) {
     if (isSwiftvrError(e) && e.kind === 'bad-input' && /ends past the end/.test(e.message)) {
-      head = await loadBytes(first.location, { policy, signal, ...(first.byteRange ? { byteRange: first.byteRange } : {}) });
+      head = await source.load(first.location, { signal, ...(first.byteRange ? { byteRange: first.byteRange } : {}) });
     } else {
       throw e;
     }

@@ -1,6 +1,8 @@
 // Byte loading for playlists, init sections and segments: local files and http(s) here, S3 through
-// a loader the cloud side registers. Every load re-checks the location under the job's policy
-// (and, for files, the real path), so a caller cannot skip the check by building a location itself.
+// a loader the caller injects (the cloud binds one to its object store). Every load re-checks the
+// location under the job's policy (and, for files, the real path), so a caller cannot skip the
+// check by building a location itself. A source plan carries its policy and loaders together
+// (`SourceAccess`), so every stage that reads the source reads it under the same rules.
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -11,6 +13,8 @@ import type { UriPolicy } from './uri-policy.js';
 
 export interface LoadOptions {
   readonly policy: UriPolicy;
+  /** The loader for s3 locations (none: s3 locations cannot be loaded). */
+  readonly s3?: Loader;
   readonly byteRange?: ByteRange;
   readonly signal?: AbortSignal;
   /** Per-attempt timeout for remote loads. @default 30000 */
@@ -24,16 +28,19 @@ export interface LoadOptions {
 /** Loads one location's bytes; policy checks are done before it is called. */
 export type Loader = (location: ResourceLocation, opts: LoadOptions) => Promise<Uint8Array>;
 
-const extraLoaders = new Map<ResourceLocation['kind'], Loader>();
+/** How a job reads its source: one policy and the loaders bound to it. */
+export interface SourceAccess {
+  readonly policy: UriPolicy;
+  load(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<Uint8Array>;
+  loadText(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<string>;
+}
 
-/**
- * Extension point: installs the loader for a location kind (the cloud worker registers one for
- * 's3' at start-up). Returns a function that removes it again.
- */
-export function registerLoader(kind: ResourceLocation['kind'], loader: Loader): () => void {
-  extraLoaders.set(kind, loader);
-  return () => {
-    if (extraLoaders.get(kind) === loader) extraLoaders.delete(kind);
+export function sourceAccess(policy: UriPolicy, loaders: { readonly s3?: Loader } = {}): SourceAccess {
+  const bound = { policy, ...(loaders.s3 === undefined ? {} : { s3: loaders.s3 }) };
+  return {
+    policy,
+    load: (location, opts = {}) => loadBytes(location, { ...opts, ...bound }),
+    loadText: (location, opts = {}) => loadText(location, { ...opts, ...bound }),
   };
 }
 
@@ -49,18 +56,16 @@ export async function loadBytes(location: ResourceLocation, opts: LoadOptions): 
   opts.signal?.throwIfAborted();
   checkLocation(location, opts.policy);
   if (opts.byteRange !== undefined) checkRange(opts.byteRange, location);
-  const custom = extraLoaders.get(location.kind);
-  if (custom !== undefined) return custom(location, opts);
   switch (location.kind) {
     case 'file':
       return loadFile(location, opts);
     case 'http':
       return loadHttp(location, opts);
     case 's3':
-      throw new SwiftvrError(
-        'missing-dependency',
-        `no loader registered for S3 location ${describe(location)}: call registerLoader('s3', ...) first`,
-      );
+      if (opts.s3 === undefined) {
+        throw new SwiftvrError('missing-dependency', `no S3 loader for ${describe(location)}: this job reads no S3 source`);
+      }
+      return opts.s3(location, opts);
   }
 }
 

@@ -8,9 +8,8 @@ import HLS from 'hls-parser';
 import type { MasterPlaylist } from 'hls-parser/types.js';
 import type { ResourceLocation, SourcePlan } from '../types.js';
 import { SwiftvrError } from '../errors.js';
-import { loadText } from '../hls/resource-loader.js';
 import { parseMediaPlaylistText } from '../hls/playlist-reader.js';
-import { locationFromInput, policyForInput, resolveUri, type UriPolicy } from '../hls/uri-policy.js';
+import { resolveUri } from '../hls/uri-policy.js';
 import {
   measureBandwidth,
   outputUriFor,
@@ -66,7 +65,9 @@ interface SourceCopy {
  * <out>/source/ keeping their relative layout (so their own relative URIs stay valid);
  * http sources keep their absolute URLs.
  */
-async function planSourceCopy(plan: SourcePlan, outDir: string, policy: UriPolicy, signal: AbortSignal): Promise<SourceCopy> {
+async function planSourceCopy(plan: SourcePlan, outDir: string, signal: AbortSignal): Promise<SourceCopy> {
+  const { source } = plan;
+  const policy = source.policy;
   const uriMap = new Map<string, string>();
   const files = new Map<string, string>();
   const sourceRoot = join(outDir, SOURCE_DIR);
@@ -88,8 +89,8 @@ async function planSourceCopy(plan: SourcePlan, outDir: string, policy: UriPolic
     uriMap.set(uri, relUri(outDir, target));
     if (files.has(location.path)) return;
     files.set(location.path, target);
-    const text = await loadText(location, { policy, signal });
-    const media = await parseMediaPlaylistText(text, location, policy, { signal, uri });
+    const text = await source.loadText(location, { signal });
+    const media = await parseMediaPlaylistText(text, location, source, { signal, uri });
     for (const s of media.segments) {
       for (const loc of [s.location, s.map?.location]) {
         if (loc?.kind === 'file') files.set(loc.path, localTarget(loc.path));
@@ -163,8 +164,7 @@ export async function publish(o: PublishOptions): Promise<Published> {
     codecs: plan.chosen?.codecs !== undefined ? restoredCodecs(restoredVideoCodec, plan.chosen.codecs) : first.encoded.codecs,
     frameRate,
   };
-  const policy = policyForInput(locationFromInput(o.input.playlist));
-  const copy = await planSourceCopy(plan, outDir, policy, o.signal);
+  const copy = await planSourceCopy(plan, outDir, o.signal);
   let multivariantText: string;
   if (plan.multivariant !== undefined) {
     const mv = plan.multivariant;

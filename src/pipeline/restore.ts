@@ -11,7 +11,6 @@ import type { ExecutionProvider, SegmentResult, SourcePlan } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { openRestorer } from '../inference/restorer.js';
 import { readSourcePlan } from '../hls/playlist-reader.js';
-import { locationFromInput, policyForInput } from '../hls/uri-policy.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { prepareInput } from './input.js';
 import { restoreSegments, type StagedSegment } from './segments.js';
@@ -88,13 +87,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       allowedHosts: options.allowedHosts ?? [],
       signal,
     });
-    const policy = policyForInput(locationFromInput(input.playlist), { allowedHosts: options.allowedHosts ?? [] });
     const restorer = await opening;
     createdOut = !existsSync(outDir);
     await mkdir(stageDir, { recursive: true });
     // Segments: restored and encoded into the staging folder.
     staged = await restoreSegments(plan, {
-      policy,
       restorer,
       stageDir,
       workDir: work,

@@ -3,8 +3,6 @@
 import { join } from 'node:path';
 import type { ByteRange, ResourceLocation, SegmentMediaInfo, SegmentRef, SegmentResult, SourcePlan } from '../types.js';
 import type { Restorer } from '../inference/restorer.js';
-import { loadBytes } from '../hls/resource-loader.js';
-import type { UriPolicy } from '../hls/uri-policy.js';
 import type { EncodedSegment } from '../media/encoder.js';
 import { avcCodecFromAnnexB, avcCodecFromInit } from '../media/codecs.js';
 import type { ProgressReporter } from '../report/progress.js';
@@ -27,7 +25,6 @@ export interface StagedSegment {
 }
 
 export interface SegmentsOptions {
-  readonly policy: UriPolicy;
   readonly restorer: Restorer;
   readonly stageDir: string;
   readonly workDir: string;
@@ -54,14 +51,14 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
 
   const load = async (ref: SegmentRef, signal: AbortSignal): Promise<SegmentInput> => {
     try {
-      const bytes = await loadBytes(ref.location, { policy: o.policy, signal, ...(ref.byteRange ? { byteRange: ref.byteRange } : {}) });
+      const bytes = await plan.source.load(ref.location, { signal, ...(ref.byteRange ? { byteRange: ref.byteRange } : {}) });
       let initBytes: Uint8Array | undefined;
       if (ref.map !== undefined) {
         const key = rangeKey(ref.map.location, ref.map.byteRange);
         let init = inits.get(key);
         if (init === undefined) {
           const map = ref.map;
-          init = loadBytes(map.location, { policy: o.policy, signal, ...(map.byteRange ? { byteRange: map.byteRange } : {}) });
+          init = plan.source.load(map.location, { signal, ...(map.byteRange ? { byteRange: map.byteRange } : {}) });
           inits.set(key, init);
         }
         initBytes = await init;

@@ -15,11 +15,9 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { SegmentRef, YuvFrame } from '../../src/types.js';
 import { upscale2x } from '../media/media-fixtures.js';
-import { ModelSession } from '../../src/inference/session.js';
-import { StreamRestorer } from '../../src/inference/stream-restorer.js';
+import { readModelContract } from '../../src/inference/model-contract.js';
+import { openRestorer } from '../../src/inference/restorer.js';
 import { readSourcePlan } from '../../src/hls/playlist-reader.js';
-import { loadBytes } from '../../src/hls/resource-loader.js';
-import { locationFromInput, policyForInput } from '../../src/hls/uri-policy.js';
 import { createSegmentEncoder } from '../../src/media/encoder.js';
 import { BoundedQueue, pump } from '../../src/pipeline/bounded-queue.js';
 import { restore } from '../../src/pipeline/restore.js';
@@ -66,11 +64,10 @@ function cpuSeconds(): number {
 
 async function segmentInputs(): Promise<{ refs: readonly SegmentRef[]; inputs: SegmentInput[] }> {
   const plan = await readSourcePlan(input);
-  const policy = policyForInput(locationFromInput(input));
   const inputs: SegmentInput[] = [];
   for (const ref of plan.media.segments) {
-    const bytes = await loadBytes(ref.location, { policy });
-    const initBytes = ref.map ? await loadBytes(ref.map.location, { policy }) : undefined;
+    const bytes = await plan.source.load(ref.location);
+    const initBytes = ref.map ? await plan.source.load(ref.map.location) : undefined;
     inputs.push({ sn: ref.sn, uri: ref.uri, container: plan.media.container, bytes, ...(initBytes ? { initBytes } : {}) });
   }
   return { refs: plan.media.segments, inputs };
@@ -124,9 +121,12 @@ async function modelOnly(inputs: readonly SegmentInput[], work: string): Promise
     await p.dispose();
     segments.push(frames);
   }
-  const session = await ModelSession.open(model, { ep: 'auto', ...(threads !== undefined ? { intraOpThreads: threads } : {}) });
+  const restorer = await openRestorer(model, {
+    ep: 'auto',
+    ...(threads !== undefined ? { intraOpThreads: threads } : {}),
+    ...(chunkFrames !== undefined ? { chunkFrames } : {}),
+  });
   try {
-    const restorer = new StreamRestorer(session, chunkFrames !== undefined ? { chunkFrames } : {});
     const c0 = cpuSeconds();
     const t0 = performance.now();
     let n = 0;
@@ -134,18 +134,16 @@ async function modelOnly(inputs: readonly SegmentInput[], work: string): Promise
       for (const f of frames) n += (await restorer.push(f)).length;
       n += (await restorer.flush()).length;
     }
-    return { s: seconds(t0), cpu: cpuSeconds() - c0, frames: n, provider: session.provider };
+    return { s: seconds(t0), cpu: cpuSeconds() - c0, frames: n, provider: restorer.provider };
   } finally {
-    await session.release();
+    await restorer.close();
   }
 }
 
 const work = await mkdtemp(join(tmpdir(), 'swiftvr-bench-'));
 try {
   const { inputs } = await segmentInputs();
-  const session = await ModelSession.open(model, { ep: 'auto' });
-  const scale = session.contract.scale;
-  await session.release();
+  const scale = (await readModelContract(model)).scale;
 
   // Each measurement `runs` times, interleaved (so a burst of other load hits all three), median kept.
   const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
-import { loadBytes, registerLoader } from '../../src/hls/resource-loader.js';
+import { loadBytes, sourceAccess } from '../../src/hls/resource-loader.js';
 import { checkS3Key, locationFromInput, policyForInput, resolveUri } from '../../src/hls/uri-policy.js';
 import type { ResourceLocation } from '../../src/types.js';
 import { startLoopbackServer } from './loopback-server.js';
@@ -161,23 +161,23 @@ describe('S3 locations: policy and the loader extension point', () => {
     expect(() => checkS3Key('media-in', 'streams/abc/../../x', policy)).toThrow(/has a key with \. or \.\. segments/);
   });
 
-  it('without a registered loader an S3 load names the missing piece; with one, it is called after the policy check', async () => {
+  it('without an S3 loader an S3 load names the missing piece; the source\'s own loader is called after the policy check', async () => {
     const seg: ResourceLocation = { kind: 's3', bucket: 'media-in', key: 'streams/abc/seg.ts' };
     const e = await failure(loadBytes(seg, { policy }));
     expect(e.kind).toBe('missing-dependency');
     const seen: ResourceLocation[] = [];
-    const unregister = registerLoader('s3', (location) => {
-      seen.push(location);
-      return Promise.resolve(BYTES);
+    const source = sourceAccess(policy, {
+      s3: (location) => {
+        seen.push(location);
+        return Promise.resolve(BYTES);
+      },
     });
-    try {
-      expect(await loadBytes(seg, { policy })).toEqual(BYTES);
-      const outside = await failure(loadBytes({ kind: 's3', bucket: 'media-in', key: 'other/seg.ts' }, { policy }));
-      expect(outside.kind).toBe('bad-input');
-      expect(seen).toEqual([seg]);
-    } finally {
-      unregister();
-    }
+    expect(await source.load(seg)).toEqual(BYTES);
+    const outside = await failure(source.load({ kind: 's3', bucket: 'media-in', key: 'other/seg.ts' }));
+    expect(outside.kind).toBe('bad-input');
+    expect(seen).toEqual([seg]);
+    // Another source has its own loaders: nothing leaks from one job to the next.
+    expect((await failure(sourceAccess(policy).load(seg))).kind).toBe('missing-dependency');
   });
 });
 

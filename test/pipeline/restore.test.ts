@@ -164,4 +164,31 @@ describe('restore() of an http(s) input', () => {
       await server.close();
     }
   });
+
+  it('a multivariant whose variants sit on an --allow-host host is read, restored and published under that one policy', async () => {
+    const { startLoopbackServer } = await import('../hls/loopback-server.js');
+    const media = await startLoopbackServer(FIXTURES); // the variants' host
+    const front = await startLoopbackServer(); // the multivariant's host
+    try {
+      const text = (await readFile(join(FIXTURES, 'ts/index.m3u8'), 'utf8')).replace(/^(\d+x\d+\/media\.m3u8)$/gm, `${media.origin}/ts/$1`);
+      front.route('/index.m3u8', (_req, res) => void res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(text));
+      const out = await temp();
+      const host = new URL(media.origin).host;
+      const summary = await restore({
+        input: `${front.origin}/index.m3u8`,
+        outDir: out,
+        modelPath: FIXTURE_MODEL,
+        ep: 'cpu',
+        encoder: 'libx264',
+        variant: '48x32',
+        allowedHosts: [host],
+      });
+      expect(summary.frames).toBe(30);
+      const mv = parse<MasterPlaylist>(await readFile(join(out, 'index.m3u8'), 'utf8'));
+      expect(mv.variants.map((v) => v.uri)).toEqual([`${media.origin}/ts/48x32/media.m3u8`, `${media.origin}/ts/96x64/media.m3u8`, 'x2/index.m3u8']);
+    } finally {
+      await media.close();
+      await front.close();
+    }
+  });
 });
