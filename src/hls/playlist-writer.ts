@@ -1,6 +1,6 @@
 // Renders the restored rendition's media playlist (VOD and live) and the multivariant playlist
 // that adds the upscaled variant next to the source ones. Rendering only: publishing is
-// publishFile (write temp + rename), and the caller writes segments before playlists.
+// writeFileAtomic (write temp + rename), and the caller writes segments before playlists.
 import path from 'node:path';
 
 import HLS from 'hls-parser';

@@ -1,4 +1,6 @@
-// RFC 6381 codec strings (the CODECS attribute of EXT-X-STREAM-INF) read from encoded bytes.
+// RFC 6381 codec strings (the CODECS attribute of EXT-X-STREAM-INF) read from encoded bytes, and
+// the fMP4 patches that keep a restored segment's audio and timeline identical to its source's.
+import { boxesIn, childBoxes, findBox, findBoxes, makeBox, type Box } from './iso-bmff.js';
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 
@@ -88,15 +90,13 @@ export function avcCodecFromTs(ts: Uint8Array): string | undefined {
  * version, profile, constraints, level), or undefined when there is none.
  */
 export function avcCodecFromInit(init: Uint8Array): string | undefined {
-  const tag = [0x61, 0x76, 0x63, 0x43]; // 'avcC'
-  for (let i = 4; i + 8 <= init.length; i++) {
-    if (init[i] === tag[0] && init[i + 1] === tag[1] && init[i + 2] === tag[2] && init[i + 3] === tag[3]) {
-      if (init[i + 4] !== 1) return undefined;
-      return avcCodecString(init[i + 5]!, init[i + 6]!, init[i + 7]!);
-    }
-  }
-  return undefined;
+  const avcC = ['avc1', 'avc3'].flatMap((entry) => findBoxes(init, [...STSD, entry, 'avcC']))[0];
+  if (avcC === undefined || avcC.body + 4 > avcC.end || init[avcC.body] !== 1) return undefined;
+  return avcCodecString(init[avcC.body + 1]!, init[avcC.body + 2]!, init[avcC.body + 3]!);
 }
+
+/** moov -> trak -> ... -> stsd: where a track's sample entries (avc1, mp4a) live. */
+const STSD = ['moov', 'trak', 'mdia', 'minf', 'stbl', 'stsd'] as const;
 
 /** The codec string of an audio stream from ffprobe's codec_name and profile. */
 export function audioCodecString(codecName: string, profile?: string): string | undefined {
@@ -125,41 +125,6 @@ export function audioCodecString(codecName: string, profile?: string): string | 
     default:
       return undefined;
   }
-}
-
-/** Top-level ISO BMFF boxes of `bytes`: type and byte range. */
-export function topLevelBoxes(bytes: Uint8Array): { type: string; start: number; end: number }[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const boxes: { type: string; start: number; end: number }[] = [];
-  let pos = 0;
-  while (pos + 8 <= bytes.length) {
-    let size = view.getUint32(pos);
-    const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
-    if (size === 1) {
-      if (pos + 16 > bytes.length) break;
-      size = Number(view.getBigUint64(pos + 8));
-    } else if (size === 0) {
-      size = bytes.length - pos;
-    }
-    if (size < 8 || pos + size > bytes.length) throw new RangeError(`box ${type} at byte ${pos} has size ${size}, past the end (${bytes.length} bytes)`);
-    boxes.push({ type, start: pos, end: pos + size });
-    pos += size;
-  }
-  if (pos !== bytes.length) throw new RangeError(`${bytes.length - pos} trailing bytes after the last box at byte ${pos}`);
-  return boxes;
-}
-
-/** Byte offsets just past the type of every `type` box found anywhere in `bytes` (a plausible size before it). */
-function findBoxes(bytes: Uint8Array, type: string): number[] {
-  const code = [...type].map((c) => c.charCodeAt(0));
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const found: number[] = [];
-  for (let p = 4; p + 4 <= bytes.length; p++) {
-    if (bytes[p] !== code[0] || bytes[p + 1] !== code[1] || bytes[p + 2] !== code[2] || bytes[p + 3] !== code[3]) continue;
-    const size = view.getUint32(p - 4);
-    if (size >= 8 && p - 4 + size <= bytes.length) found.push(p + 4);
-  }
-  return found;
 }
 
 /** Reads an MPEG-4 descriptor length (1-4 bytes, 7 bits each); returns [length, bytes used]. */
@@ -205,37 +170,16 @@ export function alignAudioBitrates(init: Uint8Array, source: Uint8Array): Uint8A
       else out.set(source.subarray(from, from + length), at);
     }
   };
-  patch(
-    findBoxes(out, 'esds').map((b) => esdsRateFields(out, b)),
-    findBoxes(source, 'esds').map((b) => esdsRateFields(source, b)),
-    11,
-  );
-  patch(findBoxes(out, 'btrt'), findBoxes(source, 'btrt').filter((b) => b + 12 <= source.length), 12);
-  return out;
-}
-
-interface Box {
-  readonly type: string;
-  readonly start: number;
-  readonly end: number;
-}
-
-/** Child boxes of the box `parent` (its header is 8 bytes; no 64-bit sizes inside moov). */
-function children(bytes: Uint8Array, parent: Box): Box[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Box[] = [];
-  let pos = parent.start + 8;
-  while (pos + 8 <= parent.end) {
-    const size = view.getUint32(pos);
-    if (size < 8 || pos + size > parent.end) break;
-    out.push({ type: String.fromCharCode(...bytes.subarray(pos + 4, pos + 8)), start: pos, end: pos + size });
-    pos += size;
-  }
+  const esds = (bytes: Uint8Array): (number | undefined)[] => findBoxes(bytes, [...STSD, 'mp4a', 'esds']).map((b) => esdsRateFields(bytes, b.body));
+  const btrt = (bytes: Uint8Array): number[] =>
+    ['mp4a', 'avc1', 'avc3'].flatMap((entry) => findBoxes(bytes, [...STSD, entry, 'btrt'])).filter((b) => b.body + 12 <= b.end).map((b) => b.body);
+  patch(esds(out), esds(source), 11);
+  patch(btrt(out), btrt(source), 12);
   return out;
 }
 
 const child = (bytes: Uint8Array, parent: Box | undefined, type: string): Box | undefined =>
-  parent === undefined ? undefined : children(bytes, parent).find((b) => b.type === type);
+  parent === undefined ? undefined : childBoxes(bytes, parent).find((b) => b.type === type);
 
 /** The timescale of an mvhd or mdhd box (version 0: 32-bit times before it, version 1: 64-bit). */
 function timescaleOf(bytes: Uint8Array, box: Box | undefined): number | undefined {
@@ -252,45 +196,22 @@ interface TrackFacts {
 }
 
 function tracks(bytes: Uint8Array): { moov: Box; mvhdScale: number | undefined; traks: TrackFacts[] } | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  while (pos + 8 <= bytes.length) {
-    const size = view.getUint32(pos);
-    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
-    if (size < 8 || pos + size > bytes.length) return undefined;
-    if (type === 'moov') {
-      const moov = { type, start: pos, end: pos + size };
-      const traks = children(bytes, moov)
-        .filter((b) => b.type === 'trak')
-        .map((trak) => {
-          const mdia = child(bytes, trak, 'mdia');
-          const hdlr = child(bytes, mdia, 'hdlr');
-          return {
-            trak,
-            handler: hdlr === undefined ? '' : String.fromCharCode(...bytes.subarray(hdlr.start + 16, hdlr.start + 20)),
-            timescale: timescaleOf(bytes, child(bytes, mdia, 'mdhd')),
-            edts: child(bytes, trak, 'edts'),
-          };
-        });
-      return { moov, mvhdScale: timescaleOf(bytes, child(bytes, moov, 'mvhd')), traks };
-    }
-    pos += size;
-  }
-  return undefined;
+  const moov = findBox(bytes, ['moov']);
+  if (moov === undefined) return undefined;
+  const traks = childBoxes(bytes, moov)
+    .filter((b) => b.type === 'trak')
+    .map((trak) => {
+      const mdia = child(bytes, trak, 'mdia');
+      const hdlr = child(bytes, mdia, 'hdlr');
+      return {
+        trak,
+        handler: hdlr === undefined ? '' : String.fromCharCode(...bytes.subarray(hdlr.start + 16, hdlr.start + 20)),
+        timescale: timescaleOf(bytes, child(bytes, mdia, 'mdhd')),
+        edts: child(bytes, trak, 'edts'),
+      };
+    });
+  return { moov, mvhdScale: timescaleOf(bytes, child(bytes, moov, 'mvhd')), traks };
 }
-
-const withSize = (type: string, body: Uint8Array[]): Uint8Array => {
-  const size = 8 + body.reduce((n, b) => n + b.length, 0);
-  const out = new Uint8Array(size);
-  new DataView(out.buffer).setUint32(0, size);
-  out.set([...type].map((c) => c.charCodeAt(0)), 4);
-  let pos = 8;
-  for (const b of body) {
-    out.set(b, pos);
-    pos += b.length;
-  }
-  return out;
-};
 
 /**
  * Gives each track of an fMP4 init section the edit list (edts) of the source's track with the
@@ -305,7 +226,7 @@ export function copyEditLists(init: Uint8Array, source: Uint8Array): Uint8Array 
   if (ours === undefined || theirs === undefined || ours.mvhdScale !== theirs.mvhdScale) return init;
   const used = new Set<TrackFacts>();
   const moovBody: Uint8Array[] = [];
-  for (const box of children(init, ours.moov)) {
+  for (const box of childBoxes(init, ours.moov)) {
     const track = ours.traks.find((t) => t.trak.start === box.start);
     const match = track === undefined ? undefined : theirs.traks.find((t) => !used.has(t) && t.handler === track.handler);
     if (track === undefined || match === undefined) {
@@ -314,16 +235,16 @@ export function copyEditLists(init: Uint8Array, source: Uint8Array): Uint8Array 
     }
     used.add(match);
     const parts: Uint8Array[] = [];
-    for (const c of children(init, track.trak)) {
+    for (const c of childBoxes(init, track.trak)) {
       if (c.type === 'edts') continue;
       parts.push(init.subarray(c.start, c.end));
       if (c.type === 'tkhd' && match.edts !== undefined && match.timescale === track.timescale) {
         parts.push(source.subarray(match.edts.start, match.edts.end));
       }
     }
-    moovBody.push(withSize('trak', parts));
+    moovBody.push(makeBox('trak', parts));
   }
-  const moov = withSize('moov', moovBody);
+  const moov = makeBox('moov', moovBody);
   const out = new Uint8Array(init.length - (ours.moov.end - ours.moov.start) + moov.length);
   out.set(init.subarray(0, ours.moov.start), 0);
   out.set(moov, ours.moov.start);
@@ -342,7 +263,7 @@ const tkhdTrackId = (bytes: Uint8Array, tkhd: Box): number => u32(bytes, tkhd.st
 function tracksOf(bytes: Uint8Array, handler: string): { id: number; defaultDuration: number }[] {
   const t = tracks(bytes);
   if (t === undefined) return [];
-  const trexes = children(bytes, child(bytes, t.moov, 'mvex') ?? { type: 'mvex', start: 0, end: 0 }).filter((b) => b.type === 'trex');
+  const trexes = childBoxes(bytes, child(bytes, t.moov, 'mvex') ?? { type: 'mvex', start: 0, end: 0, body: 0 }).filter((b) => b.type === 'trex');
   return t.traks
     .filter((k) => k.handler === handler)
     .map((k) => {
@@ -354,19 +275,7 @@ function tracksOf(bytes: Uint8Array, handler: string): { id: number; defaultDura
 }
 
 /** Top-level moof boxes, stopping quietly at anything that does not parse as a box. */
-function moofs(bytes: Uint8Array): Box[] {
-  const out: Box[] = [];
-  let pos = 0;
-  while (pos + 8 <= bytes.length) {
-    const size = u32(bytes, pos);
-    if (size < 8 || pos + size > bytes.length) break;
-    if (bytes[pos + 4] === 0x6d && bytes[pos + 5] === 0x6f && bytes[pos + 6] === 0x6f && bytes[pos + 7] === 0x66) {
-      out.push({ type: 'moof', start: pos, end: pos + size });
-    }
-    pos += size;
-  }
-  return out;
-}
+const moofs = (bytes: Uint8Array): Box[] => boxesIn(bytes).filter((b) => b.type === 'moof');
 
 interface TrunLayout {
   readonly flags: number;
@@ -400,10 +309,10 @@ function tfhdFacts(bytes: Uint8Array, traf: Box): { id: number; flags: number; d
 function sampleDurations(bytes: Uint8Array, boxes: readonly Box[], trackId: number, trexDuration: number): number[] {
   const out: number[] = [];
   for (const moof of boxes) {
-    for (const traf of children(bytes, moof).filter((b) => b.type === 'traf')) {
+    for (const traf of childBoxes(bytes, moof).filter((b) => b.type === 'traf')) {
       const tfhd = tfhdFacts(bytes, traf);
       if (tfhd?.id !== trackId) continue;
-      for (const trun of children(bytes, traf).filter((b) => b.type === 'trun')) {
+      for (const trun of childBoxes(bytes, traf).filter((b) => b.type === 'trun')) {
         const l = trunLayout(bytes, trun);
         for (let k = 0; k < l.count; k++) {
           out.push((l.flags & 0x100) !== 0 ? u32(bytes, l.records + k * l.recordSize) : (tfhd.defaultDuration ?? trexDuration));
@@ -462,7 +371,7 @@ export function alignAudioDurations(media: Uint8Array, init: Uint8Array, source:
   for (const moof of ourMoofs) {
     parts.push(media.subarray(pos, moof.start));
     const moofBody: Uint8Array[] = [];
-    for (const box of children(media, moof)) {
+    for (const box of childBoxes(media, moof)) {
       const tfhd = box.type === 'traf' ? tfhdFacts(media, box) : undefined;
       if (tfhd !== undefined && (tfhd.flags & 0x1) !== 0) return media; // absolute base offsets: leave alone
       const durations = tfhd === undefined ? undefined : wanted.get(tfhd.id);
@@ -470,21 +379,21 @@ export function alignAudioDurations(media: Uint8Array, init: Uint8Array, source:
         moofBody.push(media.subarray(box.start, box.end));
         continue;
       }
-      const trafBody = children(media, box).map((c) => {
+      const trafBody = childBoxes(media, box).map((c) => {
         if (c.type !== 'trun') return media.subarray(c.start, c.end);
         const from = used.get(tfhd.id) ?? 0;
         const count = trunLayout(media, c).count;
         used.set(tfhd.id, from + count);
         return trunWithDurations(media, c, durations.slice(from, from + count));
       });
-      moofBody.push(withSize('traf', trafBody));
+      moofBody.push(makeBox('traf', trafBody));
     }
-    const rebuilt = withSize('moof', moofBody);
+    const rebuilt = makeBox('moof', moofBody);
     // Data offsets count from the moof start; the samples moved by as much as the moof grew.
     const growth = rebuilt.length - (moof.end - moof.start);
     const view = new DataView(rebuilt.buffer);
-    for (const traf of children(rebuilt, { type: 'moof', start: 0, end: rebuilt.length }).filter((b) => b.type === 'traf')) {
-      for (const trun of children(rebuilt, traf).filter((b) => b.type === 'trun')) {
+    for (const traf of childBoxes(rebuilt, { type: 'moof', start: 0, end: rebuilt.length, body: 8 }).filter((b) => b.type === 'traf')) {
+      for (const trun of childBoxes(rebuilt, traf).filter((b) => b.type === 'trun')) {
         if ((u24(rebuilt, trun.start + 9) & 0x1) !== 0) view.setInt32(trun.start + 16, view.getInt32(trun.start + 16) + growth);
       }
     }

@@ -1,15 +1,16 @@
 // Encoding restored yuv420p frames into one HLS segment that lines up with its source segment:
 // same container, same start PTS, IDR first, same frame count and duration, audio copied, and the
 // source's colour tags (the planes pass through untouched, so the colours are the source's).
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import { yuvFrameBytes } from '../types.js';
 import type { ContainerKind, SegmentMediaInfo, VideoStreamInfo, YuvFrame } from '../types.js';
-import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from './codecs.js';
+import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs } from './codecs.js';
+import { topLevelBoxes } from './iso-bmff.js';
 import { colourTagArgs, planeFormat } from './colour.js';
+import { commitFile, tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
 import { frameTicks, parseRational, rawTimestamps, startTicks } from './probe.js';
@@ -114,10 +115,6 @@ export function nvencAvailable(): Promise<boolean> {
 async function chooseEncoder(requested: VideoEncoderName | 'auto'): Promise<VideoEncoderName> {
   if (requested !== 'auto') return requested;
   return (await nvencAvailable()) ? 'h264_nvenc' : 'libx264';
-}
-
-function tempName(target: string): string {
-  return `${target}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
 /**
@@ -254,7 +251,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
 
   private async start(): Promise<Running> {
     const encoder = await chooseEncoder(this.o.encoder ?? 'auto');
-    const tmpPath = tempName(this.o.outPath);
+    const tmpPath = tempPathFor(this.o.outPath);
     this.temps.push(tmpPath);
     const withAudio = this.o.audio !== false && this.o.info.audio !== undefined;
     const proc = await spawnTool('ffmpeg', encoderArgs(this.o, encoder, withAudio, tmpPath), {
@@ -363,7 +360,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
       const video = avcCodecFromTs(ts);
       if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no H.264 SPS in its first frame`);
       const bytes = ts.length;
-      await rename(tmpPath, this.o.outPath);
+      await commitFile(tmpPath, this.o.outPath);
       return {
         path: this.o.outPath, bytes, frames: facts.frames, durationSeconds, startTime,
         codecs: [video, ...facts.audioCodecs].join(','), encoder,
@@ -383,16 +380,10 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     const initPath = this.o.initOutPath!;
     let initWritten = false;
     if (!(await sameBytes(initPath, init))) {
-      const initTmp = tempName(initPath);
-      this.temps.push(initTmp);
-      await writeFile(initTmp, init);
-      await rename(initTmp, initPath);
+      await writeFileAtomic(initPath, init);
       initWritten = true;
     }
-    const mediaTmp = tempName(this.o.outPath);
-    this.temps.push(mediaTmp);
-    await writeFile(mediaTmp, media);
-    await rename(mediaTmp, this.o.outPath);
+    await writeFileAtomic(this.o.outPath, media);
     await rm(tmpPath, { force: true });
     return {
       path: this.o.outPath, initPath, initWritten, bytes: media.length, frames: facts.frames, durationSeconds,

@@ -19,7 +19,7 @@ import {
   type ListedVariant,
   type ProducedSegment,
 } from '../hls/playlist-writer.js';
-import { publishFile } from '../hls/publish.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeComparePage } from '../report/compare-page.js';
 import type { PreparedInput } from './input.js';
 import type { StagedSegment } from './segments.js';
@@ -211,8 +211,8 @@ export async function publish(o: PublishOptions): Promise<Published> {
     await copyFile(from, to);
   }
   // 3. Playlists last, each atomically: the media playlist, then the multivariant that lists it.
-  await publishFile(mediaPlaylistPath, mediaText);
-  await publishFile(multivariantPath, multivariantText);
+  await writeFileAtomic(mediaPlaylistPath, mediaText);
+  await writeFileAtomic(multivariantPath, multivariantText);
   // 4. The compare page: source on one side, restored on the other.
   const comparePagePath = await writeComparePage({
     outDir,

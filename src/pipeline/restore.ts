@@ -3,6 +3,7 @@
 // concurrently, the next segment prepared while this one is encoded) -> publish segments ->
 // playlists -> compare page. Everything is staged first and published only when every segment
 // succeeded, so a failure or Ctrl-C never leaves a half-written rendition.
+import { linkedAbort } from '../util/abort.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -62,10 +63,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const progress = options.progress ?? noProgress;
   const outDir = resolve(options.outDir);
   // Our own controller: a failing stage stops the others; the caller's signal stops all.
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const signal = controller.signal;
+  const { controller, signal } = linkedAbort(options.signal);
   const work = await mkdtemp(join(tmpdir(), 'swiftvr-work-'));
   let staged: readonly StagedSegment[] | undefined;
   let createdOut = false;
@@ -123,7 +121,6 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     }
     throw e;
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
     await opening.then((r) => r.close(), () => {});
     await rm(stageDir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
 import { decodeFrames } from '../media/decoder.js';
 import { createSegmentEncoder, type EncodedSegment } from '../media/encoder.js';
+import { linkedAbort } from '../util/abort.js';
 import { BoundedQueue, pump } from './bounded-queue.js';
 
 export type EncoderChoice = 'libx264' | 'h264_nvenc' | 'auto';
@@ -100,12 +101,8 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
-    const decoder = new AbortController();
-    const onAbort = (): void => decoder.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const decoded = pump(decodeFrames(sourcePath, info, { signal: decoder.signal, name, context }), frames).finally(
-      () => options.signal?.removeEventListener('abort', onAbort),
-    );
+    const decoder = linkedAbort(options.signal);
+    const decoded = pump(decodeFrames(sourcePath, info, { signal: decoder.signal, name, context }), frames);
     // The error also reaches the consumer through the queue; avoid an unhandled rejection here.
     decoded.catch(() => {});
     return {
@@ -116,7 +113,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       decoded,
       startedAt,
       dispose: async () => {
-        decoder.abort();
+        decoder.controller.abort();
         frames.fail(new SwiftvrError('aborted', `${segmentName(input)}: decoding stopped`));
         await decoded.catch(() => {});
         await rm(sourcePath, { force: true });

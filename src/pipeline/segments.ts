@@ -1,5 +1,6 @@
 // The per-segment loop of a local restore: segment i+1 is fetched, probed and decoding while
 // segment i is restored and encoded; the restorer (one carried state) takes segments in order.
+import { linkedAbort } from '../util/abort.js';
 import { join } from 'node:path';
 import type { ByteRange, ResourceLocation, SegmentMediaInfo, SegmentRef, SegmentResult, SourcePlan } from '../types.js';
 import type { Restorer } from '../inference/restorer.js';
@@ -72,10 +73,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
     prepareSegment(await load(ref, signal), { workDir: o.workDir, signal });
 
   // Our own controller: one failing segment stops the decoders and encoders of the others.
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(o.signal.reason);
-  o.signal.addEventListener('abort', onAbort, { once: true });
-  const signal = controller.signal;
+  const { controller, signal } = linkedAbort(o.signal);
 
   const staged: StagedSegment[] = [];
   // Reported in sequence order (encodes of neighbouring segments may finish out of order).
@@ -145,7 +143,5 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
     if (next !== undefined) await next.then((p) => p.dispose(), () => {});
     await unowned?.dispose();
     throw e;
-  } finally {
-    o.signal.removeEventListener('abort', onAbort);
   }
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { SwiftvrError } from '../errors.js';
-import { publishFile } from '../hls/publish.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface ComparePageOptions {
   /** Output folder; `compare.html` and `hls.min.js` are written there. */
@@ -62,7 +62,7 @@ export async function writeComparePage(opts: ComparePageOptions): Promise<string
   const hlsJs = path.join(path.dirname(require.resolve('hls.js/package.json')), 'dist', HLS_SCRIPT);
   await copyFile(hlsJs, path.join(opts.outDir, HLS_SCRIPT));
   const page = path.join(opts.outDir, COMPARE_PAGE);
-  await publishFile(page, renderComparePage(opts));
+  await writeFileAtomic(page, renderComparePage(opts));
   return page;
 }
 

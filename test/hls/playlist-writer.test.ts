@@ -22,7 +22,7 @@ import {
   restoredCodecs,
 } from '../../src/hls/playlist-writer.js';
 import type { LiveSegment, ProducedSegment } from '../../src/hls/playlist-writer.js';
-import { publishFile } from '../../src/hls/publish.js';
+import { writeFileAtomic } from '../../src/util/atomic-write.js';
 import type { MediaRendition, SegmentRef } from '../../src/types.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hls/', import.meta.url));
@@ -416,7 +416,7 @@ describe('CODECS (RFC 6381)', () => {
   });
 });
 
-describe('publishFile (a playlist is replaced whole, never half-written)', () => {
+describe('writeFileAtomic (a playlist is replaced whole, never half-written)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'swiftvr-publish-'));
@@ -427,8 +427,8 @@ describe('publishFile (a playlist is replaced whole, never half-written)', () =>
 
   it('writes, replaces and leaves no temp file', async () => {
     const file = path.join(dir, 'sub', 'media.m3u8');
-    await publishFile(file, 'one\n');
-    await publishFile(file, new TextEncoder().encode('two\n'));
+    await writeFileAtomic(file, 'one\n');
+    await writeFileAtomic(file, new TextEncoder().encode('two\n'));
     expect(await readFile(file, 'utf8')).toBe('two\n');
     expect(await readdir(path.dirname(file))).toEqual(['media.m3u8']);
   });
@@ -437,7 +437,7 @@ describe('publishFile (a playlist is replaced whole, never half-written)', () =>
     const target = path.join(dir, 'busy');
     await mkdir(path.join(target, 'inner'), { recursive: true }); // rename over a non-empty folder fails
     await writeFile(path.join(target, 'inner', 'x'), 'keep');
-    await expect(publishFile(target, 'new')).rejects.toThrow();
+    await expect(writeFileAtomic(target, 'new')).rejects.toThrow();
     expect(await readFile(path.join(target, 'inner', 'x'), 'utf8')).toBe('keep');
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

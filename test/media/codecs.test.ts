@@ -4,7 +4,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { audioCodecString, avcCodecFromInit, avcCodecFromTs, topLevelBoxes } from '../../src/media/codecs.js';
+import { audioCodecString, avcCodecFromInit, avcCodecFromTs } from '../../src/media/codecs.js';
+import { topLevelBoxes } from '../../src/media/iso-bmff.js';
 import { ffmpeg, ffprobeJson, makeHls, removeTempDirs, tempDir } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';
 
