@@ -117,7 +117,9 @@ def _past(x: Tensor, state: Tensor) -> Tensor:
 
 
 class MemBlock(nn.Module):
-    """TAEHV-style causal block: conv over [x_t, x_{t-1}] then conv, residual."""
+    """TAEHV-style causal block: conv over [x_t, x_{t-1}] then conv, residual. No activation after the
+    sum (EDSR-style): with the output layer starting at zero, a ReLU there let Adam's early updates
+    drive every feature below zero, and a dead feature map never learns again."""
 
     def __init__(self, ch: int):
         super().__init__()
@@ -128,11 +130,13 @@ class MemBlock(nn.Module):
         # x: (B, T, C, H, W); state: (B, C, H, W)
         h = torch.cat([_frames(x), _frames(_past(x, state))], dim=1)  # (B*T, 2C, H, W)
         y = self.c2(F.relu(self.c1(h)))
-        out = F.relu(_frames(x) + y).reshape(x.shape)  # (B, T, C, H, W)
+        out = (_frames(x) + y).reshape(x.shape)  # (B, T, C, H, W)
         return out, x[:, -1]
 
 
 class ResBlock(nn.Module):
+    """x + conv(relu(conv(x))), no activation after the sum (see MemBlock)."""
+
     def __init__(self, ch: int):
         super().__init__()
         self.c1 = nn.Conv2d(ch, ch, 3, padding=1)
@@ -140,7 +144,7 @@ class ResBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         # x: (N, C, H, W)
-        return F.relu(x + self.c2(F.relu(self.c1(x))))
+        return x + self.c2(F.relu(self.c1(x)))
 
 
 class LQEncoder(nn.Module):

@@ -259,6 +259,10 @@ class Run:
             assert s in STAGES, f"stage {s!r} must be one of {STAGES}"
         torch.manual_seed(args.seed)
         self.model = SwiftVR(get_config(args.preset)).to(self.device)
+        # The output layer starts at zero (the untrained model is the plain bicubic upscale); a little
+        # noise lets gradient reach the layers before it from the first step.
+        with torch.no_grad():
+            self.model.dec.out.weight.normal_(0.0, 1e-3)
         self.ema = EMA(self.model, args.ema)
         self.stage_i, self.step = 0, 0
         self.opt_state = None
@@ -406,8 +410,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bench", default="models/data/bench", help="benchmark clips (validation)")
     p.add_argument("--out", default="models/runs/x2")
     p.add_argument("--stages", default="ae,teacher,distill,joint")
-    p.add_argument("--steps", default="400,1500,800,30000", help="planned steps per stage")
-    p.add_argument("--lr", default="2e-3,1e-3,5e-4,1e-3")
+    p.add_argument("--steps", default="300,300,200,24000", help="planned steps per stage")
+    p.add_argument("--lr", default="2e-3,1e-3,5e-4,2e-3")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--frames", type=int, default=6)
     p.add_argument("--crop", type=int, default=48, help="random LQ crop side (multiple of 8); 0 = whole clip")

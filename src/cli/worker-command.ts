@@ -1,7 +1,7 @@
 // `swiftvr worker`: consume the SQS FIFO queue until SIGTERM / SIGINT, then drain and exit.
 import { once } from 'node:events';
 import { utimes, writeFile } from 'node:fs/promises';
-import { CLOUD_OPTIONS_HELP, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
+import { CLOUD_OPTIONS_HELP, HEARTBEAT_ENV, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
 import { Worker } from '../cloud/worker/worker.js';
 import { usageError } from '../errors.js';
 import { openRestorer } from '../inference/restorer.js';
@@ -54,7 +54,7 @@ export const workerCommand: Command = {
     });
     await worker.start();
     // Liveness for the container health check: touched while the event loop runs.
-    const heartbeatFile = process.env.SWIFTVR_HEARTBEAT_FILE;
+    const heartbeatFile = process.env[HEARTBEAT_ENV.file];
     const touch = async (): Promise<void> => {
       if (heartbeatFile === undefined || heartbeatFile === '') return;
       const now = new Date();

@@ -69,6 +69,13 @@ export const CLOUD_ENV = {
 
 export type CloudFlag = keyof typeof CLOUD_ENV;
 
+/**
+ * The worker's liveness file: with the first variable set, `swiftvr worker` touches that file while
+ * its event loop runs; the container health check (containers/healthcheck.mjs) fails when it is
+ * older than the second (seconds).
+ */
+export const HEARTBEAT_ENV = { file: 'SWIFTVR_HEARTBEAT_FILE', maxAgeSeconds: 'SWIFTVR_HEARTBEAT_MAX_AGE_S' } as const;
+
 export const CLOUD_OPTIONS_HELP = `  --bucket <name>           S3 bucket of sources and outputs            (SWIFTVR_BUCKET)
   --store-dir <dir>         or: a local folder as the store (embedded)   (SWIFTVR_STORE_DIR)
   --queue-url <url>         SQS FIFO queue URL; without it, an in-process queue (SWIFTVR_QUEUE_URL)
