@@ -86,9 +86,11 @@ describe.each(['memory', 'sqs'])('%s queue', (kind) => {
     const got: number[] = [];
     const c = queue.consume(async (m) => void got.push(m.body.n), opts({ concurrency: 1 }));
     await until(() => got.length >= 2);
-    await sleep(1200);
+    // A marker sent last in the same group: a repeat of 'same' could only arrive before it.
+    await queue.send({ group: 'g', n: 4 }, { group: 'g', dedupId: 'marker' });
+    await until(() => got.includes(4));
     await c.stop();
-    expect(got).toEqual([1, 3]);
+    expect(got).toEqual([1, 3, 4]);
   });
 
   it('redelivers a failed message and dead-letters it after maxReceives, while other groups carry on', async () => {
@@ -131,11 +133,14 @@ describe.each(['memory', 'sqs'])('%s queue', (kind) => {
     await c.stop(); // must wait for the handler
     expect(finished).toBe(1);
     expect(started).toBe(1);
-    // Nothing comes back: the message was deleted after the handler finished.
-    const c2 = queue.consume(async () => void started++, opts({ visibilityTimeoutSeconds: 2, heartbeatSeconds: 1 }));
-    await sleep(2500);
+    // Nothing comes back: the message was deleted after the handler finished. A marker sent to the
+    // same group afterwards could not overtake it, so once the marker arrives the answer is in.
+    await queue.send({ group: 'slow', n: 1 }, { group: 'slow', dedupId: 's1' });
+    const after: number[] = [];
+    const c2 = queue.consume(async (m) => void after.push(m.body.n), opts({ visibilityTimeoutSeconds: 2, heartbeatSeconds: 1 }));
+    await until(() => after.includes(1));
     await c2.stop();
-    expect(started).toBe(1);
+    expect(after).toEqual([1]);
   });
 
   it('refuses a heartbeat that is not shorter than the visibility timeout', async () => {

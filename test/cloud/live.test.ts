@@ -122,7 +122,8 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
     await worker.start();
     await submitJob(queue, jobMessageOf({ input: `s3://${BUCKET}/input/show/index.m3u8`, live: true, shards: 1 }, 'input'));
     for (let n = 3; n <= SEGMENTS; n++) {
-      await new Promise((r) => setTimeout(r, 600));
+      // The source grows once the rendition has caught up with it (each version lists one more segment).
+      await until(() => store.versions.length >= n - 1, 60_000, `rendition version ${n - 1}`);
       await publishSource(n, false);
     }
     await publishSource(SEGMENTS, true);

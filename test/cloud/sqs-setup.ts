@@ -27,3 +27,11 @@ export async function readDlq(sqs: SQSClient, dlqUrl: string): Promise<unknown[]
     for (const m of r.Messages) out.push(JSON.parse(m.Body!));
   }
 }
+
+/** Messages still queued or in flight (SQS's approximate counts; exact on moto). */
+export async function queueBacklog(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const a = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}

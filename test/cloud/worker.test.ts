@@ -20,7 +20,7 @@ import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import type { Worker } from '../../src/cloud/worker/worker.js';
 import { FIXTURE_MODEL, FIXTURE_TS, makeWorker, REPO, snapshot, STATEFUL_TOY_MODEL, until, uploadDir, type LogLine } from './cloud-harness.js';
 import { startMoto, type Moto } from './moto-server.js';
-import { createFifoQueues, readDlq } from './sqs-setup.js';
+import { createFifoQueues, queueBacklog, readDlq } from './sqs-setup.js';
 
 const run = promisify(execFile);
 let moto: Moto;
@@ -216,7 +216,7 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
   });
 
   it('a duplicate message does no harm: the worker skips what is published and changes nothing', async () => {
-    const { queue } = await newQueue();
+    const { queue, queueUrl } = await newQueue();
     const dupLogs: LogLine[] = [];
     const w = makeWorker(store, queue, dupLogs, { workerId: 'dup' });
     await w.start();
@@ -238,7 +238,8 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     const skipped = (): number => dupLogs.filter((l) => l.event === 'segment-skipped').length;
     const fanOuts = (): number => dupLogs.filter((l) => l.event === 'vod-fanned-out').length;
     await until(() => skipped() >= 3 && skipped() === 3 + 3 * (fanOuts() - 1), 60_000, 'duplicates skipped');
-    await new Promise((r) => setTimeout(r, 2000));
+    // Nothing left to run: every message handled and deleted.
+    await until(async () => (await queueBacklog(sqs, queueUrl)) === 0, 30_000, 'queue drained');
     await w.stop();
     expect(skipped()).toBe(3 + 3 * (fanOuts() - 1));
     expect(events(dupLogs, 'segment-start', 'dup/index').length).toBe(first + skipped());

@@ -2,7 +2,6 @@
 // What a viewer's player does with the restored segments: hls.js in Chromium plays a
 // multivariant stream of the source and the restored rendition, switches from one to the other
 // mid-play, and places every segment of both at the same time (video and audio).
-import { existsSync } from 'node:fs';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +17,10 @@ import { probeSegment } from '../../src/media/probe.js';
 import { startLoopbackServer } from '../hls/loopback-server.js';
 import type { LoopbackServer } from '../hls/loopback-server.js';
 import { makeHls, removeTempDirs, tempDir, upscale2x } from './media-fixtures.js';
+import { CHROMIUM, skipWithoutChromium } from '../browser.js';
 
 afterAll(removeTempDirs);
 
-const CHROMIUM = '/usr/bin/chromium';
 const HLS_JS = fileURLToPath(new URL('../../node_modules/hls.js/dist/hls.min.js', import.meta.url));
 
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
@@ -71,7 +70,7 @@ interface PageState {
   tracks: string[];
 }
 
-describe.skipIf(!existsSync(CHROMIUM)).each(['ts', 'fmp4'] as const)('%s restored rendition in hls.js', (container) => {
+describe.skipIf(skipWithoutChromium).each(['ts', 'fmp4'] as const)('%s restored rendition in hls.js', (container) => {
   let dir: string;
   let server: LoopbackServer;
   let browser: Browser;

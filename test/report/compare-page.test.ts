@@ -2,7 +2,6 @@
 // The compare page in a real browser: a small output folder served on 127.0.0.1, Chromium
 // headless via playwright-core. Source = the fixture's 48x32 rendition, restored = its 96x64
 // rendition (same timeline), so sync and scaling are checked on real HLS playback.
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPARE_PAGE, HLS_SCRIPT, renderComparePage, writeComparePage } from '../../src/report/compare-page.js';
 import { startLoopbackServer } from '../hls/loopback-server.js';
 import type { LoopbackServer } from '../hls/loopback-server.js';
+import { CHROMIUM, skipWithoutChromium } from '../browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FIXTURES = fileURLToPath(new URL('../fixtures/hls/ts/', import.meta.url));
 /** Where the test leaves its screenshot for a human to look at. */
 export const SCREENSHOT = path.join(os.tmpdir(), 'swiftvr-compare-page.png');
@@ -53,7 +52,7 @@ describe('renderComparePage', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('compare.html in Chromium', () => {
+describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
   let out: string;
   let server: LoopbackServer;
   let browser: Browser;

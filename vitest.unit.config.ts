@@ -1,0 +1,23 @@
+// The fast tier (`npm run test:unit`): pure logic, no ffmpeg, model, AWS server or browser.
+// Seconds, for every minute of development; the full suite (`npm test`) adds the media, model,
+// cloud (moto) and browser tiers.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: [
+      'test/hls/playlist-writer.test.ts',
+      'test/hls/resource-loader.test.ts',
+      'test/inference/model-contract.test.ts',
+      'test/media/colour.test.ts',
+      'test/pipeline/bounded-queue.test.ts',
+      'test/cli/progress.test.ts',
+      'test/cloud/jobs-config.test.ts',
+      'test/cloud/live-playlist.test.ts',
+      'test/cloud/metrics.test.ts',
+      'test/cloud/task-protection.test.ts',
+      'cdk/test/config.test.ts',
+    ],
+    pool: 'threads',
+  },
+});
