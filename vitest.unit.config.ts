@@ -6,14 +6,16 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
-      'test/hls/playlist-writer.test.ts',
+      'test/hls/rendition-playlist.test.ts',
+      'test/hls/multivariant-playlist.test.ts',
+      'test/hls/bandwidth.test.ts',
+      'test/util/atomic-write.test.ts',
       'test/hls/resource-loader.test.ts',
       'test/inference/model-contract.test.ts',
       'test/media/colour.test.ts',
       'test/pipeline/bounded-queue.test.ts',
       'test/cli/progress.test.ts',
       'test/cloud/jobs-config.test.ts',
-      'test/cloud/live-playlist.test.ts',
       'test/cloud/metrics.test.ts',
       'test/cloud/task-protection.test.ts',
       'cdk/test/config.test.ts',

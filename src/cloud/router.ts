@@ -5,7 +5,7 @@
 // playlist that lists it, so the playlist event is the one that knows sn, duration and order.
 
 import { isSwiftvrError } from '../errors.js';
-import { parsePlaylist } from './live-playlist.js';
+import { parseRendition } from '../hls/rendition-playlist.js';
 import {
   dedupOf,
   groupOf,
@@ -87,7 +87,7 @@ export async function routeObjectCreated(event: ObjectCreatedEvent, deps: Router
   let ended = false;
   if (rendition !== undefined) {
     try {
-      const p = parsePlaylist(bytesToText(rendition.body), layout.rendition);
+      const p = parseRendition(bytesToText(rendition.body), layout.rendition);
       newest = p.entries.at(-1)?.sourceSn ?? -1;
       ended = p.ended;
     } catch (e) {

@@ -2,7 +2,7 @@
 
 import { SwiftvrError } from '../errors.js';
 import { JobLayout, type JobRecord } from './jobs.js';
-import { parsePlaylist } from './live-playlist.js';
+import { parseRendition } from '../hls/rendition-playlist.js';
 import type { SegmentMetrics } from './metrics.js';
 import { bytesToText, type ObjectStore } from './object-store/object-store.js';
 
@@ -62,7 +62,7 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
   metrics.sort((a, b) => a.sn - b.sn);
   errors.sort((a, b) => (a.sn ?? -1) - (b.sn ?? -1) || a.attempt - b.attempt);
   const done = new Set(metrics.map((m) => m.sn));
-  const ended = rendition !== undefined && parsePlaylist(bytesToText(rendition.body), layout.rendition).ended;
+  const ended = rendition !== undefined && parseRendition(bytesToText(rendition.body), layout.rendition).ended;
   const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
   const newest = metrics.at(-1);
   return {

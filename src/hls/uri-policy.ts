@@ -6,7 +6,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { badInput } from '../errors.js';
+import { SwiftvrError, badInput } from '../errors.js';
 import type { ResourceLocation } from '../types.js';
 
 /** What a job may read. Built once per job with {@link policyForInput}; immutable. */
@@ -265,4 +265,21 @@ function s3FromUrl(url: URL, name: string): ResourceLocation {
   }
   if (url.hostname === '' || key === '') throw badInput(`URI ${name} does not name an S3 object`, { uri: name });
   return { kind: 's3', bucket: url.hostname, key };
+}
+
+/**
+ * How the output playlists reference a source resource: a relative path from `fromDir` for
+ * local files (percent-encoded, `/` separators), the URL itself for http(s).
+ */
+export function outputUriFor(location: ResourceLocation, fromDir: string): string {
+  switch (location.kind) {
+    case 'file': {
+      const rel = path.relative(path.resolve(fromDir), location.path);
+      return rel.split(path.sep).map((p) => (p === '..' ? p : encodeURIComponent(p))).join('/');
+    }
+    case 'http':
+      return location.url;
+    case 's3':
+      throw new SwiftvrError('internal', `s3://${location.bucket}/${location.key} has no output URI here: map it to its delivery URL`);
+  }
 }

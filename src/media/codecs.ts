@@ -1,5 +1,6 @@
 // RFC 6381 codec strings (the CODECS attribute of EXT-X-STREAM-INF) read from encoded bytes, and
 // the fMP4 patches that keep a restored segment's audio and timeline identical to its source's.
+import { SwiftvrError } from '../errors.js';
 import { boxesIn, childBoxes, findBox, findBoxes, makeBox, type Box } from './iso-bmff.js';
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
@@ -402,4 +403,47 @@ export function alignAudioDurations(media: Uint8Array, init: Uint8Array, source:
   }
   parts.push(media.subarray(pos));
   return Buffer.concat(parts);
+}
+
+const H264_PROFILE_IDC: Readonly<Record<string, readonly [number, number]>> = {
+  'constrained baseline': [66, 0xc0], // constraint_set0 + set1, as x264 writes it
+  baseline: [66, 0],
+  main: [77, 0],
+  extended: [88, 0],
+  high: [100, 0],
+  'high 10': [110, 0],
+  'high 4:2:2': [122, 0],
+  'high 4:4:4 predictive': [244, 0],
+};
+
+/**
+ * RFC 6381 `avc1.PPCCLL` for an H.264 stream; `profile` is ffprobe's profile name (e.g. `High`)
+ * or profile_idc, `level` ffprobe's level (e.g. 40 for 4.0).
+ */
+export function avc1Codec(profile: string | number, level: number, constraintFlags?: number): string {
+  let idc: number;
+  let flags = constraintFlags ?? 0;
+  if (typeof profile === 'number') {
+    idc = profile;
+  } else {
+    const known = H264_PROFILE_IDC[profile.trim().toLowerCase()];
+    if (known === undefined) throw new SwiftvrError('internal', `H.264 profile "${profile}" is not one avc1Codec knows`);
+    [idc] = known;
+    flags = constraintFlags ?? known[1];
+  }
+  if (!Number.isInteger(level) || level <= 0 || level > 255) {
+    throw new SwiftvrError('internal', `H.264 level ${level} must be an integer in 1..255 (e.g. 40 for 4.0)`);
+  }
+  return avcCodecString(idc, flags, level);
+}
+
+const VIDEO_CODEC = /^(avc[1-4]|hvc1|hev1|vp0?[89]|av01|dvh[1e]|dva[1v]|mp4v)\b/i;
+
+/** CODECS of the restored variant: its video codec plus the source's non-video codecs (audio). */
+export function restoredCodecs(videoCodec: string, sourceCodecs?: string): string {
+  const others = (sourceCodecs ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && !VIDEO_CODEC.test(c));
+  return [videoCodec, ...others].join(',');
 }

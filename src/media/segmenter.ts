@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { badInput, usageError } from '../errors.js';
+import type { MediaPlaylist } from 'hls-parser/types.js';
+import { SwiftvrError, badInput, usageError } from '../errors.js';
+import { parseStrict } from '../hls/hls-parse.js';
 import type { ContainerKind } from '../types.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
 
@@ -39,9 +41,11 @@ interface ProbedStream {
 
 const PLAYLIST = 'index.m3u8';
 
-/** EXTINF durations of a media playlist written by ffmpeg's hls muxer. */
-function extinfDurations(text: string): number[] {
-  return [...text.matchAll(/^#EXTINF:([0-9.]+)/gm)].map((m) => Number(m[1]));
+/** ffmpeg's hls muxer output, read with the same strict parser as every other playlist. */
+function parseCut(text: string): MediaPlaylist {
+  const { playlist } = parseStrict(text);
+  if (playlist.isMasterPlaylist) throw new SwiftvrError('internal', 'ffmpeg wrote a multivariant playlist where a media playlist was expected');
+  return playlist as MediaPlaylist;
 }
 
 /** Why these durations break the 2..6 s rule, or undefined when they keep it. */
@@ -62,9 +66,9 @@ function durationProblem(durations: readonly number[]): string | undefined {
  * with frames that reference the previous segment. Checks the second, a middle and the last
  * segment (the first always starts at the file's start).
  */
-async function decodeProblem(dir: string, playlistText: string, signal?: AbortSignal): Promise<string | undefined> {
-  const uris = playlistText.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
-  const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlistText)?.[1];
+async function decodeProblem(dir: string, cut: MediaPlaylist, signal?: AbortSignal): Promise<string | undefined> {
+  const uris = cut.segments.map((s) => s.uri);
+  const init = cut.segments[0]?.map?.uri;
   const picks = [...new Set([1, Math.floor(uris.length / 2), uris.length - 1])].filter((i) => i > 0 && i < uris.length);
   for (const i of picks) {
     const segment = path.join(dir, uris[i]!);
@@ -162,8 +166,8 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
         if (mode === 'copy') return `stream copy failed: ffmpeg ${stderrSummary(r, 200)}`;
         throw badInput(`${input} could not be cut into HLS: ffmpeg ${stderrSummary(r)}`);
       }
-      const playlistText = await readFile(path.join(work, PLAYLIST), 'utf8');
-      return durationProblem(extinfDurations(playlistText)) ?? (mode === 'copy' ? await decodeProblem(work, playlistText, options.signal) : undefined);
+      const cut = parseCut(await readFile(path.join(work, PLAYLIST), 'utf8'));
+      return durationProblem(cut.segments.map((s) => s.duration)) ?? (mode === 'copy' ? await decodeProblem(work, cut, options.signal) : undefined);
     };
 
     let plan: SegmentationPlan;

@@ -9,16 +9,11 @@ import type { MasterPlaylist } from 'hls-parser/types.js';
 import type { ResourceLocation, SourcePlan } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { parseMediaPlaylistText } from '../hls/playlist-reader.js';
-import { resolveUri } from '../hls/uri-policy.js';
-import {
-  measureBandwidth,
-  outputUriFor,
-  renderMultivariantPlaylist,
-  renderVodPlaylist,
-  restoredCodecs,
-  type ListedVariant,
-  type ProducedSegment,
-} from '../hls/playlist-writer.js';
+import { outputUriFor, resolveUri } from '../hls/uri-policy.js';
+import { measureBandwidth } from '../hls/bandwidth.js';
+import { renderMultivariantPlaylist, type ListedVariant } from '../hls/multivariant-playlist.js';
+import { renderRendition, restoredEntries, vodRendition } from '../hls/rendition-playlist.js';
+import { restoredCodecs } from '../media/codecs.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeComparePage } from '../report/compare-page.js';
 import type { PreparedInput } from './input.js';
@@ -142,13 +137,12 @@ export async function publish(o: PublishOptions): Promise<Published> {
   const multivariantPath = join(outDir, MULTIVARIANT_NAME);
 
   // 1. Render everything first: a failure here publishes nothing.
-  const produced: ProducedSegment[] = staged.map((s) => ({
-    sn: s.ref.sn,
-    uri: s.file,
-    duration: s.ref.duration,
-    ...(s.initFile !== undefined ? { initUri: s.initFile } : {}),
-  }));
-  const mediaText = renderVodPlaylist(plan.media, produced);
+  const entries = restoredEntries(
+    plan.media.segments,
+    staged.map((s) => ({ sn: s.ref.sn, uri: s.file, ...(s.initFile !== undefined ? { initUri: s.initFile } : {}) })),
+    plan.media.container,
+  );
+  const mediaText = renderRendition(vodRendition(entries, plan.media.targetDuration, first.ref.discontinuitySequence));
   const bw = measureBandwidth(
     staged.map((s) => ({ bytes: s.result.bytes, duration: s.ref.duration })),
     plan.media.targetDuration,

@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { audioCodecString, avcCodecFromInit, avcCodecFromTs } from '../../src/media/codecs.js';
+import { audioCodecString, avc1Codec, avcCodecFromInit, avcCodecFromTs, restoredCodecs } from '../../src/media/codecs.js';
 import { topLevelBoxes } from '../../src/media/iso-bmff.js';
 import { ffmpeg, ffprobeJson, makeHls, removeTempDirs, tempDir } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';
@@ -70,5 +70,17 @@ describe('codec strings', () => {
     expect(audioCodecString('mp3')).toBe('mp4a.40.34');
     expect(audioCodecString('ac3')).toBe('ac-3');
     expect(audioCodecString('pcm_s16le')).toBeUndefined();
+  });
+});
+
+describe('CODECS (RFC 6381)', () => {
+  it('avc1.PPCCLL from ffprobe profile and level, audio codec taken from the source', () => {
+    expect(avc1Codec('High', 40)).toBe('avc1.640028');
+    expect(avc1Codec('Main', 31)).toBe('avc1.4d001f');
+    expect(avc1Codec('Constrained Baseline', 30)).toBe('avc1.42c01e');
+    expect(restoredCodecs('avc1.640028', 'avc1.4d401f,mp4a.40.2')).toBe('avc1.640028,mp4a.40.2');
+    expect(restoredCodecs('avc1.640028', 'hvc1.1.6.L93.B0, ec-3')).toBe('avc1.640028,ec-3');
+    expect(restoredCodecs('avc1.640028')).toBe('avc1.640028');
+    expect(() => avc1Codec('Unknown', 40)).toThrow('H.264 profile "Unknown" is not one avc1Codec knows');
   });
 });

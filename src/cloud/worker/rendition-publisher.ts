@@ -3,10 +3,11 @@
 // the VOD rendition and the multivariant are created once.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { measureBandwidth, renderMultivariantPlaylist } from '../../hls/playlist-writer.js';
+import { measureBandwidth } from '../../hls/bandwidth.js';
+import { renderMultivariantPlaylist } from '../../hls/multivariant-playlist.js';
+import { appendLive, parseRendition, renderRendition, vodRendition, type RenditionEntry, type RenditionPlaylist } from '../../hls/rendition-playlist.js';
 import { z } from 'zod';
 import type { JobLayout, JobRecord, SegmentMessage, SegmentSpec } from '../jobs.js';
-import { appendLive, parsePlaylist, renderPlaylist, type RenditionEntry, type RenditionPlaylist } from '../live-playlist.js';
 import { bytesToText, isPreconditionFailed, putOnce, type ObjectStore } from '../object-store/object-store.js';
 import { readStoredPlan } from '../source.js';
 import type { WorkerLog } from './worker-context.js';
@@ -32,7 +33,7 @@ export class RenditionPublisher {
   async readRendition(layout: JobLayout): Promise<{ playlist: RenditionPlaylist; etag: string } | undefined> {
     const got = await this.store.get(layout.rendition);
     if (got === undefined) return undefined;
-    return { playlist: parsePlaylist(bytesToText(got.body), layout.rendition), etag: got.etag };
+    return { playlist: parseRendition(bytesToText(got.body), layout.rendition), etag: got.etag };
   }
 
   /** Live: read, append, write If-Match (If-None-Match for the first); retry on a lost race. */
@@ -44,11 +45,10 @@ export class RenditionPublisher {
       const next = appendLive(current?.playlist, { entry, last: m.last, discontinuitySequence: s.discontinuitySequence }, {
         targetDuration: m.stream.targetDuration,
         window: this.liveWindow,
-        version: m.stream.container === 'fmp4' ? 6 : 3,
       });
       if (next === undefined) return; // already listed
       try {
-        await this.store.put(layout.rendition, renderPlaylist(next), {
+        await this.store.put(layout.rendition, renderRendition(next), {
           condition: current === undefined ? { ifNoneMatch: '*' } : { ifMatch: current.etag },
           contentType: PLAYLIST,
           cacheControl: 'max-age=1',
@@ -64,18 +64,12 @@ export class RenditionPublisher {
   /** VOD: the complete rendition, created once. */
   async writeVod(record: JobRecord, layout: JobLayout): Promise<void> {
     const specs = record.segments ?? [];
-    const first = specs[0];
-    const playlist: RenditionPlaylist = {
-      version: record.container === 'fmp4' ? 6 : 3,
-      targetDuration: record.targetDuration,
-      mediaSequence: first?.sn ?? 0,
-      discontinuitySequence: first === undefined ? 0 : first.discontinuitySequence - (first.discontinuity ? 1 : 0),
-      playlistType: 'VOD',
-      independentSegments: true,
-      ended: true,
-      entries: specs.map((s) => renditionEntry(s, layout, record.container)),
-    };
-    if ((await putOnce(this.store, layout.rendition, renderPlaylist(playlist), { contentType: PLAYLIST, cacheControl: 'max-age=60' })) === 'created') {
+    const playlist = vodRendition(
+      specs.map((s) => renditionEntry(s, layout, record.container)),
+      record.targetDuration,
+      specs[0]?.discontinuitySequence ?? 0,
+    );
+    if ((await putOnce(this.store, layout.rendition, renderRendition(playlist), { contentType: PLAYLIST, cacheControl: 'max-age=60' })) === 'created') {
       this.log({ event: 'vod-published', job: record.job, segments: specs.length });
     }
   }

@@ -1,0 +1,148 @@
+// The multivariant playlist of the output: the source's variants (and EXT-X-MEDIA groups) carried
+// across, plus the upscaled variant. Rendering only: publishing is writeFileAtomic, and the caller
+// writes the media playlists before the multivariant that lists them.
+import HLS from 'hls-parser';
+import type { MasterPlaylist, Rendition, Variant } from 'hls-parser/types.js';
+
+import { SwiftvrError, badInput } from '../errors.js';
+import type { Resolution } from '../types.js';
+import { parseStrict } from './hls-parse.js';
+
+const { MasterPlaylist: MasterPlaylistClass, Variant: VariantClass } = HLS.types;
+
+/** The upscaled variant's EXT-X-STREAM-INF attributes. */
+export interface RestoredVariant {
+  /** URI of the restored media playlist, relative to the multivariant playlist. */
+  readonly uri: string;
+  /** Peak segment bit rate, bits/s ({@link measureBandwidth}). */
+  readonly bandwidth: number;
+  readonly averageBandwidth: number;
+  readonly resolution: Resolution;
+  /** e.g. `avc1.640028,mp4a.40.2` ({@link restoredCodecs}). */
+  readonly codecs: string;
+  readonly frameRate: number;
+}
+
+/** A source variant to list when the input was a media playlist (no source multivariant). */
+export interface ListedVariant {
+  /** URI relative to the output multivariant playlist. */
+  readonly uri: string;
+  readonly bandwidth: number;
+  readonly averageBandwidth?: number;
+  readonly resolution?: Resolution;
+  readonly codecs?: string;
+  readonly frameRate?: number;
+}
+
+export interface MultivariantOptions {
+  readonly restored: RestoredVariant;
+  /** Text of the source multivariant playlist (SourcePlan.multivariant.text), if there was one. */
+  readonly sourceText?: string;
+  /**
+   * Output URI of each URI written in `sourceText` (variants, I-frame variants, EXT-X-MEDIA,
+   * SESSION-DATA): the source renditions are referenced, not copied. See {@link outputUriFor}.
+   */
+  readonly mapUri?: (uriAsWritten: string) => string;
+  /** URI (as written) of the source variant the restored one was made from; its AUDIO,
+   * SUBTITLES and CLOSED-CAPTIONS groups are copied. Default: the highest-BANDWIDTH variant. */
+  readonly basedOn?: string;
+  /** Without `sourceText`: the source variant(s) to list beside the restored one. */
+  readonly sourceVariants?: readonly ListedVariant[];
+  /** Where the restored variant goes in the list. @default 'last' */
+  readonly position?: 'first' | 'last';
+}
+
+/**
+ * The output multivariant playlist: the source variants (URIs mapped by the caller), the
+ * source's EXT-X-MEDIA renditions, and the restored variant with the same AUDIO group as the
+ * variant it was made from.
+ */
+export function renderMultivariantPlaylist(opts: MultivariantOptions): string {
+  let playlist: MasterPlaylist;
+  let basedOn: Variant | undefined;
+  if (opts.sourceText !== undefined) {
+    const mapUri = opts.mapUri;
+    if (mapUri === undefined) throw new SwiftvrError('internal', 'mapUri is required with sourceText');
+    let parsed;
+    try {
+      parsed = parseStrict(opts.sourceText.replace(/^\uFEFF/, '')).playlist;
+    } catch (e) {
+      throw badInput(`source multivariant playlist is malformed: ${(e as Error).message}`, undefined, e);
+    }
+    if (!parsed.isMasterPlaylist) throw new SwiftvrError('internal', 'sourceText is a media playlist, not a multivariant one');
+    playlist = parsed as MasterPlaylist;
+    const sourceVariants = playlist.variants.filter((v) => !v.isIFrameOnly);
+    basedOn =
+      opts.basedOn !== undefined
+        ? sourceVariants.find((v) => v.uri === opts.basedOn)
+        : [...sourceVariants].sort((a, b) => b.bandwidth - a.bandwidth)[0];
+    if (opts.basedOn !== undefined && basedOn === undefined) {
+      throw new SwiftvrError('internal', `basedOn variant ${opts.basedOn} is not in the source multivariant playlist`);
+    }
+    const mapped = new WeakSet<object>();
+    const remap = (r: { uri?: string }): void => {
+      if (mapped.has(r) || r.uri === undefined) return;
+      r.uri = mapUri(r.uri);
+      mapped.add(r);
+    };
+    for (const v of playlist.variants) {
+      for (const r of [...v.audio, ...v.video, ...v.subtitles, ...v.closedCaptions]) remap(r);
+    }
+    for (const v of playlist.variants) remap(v); // after renditions: basedOn's groups are shared below
+    for (const d of playlist.sessionDataList) remap(d);
+  } else {
+    const listed = opts.sourceVariants ?? [];
+    playlist = new MasterPlaylistClass({
+      variants: listed.map(
+        (v) =>
+          new VariantClass({
+            uri: v.uri,
+            bandwidth: v.bandwidth,
+            ...(v.averageBandwidth ? { averageBandwidth: v.averageBandwidth } : {}),
+            ...(v.resolution ? { resolution: v.resolution } : {}),
+            ...(v.codecs ? { codecs: v.codecs } : {}),
+            ...(v.frameRate ? { frameRate: v.frameRate } : {}),
+          }),
+      ),
+      independentSegments: true,
+    });
+  }
+
+  const r = opts.restored;
+  checkRestored(r);
+  const restored = new VariantClass({
+    uri: r.uri,
+    bandwidth: r.bandwidth,
+    averageBandwidth: r.averageBandwidth,
+    resolution: { width: r.resolution.width, height: r.resolution.height },
+    codecs: r.codecs,
+    frameRate: r.frameRate,
+    audio: copyGroup(basedOn?.audio),
+    video: [],
+    subtitles: copyGroup(basedOn?.subtitles),
+    closedCaptions: copyGroup(basedOn?.closedCaptions),
+  });
+  // hls-parser's constructor leaves allowedCpc undefined, which stringify accepts.
+  if (opts.position === 'first') playlist.variants.unshift(restored);
+  else playlist.variants.push(restored);
+  return `${HLS.stringify(playlist)}\n`;
+}
+
+function copyGroup<T extends Rendition>(group: readonly T[] | undefined): T[] {
+  return group ? [...group] : [];
+}
+
+function checkRestored(r: RestoredVariant): void {
+  const positiveInt = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
+  if (!positiveInt(r.bandwidth) || !positiveInt(r.averageBandwidth)) {
+    throw new SwiftvrError(
+      'internal',
+      `restored variant BANDWIDTH ${r.bandwidth} and AVERAGE-BANDWIDTH ${r.averageBandwidth} must be positive integers`,
+    );
+  }
+  if (!positiveInt(r.resolution.width) || !positiveInt(r.resolution.height)) {
+    throw new SwiftvrError('internal', `restored variant RESOLUTION ${r.resolution.width}x${r.resolution.height} is invalid`);
+  }
+  if (!(r.frameRate > 0)) throw new SwiftvrError('internal', `restored variant FRAME-RATE ${r.frameRate} must be positive`);
+  if (r.codecs.trim() === '') throw new SwiftvrError('internal', 'restored variant CODECS must not be empty');
+}
