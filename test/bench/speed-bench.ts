@@ -4,15 +4,11 @@
 // CLI and with this checkout's CLI, alternating, each on its default shipped model and the CPU,
 // and prints frames per second (frames / wall seconds of the whole `swiftvr restore` command).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-// The last revision of the RGB pipeline and its model (before frames travelled as yuv420p planes).
-const RGB_BASELINE = 'bdc6ab6';
+import { buildVersions, median, removeWorktree, RGB_BASELINE, ROOT } from './baseline-build.js';
 const { values } = parseArgs({
   options: {
     baseline: { type: 'string', default: RGB_BASELINE },
@@ -41,15 +37,7 @@ try {
   );
 
   // Baseline: its own sources and shipped model, built against this checkout's node_modules.
-  const base = join(work, 'baseline');
-  sh('git', ['worktree', 'add', '--detach', '--force', base, values.baseline!]);
-  symlinkSync(join(ROOT, 'node_modules'), join(base, 'node_modules'));
-  sh(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], base);
-  const versions = [
-    { name: `baseline ${values.baseline}`, cli: join(base, 'dist/src/cli/main.js') },
-    { name: 'this checkout', cli: join(ROOT, 'dist/src/cli/main.js') },
-  ];
-  for (const v of versions) if (!existsSync(v.cli)) throw new Error(`${v.cli} is missing: build first (npm run build)`);
+  const versions = buildVersions(values.baseline!, join(work, 'baseline'));
 
   const fps: Record<string, number[]> = {};
   for (let r = 0; r < runs; r++) {
@@ -65,7 +53,6 @@ try {
       rmSync(out, { recursive: true, force: true });
     }
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`input        320x180 H.264, ${frames} frames, 2 s segments -> 640x360 output; CPU provider, ${cpus().length} cores ` +
     `(${cpus()[0]?.model ?? 'unknown CPU'}), load average ${loadavg()[0]!.toFixed(2)} at the end`);
   for (const v of versions) {
@@ -73,6 +60,6 @@ try {
     console.log(`${v.name.padEnd(24)} ${median(xs).toFixed(2)} frames/s median of ${xs.length} (${xs.map((x) => x.toFixed(2)).join(', ')})`);
   }
 } finally {
-  spawnSync('git', ['worktree', 'remove', '--force', join(work, 'baseline')], { cwd: ROOT });
+  removeWorktree(join(work, 'baseline'));
   rmSync(work, { recursive: true, force: true });
 }
