@@ -64,7 +64,7 @@ def gpu_bench(checkpoint: str | None, chunk: int, iters: int) -> dict:
     import torch
 
     if not torch.cuda.is_available():
-        raise SystemExit("GPU bench needs a CUDA device: torch.cuda.is_available() is False on this machine "
+        raise SystemExit("GPU bench needs a CUDA device: torch.cuda.is_available() is False here "
                          "(CPU figures: run without --gpu)")
     from .export import load_model
     from .model import SwiftVR

@@ -97,7 +97,7 @@ export interface SegmentEncoder {
 
 let nvencProbe: Promise<boolean> | undefined;
 
-/** Whether this ffmpeg has h264_nvenc and it opens on this machine (a GPU and driver present). Cached. */
+/** Whether this ffmpeg has h264_nvenc and it opens on the host (a GPU and driver present). Cached. */
 export function nvencAvailable(): Promise<boolean> {
   nvencProbe ??= (async () => {
     const list = await runTool('ffmpeg', ['-hide_banner', '-encoders']);

@@ -20,7 +20,7 @@
 //   --help             this text
 // Per run it also reports the workers' CPU seconds (user+sys of the worker processes and their
 // reaped children, i.e. ffmpeg, read from /proc just before they are stopped) and the 1-minute load
-// average at its start and end, so a speed-up near 1x on a small shared machine can be read.
+// average at its start and end, so a speed-up near 1x on a small, busy machine can be read.
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -134,7 +134,7 @@ describe('StreamRestorer with the fixture model', () => {
   });
 
   it('fails clearly when CUDA is requested but unavailable', async () => {
-    // This machine has no NVIDIA driver; a GPU host would instead get provider "cuda".
+    // Without an NVIDIA driver this fails clearly; a GPU host gets provider "cuda".
     const attempt = ModelSession.open(FIXTURE_MODEL, { ep: 'cuda' }, () => {});
     const result = await attempt.then(
       async (s) => {
