@@ -205,4 +205,10 @@ export interface SegmentResult {
   readonly bytes: number;
   /** Output segment duration in seconds (equals the source's). */
   readonly duration: number;
+  /** Mean luma change the model made (8-bit levels; see src/inference/frame-stats.ts). */
+  readonly changed?: number;
+  /** Restored jump at the boundary to the previous segment over the source's jump (1: no seam). */
+  readonly boundaryFlicker?: number;
+  /** Set when the segment was published as a plain upscale instead of restored, and why. */
+  readonly fallback?: string;
 }

@@ -24,6 +24,8 @@ export const RESTORE_USAGE = `usage: swiftvr restore <input> --out <dir> [option
   --encoder <name>     libx264, h264_nvenc or auto (default: auto: h264_nvenc when present)
   --crf <N>            output quality, 0..51: libx264 CRF or h264_nvenc CQ, lower is better
                        (default: ${DEFAULT_CRF}); 0 with libx264 is lossless (High 4:4:4 profile)
+  --fallback-plain     a segment whose restore fails (other than for bad input) is published as a
+                       plain bicubic upscale, marked in --json, instead of failing the job
   --allow-host <host>  also accept segment URIs on this host (repeatable)
   --quiet              print errors only
   --json               print one JSON line per segment: {"sn","frames","seconds","fps"}
@@ -38,6 +40,7 @@ export interface RestoreConfig {
   readonly variant?: number | string;
   readonly encoder: EncoderChoice;
   readonly quality?: number;
+  readonly fallbackPlain: boolean;
   readonly allowedHosts: readonly string[];
   readonly report: ReportMode;
 }
@@ -66,6 +69,7 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
         variant: { type: 'string' },
         encoder: { type: 'string' },
         crf: { type: 'string' },
+        'fallback-plain': { type: 'boolean' },
         'allow-host': { type: 'string', multiple: true },
         quiet: { type: 'boolean', short: 'q' },
         json: { type: 'boolean' },
@@ -110,6 +114,7 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
     model,
     ep,
     encoder,
+    fallbackPlain: v['fallback-plain'] === true,
     allowedHosts: Object.freeze([...(v['allow-host'] ?? [])]),
     report: v.json === true ? 'json' : v.quiet === true ? 'quiet' : 'bar',
     ...(chunkFrames !== undefined ? { chunkFrames } : {}),
@@ -140,6 +145,7 @@ export const restoreCommand: Command = {
         progress,
         ...(config.chunkFrames !== undefined ? { chunkFrames: config.chunkFrames } : {}),
         ...(config.quality !== undefined ? { quality: config.quality } : {}),
+        fallbackPlain: config.fallbackPlain,
         ...(config.variant !== undefined ? { variant: config.variant } : {}),
       });
       progress.stop();

@@ -28,9 +28,11 @@ async function handle(m: ThreadRequest): Promise<{ reply: Omit<ThreadOk, 'id' | 
     }
     case 'push':
     case 'flush': {
-      const frames = m.op === 'push' ? await open().push(m.frame) : await open().flush();
+      const restorer = open();
+      const frames = m.op === 'push' ? await restorer.push(m.frame) : await restorer.flush();
       const { wire, transfer } = toWire(frames);
-      return { reply: wire === undefined ? {} : { frames: wire }, transfer };
+      const stats = m.op === 'flush' ? restorer.lastSegmentStats : undefined;
+      return { reply: { ...(wire === undefined ? {} : { frames: wire }), ...(stats === undefined ? {} : { stats }) }, transfer };
     }
     case 'reset':
       open().reset();

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExecutionProvider, ModelContract, YuvFrame } from '../types.js';
 import { SwiftvrError, type ErrorKind } from '../errors.js';
+import type { SegmentStats } from './frame-stats.js';
 import { ModelSession, type SessionOptions } from './session.js';
 import { StreamRestorer } from './stream-restorer.js';
 
@@ -27,7 +28,8 @@ export interface RestorerInfo {
 /**
  * Streaming restoration with carried state (lifecycle as taehv's StreamingTAEHV):
  *   push(frame)  buffer a frame; returns restored frames whenever a full chunk ran
- *   flush()      run what is buffered (the end of a segment); the state stays carried
+ *   flush()      run what is buffered (the end of a segment); the state stays carried;
+ *                `lastSegmentStats` then tells what the segment's restore changed
  *   reset()      forget the state; the next chunk starts from zeros
  *   snapshot()   the carried state as bytes; load(bytes) resumes from them with identical output
  * push() takes ownership of the frame's buffer (it is transferred to the inference thread).
@@ -36,6 +38,8 @@ export interface Restorer extends RestorerInfo {
   readonly scale: number;
   push(frame: YuvFrame): Promise<YuvFrame[]>;
   flush(): Promise<YuvFrame[]>;
+  /** What the last flushed segment's restore changed (no-reference telemetry). */
+  readonly lastSegmentStats: SegmentStats | undefined;
   reset(): Promise<void>;
   snapshot(): Promise<Uint8Array>;
   load(bytes: Uint8Array): Promise<void>;
@@ -73,6 +77,7 @@ export interface ThreadOk {
   readonly frames?: WireFrames;
   readonly bytes?: Uint8Array;
   readonly flag?: boolean;
+  readonly stats?: SegmentStats;
 }
 export interface ThreadFailure {
   readonly id: number;
@@ -148,6 +153,9 @@ class InlineRestorer implements Restorer {
   flush(): Promise<YuvFrame[]> {
     return this.core.flush();
   }
+  get lastSegmentStats(): SegmentStats | undefined {
+    return this.core.lastSegmentStats;
+  }
   async reset(): Promise<void> {
     this.core.reset();
   }
@@ -187,6 +195,7 @@ class ThreadRestorer implements Restorer {
   private nextId = 0;
   private failed: Error | undefined;
   private info!: RestorerInfo;
+  private stats: SegmentStats | undefined;
 
   private constructor(private readonly worker: Worker, log: (line: string) => void) {
     worker.on('message', (r: ThreadReply) => {
@@ -254,7 +263,12 @@ class ThreadRestorer implements Restorer {
     return fromWire((await this.call({ op: 'push', frame }, [frame.data.buffer as ArrayBuffer])).frames);
   }
   async flush(): Promise<YuvFrame[]> {
-    return fromWire((await this.call({ op: 'flush' })).frames);
+    const reply = await this.call({ op: 'flush' });
+    this.stats = reply.stats;
+    return fromWire(reply.frames);
+  }
+  get lastSegmentStats(): SegmentStats | undefined {
+    return this.stats;
   }
   async reset(): Promise<void> {
     await this.call({ op: 'reset' });

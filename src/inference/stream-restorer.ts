@@ -10,6 +10,7 @@
 import { yuvFrameBytes } from '../types.js';
 import type { YuvFrame } from '../types.js';
 import { SwiftvrError } from '../errors.js';
+import { StatsTracker, type SegmentStats } from './frame-stats.js';
 import { resolveStateShape } from './model-contract.js';
 import { ort, type ModelSession } from './session.js';
 
@@ -37,6 +38,9 @@ export class StreamRestorer {
   private buffer: YuvFrame[] = [];
   /** Frames run through the model since construction (for reporting). */
   framesRestored = 0;
+  /** What the last segment's restore changed (set by flush()). */
+  lastSegmentStats: SegmentStats | undefined;
+  private readonly stats = new StatsTracker();
 
   constructor(session: ModelSession, options: StreamRestorerOptions = {}) {
     const { tMax } = session.contract;
@@ -56,6 +60,7 @@ export class StreamRestorer {
   reset(): void {
     this.releaseState();
     this.buffer = [];
+    this.stats.reset();
   }
 
   /** Whether state is carried (false after reset and before the first chunk). */
@@ -78,10 +83,11 @@ export class StreamRestorer {
 
   /** Run the buffered partial chunk (end of a segment). The state stays carried. */
   async flush(): Promise<YuvFrame[]> {
-    if (this.buffer.length === 0) return [];
     const chunk = this.buffer;
     this.buffer = [];
-    return this.restore(chunk);
+    const frames = chunk.length === 0 ? [] : await this.restore(chunk);
+    this.lastSegmentStats = this.stats.endSegment();
+    return frames;
   }
 
   /** Restore one chunk of 1..chunkFrames frames of equal size; carries the state on. */
@@ -137,6 +143,7 @@ export class StreamRestorer {
     const outBytes = yuvFrameBytes(ow, oh);
     const frames: YuvFrame[] = [];
     for (let i = 0; i < t; i++) frames.push({ width: ow, height: oh, data: data.subarray(i * outBytes, (i + 1) * outBytes) });
+    chunk.forEach((f, i) => this.stats.add(f, frames[i]!, c.scale));
     this.framesRestored += t;
     return frames;
   }

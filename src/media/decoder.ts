@@ -19,6 +19,11 @@ export interface DecodeOptions {
    * instead of yielding concealed garbage frames. @default true
    */
   readonly strict?: boolean;
+  /**
+   * Scale the frames by this factor with ffmpeg's bicubic (swscale on the yuv420p planes, no colour
+   * conversion): the plain upscale a player would make. @default 1
+   */
+  readonly scale?: number;
 }
 
 /**
@@ -35,7 +40,10 @@ export async function* decodeFrames(
   options: DecodeOptions = {},
 ): AsyncGenerator<YuvFrame, void, undefined> {
   const name = options.name ?? file;
-  const { width, height, frameCount } = info.video;
+  const scale = options.scale ?? 1;
+  const { frameCount } = info.video;
+  const width = info.video.width * scale;
+  const height = info.video.height * scale;
   const frameBytes = yuvFrameBytes(width, height);
   const args = [
     '-nostdin', '-hide_banner', '-v', 'error',
@@ -45,6 +53,7 @@ export async function* decodeFrames(
     '-i', file,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-fps_mode', 'passthrough',
+    ...(scale === 1 ? [] : ['-vf', `scale=${width}:${height}:flags=bicubic`]),
     '-f', 'rawvideo', '-pix_fmt', planeFormat(info.video.pixFmt),
     'pipe:1',
   ];

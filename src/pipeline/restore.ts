@@ -31,6 +31,10 @@ export interface RestoreOptions {
   readonly encoder?: EncoderChoice;
   /** Output quality (libx264 CRF, h264_nvenc CQ). */
   readonly quality?: number;
+  /** Publish a segment whose restore fails (not for bad input) as a marked plain upscale. @default false */
+  readonly fallbackPlain?: boolean;
+  /** How the restorer is opened (tests inject one). @default openRestorer */
+  readonly openRestorer?: typeof openRestorer;
   readonly signal?: AbortSignal;
   readonly progress?: ProgressReporter;
   /** Threads for onnxruntime (0: all cores). */
@@ -69,7 +73,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   let createdOut = false;
   const stageDir = join(outDir, `.swiftvr-staging-${process.pid}-${Date.now().toString(36)}`);
   // The model loads while the input is read and planned.
-  const opening = openRestorer(options.modelPath, {
+  const opening = (options.openRestorer ?? openRestorer)(options.modelPath, {
     ep: options.ep ?? 'auto',
     ...(options.inferenceThreads !== undefined ? { intraOpThreads: options.inferenceThreads } : {}),
     ...(options.chunkFrames !== undefined ? { chunkFrames: options.chunkFrames } : {}),
@@ -95,6 +99,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       workDir: work,
       encoder: options.encoder ?? 'auto',
       ...(options.quality !== undefined ? { quality: options.quality } : {}),
+      ...(options.fallbackPlain !== undefined ? { fallbackPlain: options.fallbackPlain } : {}),
       signal,
       progress,
     });

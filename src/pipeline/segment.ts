@@ -6,6 +6,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerKind, YuvFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
 import { SwiftvrError, withContext } from '../errors.js';
+import type { SegmentStats } from '../inference/frame-stats.js';
 import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
 import { decodeFrames } from '../media/decoder.js';
@@ -81,6 +82,8 @@ export interface PrepareOptions {
   readonly signal?: AbortSignal;
   /** Decoded frames buffered ahead of the restorer. */
   readonly queueFrames?: number;
+  /** Decode to frames scaled by this factor with ffmpeg's bicubic (the plain upscale). @default 1 */
+  readonly scale?: number;
 }
 
 /** Writes the segment to a local file, probes it and starts decoding into a bounded queue. */
@@ -102,7 +105,10 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
     });
     const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
     const decoder = linkedAbort(options.signal);
-    const decoded = pump(decodeFrames(sourcePath, info, { signal: decoder.signal, name, context }), frames);
+    const decoded = pump(
+      decodeFrames(sourcePath, info, { signal: decoder.signal, name, context, ...(options.scale === undefined ? {} : { scale: options.scale }) }),
+      frames,
+    );
     // The error also reaches the consumer through the queue; avoid an unhandled rejection here.
     decoded.catch(() => {});
     return {
@@ -165,6 +171,7 @@ export function runSegment(
   });
   const toEncode = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
   let frames = 0;
+  let stats: SegmentStats | undefined;
   // From the restore start: decoding may have run ahead while the previous segment was busy.
   const startedAt = options.prefetched === true ? performance.now() : prepared.startedAt;
 
@@ -180,6 +187,7 @@ export function runSegment(
         await emit(await restorer.push(frame));
       }
       await emit(await restorer.flush());
+      stats = restorer.lastSegmentStats;
       if (frames !== info.video.frameCount) {
         throw new SwiftvrError(
           'bad-input',
@@ -208,6 +216,8 @@ export function runSegment(
         fps: seconds > 0 ? frames / seconds : 0,
         bytes: encoded.bytes,
         duration: info.durationSeconds,
+        ...(stats === undefined ? {} : { changed: stats.changed }),
+        ...(stats?.boundaryFlicker === undefined ? {} : { boundaryFlicker: stats.boundaryFlicker }),
       };
       return { encoded, result };
     } catch (e) {
@@ -235,6 +245,73 @@ export async function restoreSegment(
   const prepared = await prepareSegment(input, { workDir: options.workDir, ...(options.signal ? { signal: options.signal } : {}) });
   try {
     return { ...(await runSegment(prepared, restorer, output, options).done), info: prepared.info };
+  } finally {
+    await prepared.dispose();
+  }
+}
+
+/**
+ * The fallback for a segment that cannot be restored in time, or whose restore failed for a reason
+ * other than bad input: ffmpeg's plain bicubic upscale to the same size, encoded exactly as a
+ * restored segment is (same container, start PTS, IDR first, audio copied, same sequence number),
+ * so the rendition keeps pace with its source. `reason` is recorded in the result.
+ */
+export async function plainUpscaleSegment(
+  input: SegmentInput,
+  scale: number,
+  reason: string,
+  output: SegmentOutput,
+  options: { readonly workDir: string; readonly signal?: AbortSignal },
+): Promise<{ encoded: EncodedSegment; result: SegmentResult; info: SegmentMediaInfo }> {
+  const prepared = await prepareSegment(input, { workDir: options.workDir, scale, ...(options.signal ? { signal: options.signal } : {}) });
+  const { info } = prepared;
+  const encoder = createSegmentEncoder({
+    sourcePath: prepared.sourcePath,
+    info,
+    width: info.video.width * scale,
+    height: info.video.height * scale,
+    container: input.container,
+    outPath: output.outPath,
+    ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
+    encoder: output.encoder,
+    ...(output.quality !== undefined ? { quality: output.quality } : {}),
+    sequenceNumber: input.sn + 1,
+    name: segmentName(input),
+    context: { sn: input.sn, uri: input.uri },
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  try {
+    let frames = 0;
+    for await (const frame of prepared.frames) {
+      await encoder.write(frame);
+      frames++;
+    }
+    const encoded = await encoder.finish();
+    const seconds = (performance.now() - prepared.startedAt) / 1000;
+    const result: SegmentResult = {
+      sn: input.sn,
+      frames,
+      seconds,
+      fps: seconds > 0 ? frames / seconds : 0,
+      bytes: encoded.bytes,
+      duration: info.durationSeconds,
+      fallback: reason,
+    };
+    return { encoded, result, info };
+  } catch (e) {
+    await encoder.abort();
+    throw segmentError(input, e);
+  } finally {
+    await prepared.dispose();
+  }
+}
+
+/** Runs a segment through the restorer with its output discarded: the carried state catches up. */
+export async function warmOn(input: SegmentInput, restorer: Restorer, options: { readonly workDir: string; readonly signal?: AbortSignal }): Promise<void> {
+  const prepared = await prepareSegment(input, { workDir: options.workDir, ...(options.signal ? { signal: options.signal } : {}) });
+  try {
+    for await (const frame of prepared.frames) await restorer.push(frame);
+    await restorer.flush();
   } finally {
     await prepared.dispose();
   }

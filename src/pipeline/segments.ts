@@ -7,7 +7,17 @@ import type { Restorer } from '../inference/restorer.js';
 import type { EncodedSegment } from '../media/encoder.js';
 import { avcCodecFromAnnexB, avcCodecFromInit } from '../media/codecs.js';
 import type { ProgressReporter } from '../report/progress.js';
-import { prepareSegment, runSegment, segmentError, type EncoderChoice, type PreparedSegment, type SegmentInput } from './segment.js';
+import { isSwiftvrError } from '../errors.js';
+import {
+  plainUpscaleSegment,
+  prepareSegment,
+  runSegment,
+  segmentError,
+  warmOn,
+  type EncoderChoice,
+  type PreparedSegment,
+  type SegmentInput,
+} from './segment.js';
 
 export interface StagedSegment {
   readonly ref: SegmentRef;
@@ -33,6 +43,11 @@ export interface SegmentsOptions {
   readonly quality?: number;
   readonly signal: AbortSignal;
   readonly progress: ProgressReporter;
+  /**
+   * A segment whose restore fails for a reason other than bad input is published as a marked plain
+   * upscale instead of failing the job; the carried state then restarts on that segment. @default false
+   */
+  readonly fallbackPlain?: boolean;
 }
 
 /** Output names: `seg_<sn>.ts|m4s`; one init section per discontinuity sequence (its size may change there). */
@@ -100,36 +115,41 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
       const sourceCodec = initBytes !== undefined ? avcCodecFromInit(initBytes) : avcCodecFromAnnexB(bytes);
       const file = segmentFileName(ref, media.container);
       const initFile = media.container === 'fmp4' ? initFileName(ref) : undefined;
-      const running = runSegment(
-        prepared,
-        o.restorer,
-        {
-          outPath: join(o.stageDir, file),
-          ...(initFile !== undefined ? { initOutPath: join(o.stageDir, initFile) } : {}),
-          encoder: o.encoder,
-          ...(o.quality !== undefined ? { quality: o.quality } : {}),
-        },
-        { signal, prefetched: true, onFrames: (n) => o.progress.frames(n) },
-      );
-      current = running.done
-        .then(({ encoded, result }): StagedSegment => {
-          return {
-            ref,
-            file,
-            ...(initFile !== undefined ? { initFile } : {}),
-            encoded,
-            result,
-            sourceBytes: prepared.input.bytes.length,
-            source: prepared.info,
-            ...(sourceCodec !== undefined ? { sourceVideoCodec: sourceCodec } : {}),
-          };
-        })
-        .finally(() => prepared.dispose());
+      const output = {
+        outPath: join(o.stageDir, file),
+        ...(initFile !== undefined ? { initOutPath: join(o.stageDir, initFile) } : {}),
+        encoder: o.encoder,
+        ...(o.quality !== undefined ? { quality: o.quality } : {}),
+      };
+      const stage = ({ encoded, result }: { encoded: EncodedSegment; result: SegmentResult }): StagedSegment => ({
+        ref,
+        file,
+        ...(initFile !== undefined ? { initFile } : {}),
+        encoded,
+        result,
+        sourceBytes: prepared.input.bytes.length,
+        source: prepared.info,
+        ...(sourceCodec !== undefined ? { sourceVideoCodec: sourceCodec } : {}),
+      });
+      const running = runSegment(prepared, o.restorer, output, { signal, prefetched: true, onFrames: (n) => o.progress.frames(n) });
+      current = running.done.then(stage).finally(() => prepared.dispose());
       unowned = undefined;
       current.catch(() => {});
       // The restorer is free once this segment's frames are all restored; the previous
       // segment's encode must be done before a third one starts (at most two encoders).
-      await running.restored;
+      try {
+        await running.restored;
+      } catch (e) {
+        if (o.fallbackPlain !== true || signal.aborted || (isSwiftvrError(e) && e.kind === 'bad-input')) throw e;
+        await current.catch(() => {}); // its encoder stopped with the restore
+        const reason = `restore failed: ${(e instanceof Error ? e.message : String(e)).replace(/^segment sn=\d+ \([^)]*\): /, '')}`;
+        o.progress.info(`segment sn=${ref.sn}: ${reason}; publishing the plain upscale instead`);
+        current = plainUpscaleSegment(prepared.input, o.restorer.scale, reason, output, { workDir: o.workDir, signal }).then(stage);
+        current.catch(() => {});
+        // The next segment starts from a state warmed on this one's frames (from zeros if that fails too).
+        await o.restorer.reset();
+        await warmOn(prepared.input, o.restorer, { workDir: o.workDir, signal }).catch(() => o.restorer.reset());
+      }
       if (pending !== undefined) accept(await pending);
       pending = current;
       current = undefined;

@@ -24,9 +24,25 @@ export interface ProgressStreams {
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-/** The JSON line printed per segment with --json. */
+const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+
+/**
+ * The JSON line printed per segment with --json: sn, frames, seconds, fps; `changed` (mean luma
+ * change the model made, 8-bit levels) and `boundaryFlicker` (restored jump at the segment's start
+ * over the source's), no-reference signals of what the model did; `fallback` with the reason when
+ * the segment was published as a plain upscale.
+ */
 export const segmentJsonLine = (r: SegmentResult): string =>
-  JSON.stringify({ sn: r.sn, frames: r.frames, seconds: Number(r.seconds.toFixed(3)), fps: Number(r.fps.toFixed(2)) });
+  JSON.stringify({
+    sn: r.sn,
+    frames: r.frames,
+    seconds: round(r.seconds, 3),
+    fps: round(r.fps, 2),
+    fallback: r.fallback !== undefined,
+    ...(r.fallback === undefined ? {} : { reason: r.fallback }),
+    ...(r.changed === undefined ? {} : { changed: round(r.changed, 3) }),
+    ...(r.boundaryFlicker === undefined ? {} : { boundaryFlicker: round(r.boundaryFlicker, 3) }),
+  });
 
 export function createProgressReporter(
   mode: ReportMode,

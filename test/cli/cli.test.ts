@@ -79,13 +79,18 @@ describe('swiftvr CLI', () => {
     const r = await cli(['restore', TS_INPUT, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | boolean>);
     expect(lines.map((l) => l.sn)).toEqual([0, 1, 2]);
-    for (const l of lines) {
-      expect(Object.keys(l)).toEqual(['sn', 'frames', 'seconds', 'fps']);
+    for (const [i, l] of lines.entries()) {
+      // the first segment has no boundary to a previous one
+      expect(Object.keys(l)).toEqual(['sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker'])]);
       expect(l.frames).toBe(10);
       expect(l.seconds).toBeGreaterThan(0);
-      expect(l.fps).toBeCloseTo(l.frames! / l.seconds!, 0);
+      expect(l.fps).toBeCloseTo((l.frames as number) / (l.seconds as number), 0);
+      expect(l.fallback).toBe(false);
+      // the fixture model is the plain bicubic upscale: it changes its input by a little only
+      expect(l.changed).toBeGreaterThanOrEqual(0);
+      expect(l.changed).toBeLessThan(20);
     }
     expect(existsSync(join(out, 'index.m3u8'))).toBe(true);
   });

@@ -29,11 +29,11 @@ function drive(r: ReturnType<typeof createProgressReporter>): void {
 }
 
 describe('progress reporting', () => {
-  it('--json: one JSON line per segment with sn, frames, seconds, fps on stdout', () => {
+  it('--json: one JSON line per segment with sn, frames, seconds, fps, fallback (and the no-reference signals when known) on stdout', () => {
     const out = sink(false);
     const err = sink(true);
     drive(createProgressReporter('json', { out, err }));
-    expect(out.text()).toBe('{"sn":7,"frames":20,"seconds":2.5,"fps":8}\n{"sn":8,"frames":20,"seconds":2.5,"fps":8}\n');
+    expect(out.text()).toBe('{"sn":7,"frames":20,"seconds":2.5,"fps":8,"fallback":false}\n{"sn":8,"frames":20,"seconds":2.5,"fps":8,"fallback":false}\n');
     expect(err.text()).toBe('');
   });
 

@@ -1,11 +1,10 @@
 // The worker's restorers, one per concurrency slot, and which (job, sn) each one's carried state
 // belongs to. Before a segment runs, its slot's state is brought to "after segment sn - 1".
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SwiftvrError } from '../../errors.js';
 import type { Restorer } from '../../inference/restorer.js';
-import { prepareSegment } from '../../pipeline/segment.js';
+import { warmOn } from '../../pipeline/segment.js';
 import type { JobLayout, SegmentMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
 import { readSegmentInput } from '../source.js';
@@ -87,13 +86,10 @@ export class RestorerPool {
     }
     try {
       const input = await readSegmentInput(this.store, m.prev, m.stream.container, signal);
-      const dir = await mkdtemp(path.join(this.workDir ?? tmpdir(), 'warm-'));
-      const prepared = await prepareSegment(input, { workDir: dir, signal });
+      const dir = await mkdtemp(path.join(this.workDir, 'warm-'));
       try {
-        for await (const frame of prepared.frames) await slot.restorer.push(frame);
-        await slot.restorer.flush();
+        await warmOn(input, slot.restorer, { workDir: dir, signal });
       } finally {
-        await prepared.dispose();
         await rm(dir, { recursive: true, force: true });
       }
       this.log({ event: 'state-warmed', job, sn, on: m.prev.sn });
