@@ -40,6 +40,13 @@ export interface SwiftvrConfig {
   readonly natGateways: number;
   /** Address that gets the alarm notifications. */
   readonly alarmEmail?: string;
+  /**
+   * Live: seconds from a source segment appearing to its restored one being listed; a segment
+   * that would be later is published as a plain upscale. Unset: the stream's target duration.
+   */
+  readonly liveLatencyBudgetSeconds?: number;
+  /** Alarm when more than this share of live segments (0..1) in 5 minutes were plain upscales. */
+  readonly maxFallbackShare: number;
 }
 
 export const DEFAULT_CONFIG: SwiftvrConfig = Object.freeze({
@@ -57,6 +64,7 @@ export const DEFAULT_CONFIG: SwiftvrConfig = Object.freeze({
   sourcePrefix: 'input/',
   outputPrefix: 'output/',
   natGateways: 0,
+  maxFallbackShare: 0.1,
 });
 
 /** CloudWatch Logs accepts only these retention periods. */
@@ -134,6 +142,8 @@ export function readConfig(get: ContextReader): SwiftvrConfig {
     bucketName: bucketName(raw, 'bucket'),
     natGateways: int(raw, 'natGateways', 0, 3) ?? d.natGateways,
     alarmEmail: email(raw, 'alarmEmail'),
+    liveLatencyBudgetSeconds: num(raw, 'liveLatencyBudgetSeconds', 0.5, 600),
+    maxFallbackShare: num(raw, 'maxFallbackShare', 0.01, 0.99) ?? d.maxFallbackShare,
   };
   return Object.freeze(config);
 }
@@ -163,6 +173,16 @@ function int(raw: Raw, key: string, min: number, max: number): number | undefine
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw badInput(`${CONTEXT_PREFIX}${key} is ${JSON.stringify(v)}; it must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function num(raw: Raw, key: string, min: number, max: number): number | undefined {
+  const v = raw(key);
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw badInput(`${CONTEXT_PREFIX}${key} is ${JSON.stringify(v)}; it must be a number from ${min} to ${max}`);
   }
   return n;
 }

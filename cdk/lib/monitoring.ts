@@ -28,6 +28,12 @@ export interface MonitoringProps {
    */
   readonly maxJobAge?: Duration;
   /**
+   * Alarm when more than this share of live segments (0..1) was published as a plain upscale
+   * over 5 minutes: restores fail or fall behind the live latency budget.
+   * @default 0.1
+   */
+  readonly maxFallbackShare?: number;
+  /**
    * E-mail address subscribed to the alarm topic.
    * @default - no subscription
    */
@@ -39,11 +45,16 @@ export class Monitoring extends Construct {
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   public readonly routerFailureAlarm: cloudwatch.Alarm;
   public readonly oldestJobAlarm: cloudwatch.Alarm;
+  public readonly fallbackAlarm: cloudwatch.Alarm;
   public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const maxJobAge = props.maxJobAge ?? Duration.minutes(15);
+    const maxFallbackShare = props.maxFallbackShare ?? 0.1;
+    if (!(maxFallbackShare > 0 && maxFallbackShare < 1)) {
+      throw new Error(`maxFallbackShare is ${maxFallbackShare}; it must lie strictly between 0 and 1`);
+    }
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'SwiftVR alarms', enforceSSL: true });
     Validations.of(this.alarmTopic).acknowledge({
@@ -79,7 +90,18 @@ export class Monitoring extends Construct {
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetterAlarm, this.routerFailureAlarm, this.oldestJobAlarm]) {
+    // Fallback is 1 for a live segment published as a plain upscale, 0 for a restored one: its
+    // average is the plain share (src/cloud/metrics.ts).
+    this.fallbackAlarm = new cloudwatch.Alarm(this, 'FallbackAlarm', {
+      alarmDescription: `SwiftVR: more than ${Math.round(maxFallbackShare * 100)} % of live segments were published as plain upscales in 5 minutes (restores failing or behind the latency budget)`,
+      metric: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'Fallback', period: fiveMinutes, statistic: 'Average' }),
+      threshold: maxFallbackShare,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const alarmList = [this.deadLetterAlarm, this.routerFailureAlarm, this.oldestJobAlarm, this.fallbackAlarm];
+    for (const alarm of alarmList) {
       alarm.addAlarmAction(notify);
       alarm.addOkAction(notify);
     }
@@ -157,7 +179,7 @@ export class Monitoring extends Construct {
               segmentMetric('QueueWaitSeconds', 'p90', 'queue wait p90'),
               segmentMetric('LagSeconds', 'Maximum', 'live lag max'),
             ],
-            right: [segmentMetric('Frames', 'Sum', 'frames restored')],
+            right: [segmentMetric('Frames', 'Sum', 'frames restored'), segmentMetric('Fallback', 'Average', 'plain-upscale share')],
           }),
         ],
         [
@@ -174,7 +196,7 @@ export class Monitoring extends Construct {
             ],
           }),
         ],
-        [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: [this.deadLetterAlarm, this.routerFailureAlarm, this.oldestJobAlarm] })],
+        [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: alarmList })],
       ],
     });
   }

@@ -55,6 +55,7 @@ export class SwiftvrStack extends Stack {
       sourcePrefix: c.sourcePrefix,
       outputPrefix: c.outputPrefix,
       modelPath: c.modelPath,
+      ...(c.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: c.liveLatencyBudgetSeconds }),
       maxTasks: c.maxTasks,
       taskCpu: c.taskCpu,
       taskMemoryMiB: c.taskMemoryMiB,
@@ -82,6 +83,7 @@ export class SwiftvrStack extends Stack {
       workerLogGroup: this.workers.logGroup,
       backlog: this.workers.backlog,
       maxJobAge: Duration.minutes(15),
+      maxFallbackShare: c.maxFallbackShare,
       alarmEmail: c.alarmEmail,
     });
 

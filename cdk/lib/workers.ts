@@ -29,6 +29,11 @@ export interface WorkersProps {
   readonly outputPrefix: string;
   /** Model path inside the image; its sidecar (`.json` instead of `.onnx`) must sit beside it. */
   readonly modelPath: string;
+  /**
+   * Live latency budget in seconds (SWIFTVR_LATENCY_BUDGET).
+   * @default - the stream's target duration
+   */
+  readonly liveLatencyBudgetSeconds?: number;
   /** @default 4 */
   readonly maxTasks?: number;
   /** @default 4096 */
@@ -105,6 +110,7 @@ export class Workers extends Construct {
       sourcePrefix: props.sourcePrefix,
       outputPrefix: props.outputPrefix,
       modelPath: props.modelPath,
+      ...(props.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: props.liveLatencyBudgetSeconds }),
       taskCpu,
       taskMemoryMiB,
       logGroup: this.logGroup,

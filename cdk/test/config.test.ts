@@ -37,6 +37,8 @@ describe('deployment configuration from CDK context', () => {
       'swiftvr:outputPrefix': 'out/hls',
       'swiftvr:bucket': 'my-media-bucket',
       'swiftvr:alarmEmail': 'ops@example.com',
+      'swiftvr:liveLatencyBudgetSeconds': '2.5',
+      'swiftvr:maxFallbackShare': '0.2',
     });
     expect(c.capacity).toBe('asg');
     expect(c.instanceType).toBe('g6.2xlarge');
@@ -47,6 +49,8 @@ describe('deployment configuration from CDK context', () => {
     expect(c.outputPrefix).toBe('out/hls/');
     expect(c.bucketName).toBe('my-media-bucket');
     expect(c.alarmEmail).toBe('ops@example.com');
+    expect(c.liveLatencyBudgetSeconds).toBe(2.5);
+    expect(c.maxFallbackShare).toBe(0.2);
   });
 
   it('accepts typed values from cdk.json', () => {
@@ -72,5 +76,7 @@ describe('deployment configuration from CDK context', () => {
     expect(errorOf({ 'swiftvr:outputPrefix': '' })).toContain('outputPrefix is empty');
     expect(errorOf({ 'swiftvr:sourcePrefix': '../x' })).toContain('must be a relative key prefix');
     expect(errorOf({ 'swiftvr:alarmEmail': 'nobody' })).toContain("'nobody' is not an e-mail address");
+    expect(errorOf({ 'swiftvr:maxFallbackShare': '1.5' })).toBe('swiftvr:maxFallbackShare is "1.5"; it must be a number from 0.01 to 0.99');
+    expect(errorOf({ 'swiftvr:liveLatencyBudgetSeconds': 'soon' })).toBe('swiftvr:liveLatencyBudgetSeconds is "soon"; it must be a number from 0.5 to 600');
   });
 });

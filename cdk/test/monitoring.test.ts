@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS_NAMESPACE } from '../../src/cloud/metrics.js';
+import { METRICS_NAMESPACE, segmentMetricsLine } from '../../src/cloud/metrics.js';
 import { Monitoring } from '../lib/monitoring.js';
 import { type Json, newApp, only, removeScratch } from './helpers.js';
 
@@ -69,6 +69,26 @@ describe('Monitoring', () => {
 
   it('alarms when the oldest job has waited 15 minutes', () => {
     expect(alarmOn('ApproximateAgeOfOldestMessage', /Jobs/)).toMatchObject({ Threshold: 900, EvaluationPeriods: 3, Period: 60 });
+  });
+
+  it('alarms when more than 10 % of live segments in 5 minutes were published as plain upscales', () => {
+    expect(alarms().find((a) => a.MetricName === 'Fallback')).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Statistic: 'Average',
+      Period: 300,
+      Threshold: 0.1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    // The worker's EMF line carries the dimensionless Fallback metric the alarm reads.
+    const line = segmentMetricsLine({
+      job: 'cam/index', sn: 3, frames: 50, fps: 30, processingSeconds: 1.2, queueWaitSeconds: 0, lagSeconds: 1.5, bytes: 1000, duration: 2,
+      codecs: 'avc1.64001f', width: 1280, height: 720, frameRate: { num: 25, den: 1 }, fallback: true, attempt: 1, worker: 'w', at: '2026-01-01T00:00:00.000Z',
+    });
+    const emf = (line._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!;
+    expect(emf.Metrics.map((m) => m.Name)).toContain('Fallback');
+    expect(emf.Dimensions).toContainEqual([]);
+    expect(line.Fallback).toBe(1);
   });
 
   it('notifies the alarm topic (TLS only) on alarm and on recovery, and subscribes the given address', () => {

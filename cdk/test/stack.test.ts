@@ -96,7 +96,7 @@ describe('SwiftvrStack', () => {
       'AWS::IAM::InstanceProfile': 1,
       'AWS::Logs::LogGroup': 2,
       // monitoring: alarms to one topic, a dashboard
-      'AWS::CloudWatch::Alarm': 5,
+      'AWS::CloudWatch::Alarm': 6,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::SNS::Topic': 1,
       'AWS::SNS::TopicPolicy': 1,

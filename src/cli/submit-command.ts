@@ -67,6 +67,7 @@ export const submitCommand: Command = {
       liveWindow: config.liveWindow,
       livePollMs: config.livePollMs,
       liveIdleTimeoutMs: config.liveIdleTimeoutMs,
+      ...(config.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: config.liveLatencyBudgetSeconds }),
       encoder: config.encoder,
       log: args.flags.json ? (line) => io.stderr.write(`${JSON.stringify(line)}\n`) : () => undefined,
     });

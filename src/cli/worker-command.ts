@@ -47,6 +47,7 @@ export const workerCommand: Command = {
       liveWindow: config.liveWindow,
       livePollMs: config.livePollMs,
       liveIdleTimeoutMs: config.liveIdleTimeoutMs,
+      ...(config.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: config.liveLatencyBudgetSeconds }),
       encoder: config.encoder,
       ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
       log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`),

@@ -39,6 +39,8 @@ export interface WorkerConfig extends CloudConfig {
   readonly liveWindow: number;
   readonly livePollMs: number;
   readonly liveIdleTimeoutMs: number;
+  /** Live: seconds from a source segment appearing to its restored one being listed. @default the target duration */
+  readonly liveLatencyBudgetSeconds?: number;
   readonly workerId?: string;
 }
 
@@ -64,6 +66,7 @@ export const CLOUD_ENV = {
   'live-window': 'SWIFTVR_LIVE_WINDOW',
   'live-poll': 'SWIFTVR_LIVE_POLL',
   'live-idle-timeout': 'SWIFTVR_LIVE_IDLE_TIMEOUT',
+  'latency-budget': 'SWIFTVR_LATENCY_BUDGET',
   'worker-id': 'SWIFTVR_WORKER_ID',
 } as const;
 
@@ -97,6 +100,9 @@ export const WORKER_OPTIONS_HELP = `  --model <onnx>            model with its J
   --live-window <N>         segments in live renditions, >= 6 (default: 6) (SWIFTVR_LIVE_WINDOW)
   --live-poll <ms>          live source re-read period (default: 1000)   (SWIFTVR_LIVE_POLL)
   --live-idle-timeout <s>   fail a live follow after this long without a new segment (default: 120) (SWIFTVR_LIVE_IDLE_TIMEOUT)
+  --latency-budget <s>      live: seconds from a source segment appearing to its restored one being
+                            listed; a segment that would miss it is published as a marked plain
+                            upscale (default: the stream's target duration) (SWIFTVR_LATENCY_BUDGET)
   --worker-id <name>        name in metrics and error records (default: host:pid) (SWIFTVR_WORKER_ID)`;
 
 type Values = Partial<Record<CloudFlag, string | undefined>>;
@@ -197,6 +203,10 @@ export function readWorkerConfig(values: Values, env: NodeJS.ProcessEnv, opts: {
   const threads = pick(values, env, 'threads') === undefined ? undefined : intOf(values, env, 'threads', 0, 0, 256);
   const chunkFrames = pick(values, env, 'chunk-frames') === undefined ? undefined : intOf(values, env, 'chunk-frames', 1, 1, 1024);
   const workerId = pick(values, env, 'worker-id')?.value;
+  const budget = pick(values, env, 'latency-budget');
+  if (budget !== undefined && !(/^\d+(\.\d+)?$/.test(budget.value) && Number(budget.value) > 0 && Number(budget.value) <= 3600)) {
+    throw usage(`${budget.from} is ${JSON.stringify(budget.value)}; it must be a number of seconds above 0 and at most 3600`);
+  }
   const config: WorkerConfig = {
     ...cloud,
     model: model.value,
@@ -214,6 +224,7 @@ export function readWorkerConfig(values: Values, env: NodeJS.ProcessEnv, opts: {
     liveWindow: intOf(values, env, 'live-window', 6, 6, 10_000),
     livePollMs: intOf(values, env, 'live-poll', 1000, 50, 600_000),
     liveIdleTimeoutMs: intOf(values, env, 'live-idle-timeout', 120, 1) * 1000,
+    ...(budget === undefined ? {} : { liveLatencyBudgetSeconds: Number(budget.value) }),
     ...(workerId === undefined ? {} : { workerId }),
   };
   return Object.freeze(config);

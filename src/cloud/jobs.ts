@@ -10,6 +10,7 @@
 //   state/<sn>.bin            carried-state checkpoint after segment sn, tagged STATE_TAG
 //   segments/<sn>.json        per-segment metrics of the attempt that published it
 //   errors/<sn>-<attempt>.json one record per failed attempt
+//   fallbacks/<sn>.json       live: a segment published as a plain upscale, and why
 //   done/shard-<i>            VOD: written once every segment of shard i is stored
 
 import { z } from 'zod';
@@ -162,6 +163,13 @@ export class JobLayout {
   }
   error(sn: number, attempt: number): string {
     return joinKey(this.root, 'errors', `${pad(sn)}-${attempt}.json`);
+  }
+  /** Live: the record of a segment published as a plain upscale, and why. */
+  fallback(sn: number): string {
+    return joinKey(this.root, 'fallbacks', `${pad(sn)}.json`);
+  }
+  get fallbacksPrefix(): string {
+    return joinKey(this.root, 'fallbacks') + '/';
   }
   get errorsPrefix(): string {
     return joinKey(this.root, 'errors') + '/';

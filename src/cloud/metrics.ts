@@ -20,6 +20,13 @@ export interface SegmentMetrics {
   readonly width: number;
   readonly height: number;
   readonly frameRate: { readonly num: number; readonly den: number };
+  /** Published as a plain upscale instead of restored (live: late, or the restore failed). */
+  readonly fallback: boolean;
+  readonly fallbackReason?: string;
+  /** Mean luma change the model made (8-bit levels); restored segments only. */
+  readonly changed?: number;
+  /** Restored jump at the segment's start over the source's (1: no seam); restored segments only. */
+  readonly boundaryFlicker?: number;
   readonly attempt: number;
   readonly worker: string;
   readonly at: string;
@@ -34,7 +41,11 @@ export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): Record<
     { Name: 'Fps', Unit: 'Count/Second' },
     { Name: 'ProcessingSeconds', Unit: 'Seconds' },
     { Name: 'QueueWaitSeconds', Unit: 'Seconds' },
-    ...(m.lagSeconds === undefined ? [] : [{ Name: 'LagSeconds', Unit: 'Seconds' }]),
+    // Live only. Fallback: 1 for a segment published as a plain upscale, 0 for a restored one; its
+    // average is the live plain share (VOD segments never fall back and would dilute it).
+    ...(m.lagSeconds === undefined ? [] : [{ Name: 'LagSeconds', Unit: 'Seconds' }, { Name: 'Fallback', Unit: 'Count' }]),
+    ...(m.changed === undefined ? [] : [{ Name: 'ChangedLevels', Unit: 'None' }]),
+    ...(m.boundaryFlicker === undefined ? [] : [{ Name: 'BoundaryFlicker', Unit: 'None' }]),
   ];
   return {
     _aws: {
@@ -48,7 +59,10 @@ export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): Record<
     Fps: round(m.fps),
     ProcessingSeconds: round(m.processingSeconds),
     QueueWaitSeconds: round(m.queueWaitSeconds),
-    ...(m.lagSeconds === undefined ? {} : { LagSeconds: round(m.lagSeconds) }),
+    ...(m.lagSeconds === undefined ? {} : { LagSeconds: round(m.lagSeconds), Fallback: m.fallback ? 1 : 0 }),
+    ...(m.fallbackReason === undefined ? {} : { fallbackReason: m.fallbackReason }),
+    ...(m.changed === undefined ? {} : { ChangedLevels: round(m.changed) }),
+    ...(m.boundaryFlicker === undefined ? {} : { BoundaryFlicker: round(m.boundaryFlicker) }),
     bytes: m.bytes,
     attempt: m.attempt,
     worker: m.worker,

@@ -21,7 +21,7 @@ import { badInput, SwiftvrError } from '../errors.js';
 import type { ByteRange, ContainerKind, SegmentRef } from '../types.js';
 import { parseStrict } from './hls-parse.js';
 
-const { MediaPlaylist: MediaPlaylistClass, Segment, MediaInitializationSection } = HLS.types;
+const { MediaPlaylist: MediaPlaylistClass, Segment, MediaInitializationSection, DateRange } = HLS.types;
 
 export interface RenditionEntry {
   /** URI relative to the playlist; restored segments are named seg_<sn>.<ext> after their source. */
@@ -35,7 +35,16 @@ export interface RenditionEntry {
   /** fMP4: EXT-X-MAP URI of this segment's init section (written where it changes). */
   readonly map?: string;
   readonly byteRange?: ByteRange;
+  /**
+   * Published as a plain upscale instead of restored. Marked in the playlist by an
+   * EXT-X-DATERANGE of class FALLBACK_CLASS over the segment (players ignore it), which needs the
+   * segment's PROGRAM-DATE-TIME (RFC 8216 §4.3.2.7).
+   */
+  readonly fallback?: boolean;
 }
+
+/** EXT-X-DATERANGE CLASS that marks a segment published as a plain upscale. */
+export const FALLBACK_CLASS = 'com.swiftvr.plain-upscale';
 
 export interface RenditionPlaylist {
   readonly targetDuration: number;
@@ -117,6 +126,9 @@ export function renderRendition(p: RenditionPlaylist): string {
         sn: e.sourceSn,
       });
     }
+    if (e.fallback === true && e.programDateTime === undefined) {
+      throw new SwiftvrError('internal', `plain-upscale segment sn ${e.sourceSn} has no PROGRAM-DATE-TIME to mark it with EXT-X-DATERANGE`);
+    }
     if (e.map !== undefined) version = Math.max(version, 6); // EXT-X-MAP without I-FRAMES-ONLY
     if (e.byteRange !== undefined) version = Math.max(version, 4);
     if (e.discontinuity) discontinuitySequence++;
@@ -129,6 +141,9 @@ export function renderRendition(p: RenditionPlaylist): string {
       ...(e.byteRange ? { byterange: { offset: e.byteRange.offset, length: e.byteRange.length } } : {}),
       ...(e.map !== undefined ? { map: new MediaInitializationSection({ uri: e.map }) } : {}),
       ...(e.programDateTime !== undefined ? { programDateTime: new Date(e.programDateTime) } : {}),
+      ...(e.fallback === true
+        ? { dateRange: new DateRange({ id: `plain-upscale-${e.sourceSn}`, classId: FALLBACK_CLASS, start: new Date(e.programDateTime!), duration, attributes: {} }) }
+        : {}),
     });
   });
   // hls-parser's stringify leaves out a 0 target duration (it tests the value for truth), so a
@@ -172,6 +187,7 @@ export function parseRendition(text: string, name: string): RenditionPlaylist {
       ...(s.programDateTime ? { programDateTime: s.programDateTime.toISOString() } : {}),
       ...(s.map ? { map: s.map.uri } : {}),
       ...(s.byterange ? { byteRange: { offset: s.byterange.offset ?? 0, length: s.byterange.length } } : {}),
+      ...(s.dateRange?.classId === FALLBACK_CLASS ? { fallback: true } : {}),
     };
   });
   return {
@@ -190,6 +206,12 @@ export interface LiveAppend {
   readonly discontinuitySequence: number;
   /** The source ended with this segment: add EXT-X-ENDLIST. */
   readonly last: boolean;
+  /**
+   * When the source segment was first seen. A plain-upscale entry without a source
+   * PROGRAM-DATE-TIME is dated from it, never earlier than the listed segments before it end,
+   * so each mark has its own, increasing START-DATE.
+   */
+  readonly firstSeenAt?: Date;
 }
 
 export interface LiveWindow {
@@ -227,7 +249,10 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
     );
   }
   const gap = newest !== undefined && add.entry.sourceSn !== newest.sourceSn + 1;
-  const entries = [...base.entries, { ...add.entry, discontinuity: add.entry.discontinuity || gap }];
+  const dated = add.entry.fallback === true && add.entry.programDateTime === undefined
+    ? { programDateTime: new Date(Math.max(add.firstSeenAt?.getTime() ?? Date.now(), listedEnd(base.entries) ?? 0)).toISOString() }
+    : {};
+  const entries = [...base.entries, { ...add.entry, ...dated, discontinuity: add.entry.discontinuity || gap }];
   let mediaSequence = base.mediaSequence;
   let discontinuitySequence = base.discontinuitySequence;
   const total = (es: readonly RenditionEntry[]): number => es.reduce((s, e) => s + e.duration, 0);
@@ -237,4 +262,15 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
     if (removed.discontinuity) discontinuitySequence++;
   }
   return { ...base, entries, mediaSequence, discontinuitySequence, ended: add.last };
+}
+
+/** The wall-clock end of the listed entries, from the newest one with a PROGRAM-DATE-TIME. */
+function listedEnd(entries: readonly RenditionEntry[]): number | undefined {
+  let seconds = 0;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    seconds += e.duration;
+    if (e.programDateTime !== undefined) return Date.parse(e.programDateTime) + seconds * 1000;
+  }
+  return undefined;
 }

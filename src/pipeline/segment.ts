@@ -306,11 +306,35 @@ export async function plainUpscaleSegment(
   }
 }
 
-/** Runs a segment through the restorer with its output discarded: the carried state catches up. */
-export async function warmOn(input: SegmentInput, restorer: Restorer, options: { readonly workDir: string; readonly signal?: AbortSignal }): Promise<void> {
+/**
+ * Runs a segment through the restorer with its output discarded: the carried state catches up.
+ * With `tailFrames`, only the segment's last frames run (the rest are decoded and dropped): the
+ * state is the last frame's, so one chunk brings it close at a fraction of the cost.
+ */
+export async function warmOn(
+  input: SegmentInput,
+  restorer: Restorer,
+  options: { readonly workDir: string; readonly signal?: AbortSignal; readonly tailFrames?: number },
+): Promise<void> {
   const prepared = await prepareSegment(input, { workDir: options.workDir, ...(options.signal ? { signal: options.signal } : {}) });
   try {
-    for await (const frame of prepared.frames) await restorer.push(frame);
+    const tail = options.tailFrames;
+    if (tail === undefined) {
+      for await (const frame of prepared.frames) {
+        options.signal?.throwIfAborted();
+        await restorer.push(frame);
+      }
+    } else {
+      const last: YuvFrame[] = [];
+      for await (const frame of prepared.frames) {
+        last.push(frame);
+        if (last.length > tail) last.shift();
+      }
+      for (const frame of last) {
+        options.signal?.throwIfAborted();
+        await restorer.push(frame);
+      }
+    }
     await restorer.flush();
   } finally {
     await prepared.dispose();

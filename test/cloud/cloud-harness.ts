@@ -41,12 +41,23 @@ export function makeWorker(
   store: ObjectStore,
   queue: JobQueue<JobMessage>,
   logs: LogLine[],
-  o: { workerId: string; consume?: Partial<ConsumeOptions>; liveWindow?: number; livePollMs?: number; ecsAgentUri?: string; model?: string },
+  o: {
+    workerId: string;
+    consume?: Partial<ConsumeOptions>;
+    liveWindow?: number;
+    livePollMs?: number;
+    ecsAgentUri?: string;
+    model?: string;
+    /** How restorers are opened (tests inject faults). */
+    open?: typeof openRestorer;
+    liveLatencyBudgetSeconds?: number;
+  },
 ): Worker {
   return new Worker({
     store,
     queue,
-    openRestorer: () => openRestorer(o.model ?? FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }),
+    openRestorer: () => (o.open ?? openRestorer)(o.model ?? FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }),
+    ...(o.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: o.liveLatencyBudgetSeconds }),
     sourcePrefix: 'input',
     outputPrefix: 'output',
     consume: fastConsume(o.consume),

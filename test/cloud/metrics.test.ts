@@ -5,7 +5,7 @@ import { segmentMetricsLine, type SegmentMetrics } from '../../src/cloud/metrics
 
 const m: SegmentMetrics = {
   job: 'show/index', sn: 7, frames: 20, fps: 12.3456, processingSeconds: 1.62, queueWaitSeconds: 0.25, lagSeconds: 3.5,
-  bytes: 1000, duration: 2, codecs: 'avc1.64001f', width: 640, height: 360, frameRate: { num: 25, den: 1 }, attempt: 1, worker: 'w',
+  bytes: 1000, duration: 2, codecs: 'avc1.64001f', width: 640, height: 360, frameRate: { num: 25, den: 1 }, fallback: false, attempt: 1, worker: 'w',
   at: '2026-01-01T00:00:00.000Z',
 };
 
@@ -17,17 +17,19 @@ describe('CloudWatch embedded metric format', () => {
     const [d] = aws.CloudWatchMetrics;
     expect(d!.Namespace).toBe('SwiftVR');
     expect(d!.Dimensions).toEqual([['Stream'], []]);
-    expect(d!.Metrics.map((x) => `${x.Name}:${x.Unit}`)).toEqual(['Frames:Count', 'Fps:Count/Second', 'ProcessingSeconds:Seconds', 'QueueWaitSeconds:Seconds', 'LagSeconds:Seconds']);
+    expect(d!.Metrics.map((x) => `${x.Name}:${x.Unit}`)).toEqual(['Frames:Count', 'Fps:Count/Second', 'ProcessingSeconds:Seconds', 'QueueWaitSeconds:Seconds', 'LagSeconds:Seconds', 'Fallback:Count']);
     for (const x of d!.Metrics) expect(typeof line[x.Name], x.Name).toBe('number');
     expect(line).toMatchObject({ Stream: 'show/index', sn: 7, Frames: 20, Fps: 12.346, LagSeconds: 3.5 });
     // JSON-serialisable as one log line.
     expect(JSON.parse(JSON.stringify(line))).toEqual(line);
   });
 
-  it('leaves LagSeconds out for VOD segments', () => {
+  it('leaves LagSeconds and Fallback out for VOD segments', () => {
     const { lagSeconds: _, ...vod } = m;
     const line = segmentMetricsLine(vod);
     expect(line).not.toHaveProperty('LagSeconds');
+    expect(line).not.toHaveProperty('Fallback');
     expect(JSON.stringify(line._aws)).not.toContain('LagSeconds');
+    expect(JSON.stringify(line._aws)).not.toContain('Fallback');
   });
 });

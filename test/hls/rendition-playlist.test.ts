@@ -305,6 +305,38 @@ describe('RFC 8216 §6.2.2 Live Playlists', () => {
   });
 });
 
+describe('RFC 8216 §4.3.2.7 EXT-X-DATERANGE marks plain-upscale segments', () => {
+  it('marks each fallback entry over its own span and reads the mark back', () => {
+    let p: RenditionPlaylist | undefined;
+    const pdt = (sn: number): string => new Date(Date.UTC(2026, 0, 1) + sn * 2000).toISOString();
+    for (const sn of [0, 1, 2, 3]) {
+      p = appendLive(p, { entry: entry(sn, { programDateTime: pdt(sn), ...(sn === 1 || sn === 2 ? { fallback: true } : {}) }), last: false, discontinuitySequence: 0 }, opts) ?? p;
+    }
+    const text = renderRendition(p!);
+    roundTrip(text);
+    expect(tags(text, '#EXT-X-DATERANGE')).toEqual([
+      '#EXT-X-DATERANGE:ID="plain-upscale-1",START-DATE="2026-01-01T00:00:02.000Z",DURATION=2,CLASS="com.swiftvr.plain-upscale"',
+      '#EXT-X-DATERANGE:ID="plain-upscale-2",START-DATE="2026-01-01T00:00:04.000Z",DURATION=2,CLASS="com.swiftvr.plain-upscale"',
+    ]);
+    expect(parseRendition(text, 'media.m3u8').entries.map((e) => e.fallback === true)).toEqual([false, true, true, false]);
+  });
+
+  it('without source PROGRAM-DATE-TIME, dates marks from first sight, each after the listed segments end', () => {
+    const seen = new Date('2026-01-01T00:00:10.000Z'); // all four seen in one playlist read
+    let p: RenditionPlaylist | undefined;
+    for (const sn of [0, 1, 2, 3]) {
+      p = appendLive(p, { entry: entry(sn, sn === 0 ? {} : { fallback: true }), last: false, discontinuitySequence: 0, firstSeenAt: seen }, opts) ?? p;
+    }
+    expect(p!.entries.map((e) => e.programDateTime)).toEqual([undefined, '2026-01-01T00:00:10.000Z', '2026-01-01T00:00:12.000Z', '2026-01-01T00:00:14.000Z']);
+    roundTrip(renderRendition(p!));
+  });
+
+  it('a fallback entry without any PROGRAM-DATE-TIME is refused at render', () => {
+    const p: RenditionPlaylist = { targetDuration: 2, mediaSequence: 0, discontinuitySequence: 0, ended: false, entries: [entry(0, { fallback: true })] };
+    expect(() => renderRendition(p)).toThrow('plain-upscale segment sn 0 has no PROGRAM-DATE-TIME');
+  });
+});
+
 describe('RFC 8216 §4.3 tags, render -> parse round trip', () => {
   it('§4.3.2.6 PROGRAM-DATE-TIME, §4.3.2.3 DISCONTINUITY, §4.3.2.5 MAP and §4.3.3 header tags survive a round trip', () => {
     const p: RenditionPlaylist = {

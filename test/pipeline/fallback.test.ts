@@ -5,36 +5,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SwiftvrError } from '../../src/errors.js';
-import { openRestorer, type Restorer } from '../../src/inference/restorer.js';
 import { restore } from '../../src/pipeline/restore.js';
 import type { SegmentResult } from '../../src/types.js';
 import { FIXTURE_MODEL } from '../inference/fixture-model.js';
+import { faultyRestorer } from '../inference/faulty-restorer.js';
 import { segmentFacts } from './media-facts.js';
 import { tempDirs } from './temp-dirs.js';
 
 const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL('../fixtures/hls/', import.meta.url));
 const temp = tempDirs('swiftvr-fallback-');
-
-/** A restorer whose `failAt`-th push (counting from 1) fails the way a broken model run does. */
-function failingOnce(failAt: number): typeof openRestorer {
-  return async (model, options) => {
-    const inner = await openRestorer(model, options);
-    let pushes = 0;
-    const wrapped: Restorer = Object.create(inner) as Restorer;
-    return Object.assign(wrapped, {
-      push: (frame: Parameters<Restorer['push']>[0]) => {
-        pushes++;
-        if (pushes === failAt) return Promise.reject(new SwiftvrError('model', 'inference failed: out of memory (injected)'));
-        return inner.push(frame);
-      },
-      flush: () => inner.flush(),
-      reset: () => inner.reset(),
-      close: () => inner.close(),
-    });
-  };
-}
 
 async function lumaPsnr(a: string, b: string): Promise<number> {
   const { stderr } = await run('ffmpeg', ['-v', 'info', '-i', a, '-i', b, '-lavfi', '[0:v][1:v]psnr', '-f', 'null', '-']);
@@ -53,7 +33,7 @@ describe('restore() with --fallback-plain', () => {
       encoder: 'libx264',
       chunkFrames: 2,
       fallbackPlain: true,
-      openRestorer: failingOnce(15), // segment 1 (frames 10..19)
+      openRestorer: faultyRestorer({ failPushes: [15] }), // segment 1 (frames 10..19)
       progress: { start() {}, frameRate() {}, frames() {}, segment: (r) => results.push(r), info() {}, error() {}, stop() {} },
     });
     expect(summary.segments.map((s) => s.sn)).toEqual([0, 1, 2]);
@@ -72,7 +52,7 @@ describe('restore() with --fallback-plain', () => {
   it('without the flag the failure fails the job and nothing is published', async () => {
     const out = join(await temp(), 'out');
     await expect(
-      restore({ input: join(FIXTURES, 'ts/96x64/media.m3u8'), outDir: out, modelPath: FIXTURE_MODEL, ep: 'cpu', encoder: 'libx264', openRestorer: failingOnce(15) }),
+      restore({ input: join(FIXTURES, 'ts/96x64/media.m3u8'), outDir: out, modelPath: FIXTURE_MODEL, ep: 'cpu', encoder: 'libx264', openRestorer: faultyRestorer({ failPushes: [15] }) }),
     ).rejects.toThrow(/segment sn=1 .*out of memory \(injected\)/);
   });
 });

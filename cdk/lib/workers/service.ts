@@ -44,6 +44,7 @@ export interface WorkerServiceProps {
   readonly sourcePrefix: string;
   readonly outputPrefix: string;
   readonly modelPath: string;
+  readonly liveLatencyBudgetSeconds?: number;
   readonly taskCpu: number;
   readonly taskMemoryMiB: number;
   readonly logGroup: logs.LogGroup;
@@ -94,6 +95,7 @@ export function addWorkerService(scope: Construct, props: WorkerServiceProps): W
       // The queue's own visibility timeout; the worker's heartbeat extends it while it works.
       [CLOUD_ENV['visibility-timeout']]: String(props.queue instanceof sqs.Queue ? visibilitySeconds(props.queue) : 300),
       [CLOUD_ENV.region]: Aws.REGION,
+      ...(props.liveLatencyBudgetSeconds === undefined ? {} : { [CLOUD_ENV['latency-budget']]: String(props.liveLatencyBudgetSeconds) }),
       // The worker touches this file every 15 s while its event loop runs; the health check
       // (containers/healthcheck.mjs) fails when it is older than the limit.
       [HEARTBEAT_ENV.file]: HEARTBEAT_FILE,

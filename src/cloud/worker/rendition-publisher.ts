@@ -36,13 +36,21 @@ export class RenditionPublisher {
     return { playlist: parseRendition(bytesToText(got.body), layout.rendition), etag: got.etag };
   }
 
-  /** Live: read, append, write If-Match (If-None-Match for the first); retry on a lost race. */
-  async appendLive(m: SegmentMessage, layout: JobLayout): Promise<void> {
+  /**
+   * Live: read, append, write If-Match (If-None-Match for the first); retry on a lost race. A
+   * segment published as a plain upscale is marked (EXT-X-DATERANGE); without a source
+   * PROGRAM-DATE-TIME it is dated from when the source segment was first seen.
+   */
+  async appendLive(m: SegmentMessage, layout: JobLayout, o: { readonly plainUpscaleSeenAt?: Date } = {}): Promise<void> {
     const s = m.segment;
-    const entry = renditionEntry(s, layout, m.stream.container);
+    const plain = o.plainUpscaleSeenAt;
+    const entry: RenditionEntry = {
+      ...renditionEntry(s, layout, m.stream.container),
+      ...(plain === undefined ? {} : { fallback: true }),
+    };
     for (let attempt = 1; ; attempt++) {
       const current = await this.readRendition(layout);
-      const next = appendLive(current?.playlist, { entry, last: m.last, discontinuitySequence: s.discontinuitySequence }, {
+      const next = appendLive(current?.playlist, { entry, last: m.last, discontinuitySequence: s.discontinuitySequence, ...(plain ? { firstSeenAt: plain } : {}) }, {
         targetDuration: m.stream.targetDuration,
         window: this.liveWindow,
       });

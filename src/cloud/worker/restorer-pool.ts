@@ -53,6 +53,11 @@ export class RestorerPool {
     return slot;
   }
 
+  /** Whether the slot's state ends at segment sn - 1 of this job (no warm-up needed). */
+  holdsStateBefore(slot: Slot, job: string, sn: number): boolean {
+    return slot.at?.job === job && slot.at.sn === sn - 1;
+  }
+
   release(slot: Slot): void {
     slot.busy = false;
   }
@@ -65,10 +70,11 @@ export class RestorerPool {
 
   /**
    * Brings the slot's state to "after segment sn - 1": in memory already, else the checkpoint,
-   * else warm on segment sn - 1 (output discarded), else start from zeros. The first segment of
-   * a shard always warms, so a shard's output never depends on which shard finished first.
+   * else warm on segment sn - 1 (output discarded; its last `warmTail` frames where given), else
+   * start from zeros. The first segment of a shard always warms, so a shard's output never
+   * depends on which shard finished first.
    */
-  async prepare(slot: Slot, m: SegmentMessage, layout: JobLayout, signal: AbortSignal): Promise<void> {
+  async prepare(slot: Slot, m: SegmentMessage, layout: JobLayout, signal: AbortSignal, warmTail?: number): Promise<void> {
     const { job } = m.stream;
     const sn = m.segment.sn;
     const shardStart = m.shard !== undefined && m.shard.index > 0 && sn === m.shard.first;
@@ -88,7 +94,7 @@ export class RestorerPool {
       const input = await readSegmentInput(this.store, m.prev, m.stream.container, signal);
       const dir = await mkdtemp(path.join(this.workDir, 'warm-'));
       try {
-        await warmOn(input, slot.restorer, { workDir: dir, signal });
+        await warmOn(input, slot.restorer, { workDir: dir, signal, ...(warmTail === undefined ? {} : { tailFrames: warmTail }) });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

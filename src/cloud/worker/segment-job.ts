@@ -4,8 +4,8 @@
 // A redelivered message whose segment and checkpoint exist skips straight to publishing.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { withContext } from '../../errors.js';
-import { restoreSegment } from '../../pipeline/segment.js';
+import { isSwiftvrError, withContext } from '../../errors.js';
+import { plainUpscaleSegment, restoreSegment } from '../../pipeline/segment.js';
 import { checkS3Key, policyForInput } from '../../hls/uri-policy.js';
 import { JobLayout, STATE_TAG, type SegmentMessage, type SegmentSpec } from '../jobs.js';
 import { segmentMetricsLine, type SegmentMetrics } from '../metrics.js';
@@ -15,7 +15,14 @@ import { completeVodShard } from './vod-job.js';
 import type { RestoredFacts } from './rendition-publisher.js';
 import type { SegmentTicket, WorkerContext } from './worker-context.js';
 
-export type SegmentOutcome = 'restored' | 'skipped';
+export type SegmentOutcome = 'restored' | 'plain' | 'skipped';
+
+/** Live deadline: the source segment appeared at `availableAt`; its restored one is due this much later. */
+function deadlineOf(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicket): number | undefined {
+  if (m.stream.mode !== 'live') return undefined;
+  const budget = ctx.o.liveLatencyBudgetSeconds ?? Math.max(1, m.stream.targetDuration);
+  return t.availableAt.getTime() + budget * 1000;
+}
 
 export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicket): Promise<SegmentOutcome> {
   const { store } = ctx.o;
@@ -30,79 +37,133 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
   const [segHead, ckHead] = await Promise.all([store.head(segKey), store.head(layout.checkpoint(sn))]);
   if (segHead !== undefined && ckHead !== undefined) {
     // Done before (a duplicate, or a crash after upload): publishing again is harmless.
-    await publish(ctx, m, layout, segHead.size, undefined);
+    await publish(ctx, m, layout, segHead.size, undefined, t);
     ctx.log({ event: 'segment-skipped', job, sn, reason: 'segment and checkpoint already stored' });
     return 'skipped';
   }
 
   const slot = ctx.pool.take(job, sn);
+  const dir = await mkdtemp(path.join(ctx.workDir, 'seg-'));
   try {
-    await ctx.pool.prepare(slot, m, layout, t.signal);
     const input = await readSegmentInput(store, m.segment, m.stream.container, t.signal);
-    const dir = await mkdtemp(path.join(ctx.workDir, 'seg-'));
-    try {
-      const outPath = path.join(dir, `out.${m.stream.container === 'ts' ? 'ts' : 'm4s'}`);
-      const initOutPath = m.stream.container === 'fmp4' ? path.join(dir, 'init.mp4') : undefined;
-      const { encoded, result, info } = await restoreSegment(input, slot.restorer, { outPath, encoder: ctx.o.encoder, ...(initOutPath ? { initOutPath } : {}) }, {
-        workDir: dir,
-        signal: t.signal,
+    const outPath = path.join(dir, `out.${m.stream.container === 'ts' ? 'ts' : 'm4s'}`);
+    const initOutPath = m.stream.container === 'fmp4' ? path.join(dir, 'init.mp4') : undefined;
+    const output = { outPath, encoder: ctx.o.encoder, ...(initOutPath ? { initOutPath } : {}) };
+    const deadline = deadlineOf(ctx, m, t);
+    let done: Awaited<ReturnType<typeof restoreSegment>> | undefined;
+    let fallback: string | undefined;
+    if (deadline !== undefined) {
+      // Would the restore (and a warm-up when the slot's state is elsewhere) still be listed in time?
+      const warm = !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration) : 0;
+      const eta = Date.now() + ctx.pace.restoreSeconds(m.segment.duration + warm) * 1000 + ctx.pace.plainSeconds(m.segment.duration) * 1000;
+      if (eta > deadline) {
+        fallback = `restoring would miss the deadline by ${((eta - deadline) / 1000).toFixed(2)} s`;
+        ctx.pace.skipped();
+      }
+    }
+    if (fallback === undefined) {
+      // The restore gets until the deadline, less what the plain upscale would need if it is late.
+      const late = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, Math.round(deadline - Date.now() - ctx.pace.plainSeconds(m.segment.duration) * 1000)));
+      const signal = late === undefined ? t.signal : AbortSignal.any([t.signal, late]);
+      const t0 = performance.now();
+      try {
+        // Live warms on the previous segment's last chunk only: the state is the last frame's.
+        await ctx.pool.prepare(slot, m, layout, signal, deadline === undefined ? undefined : slot.restorer.chunkFrames);
+        done = await restoreSegment(input, slot.restorer, output, { workDir: dir, signal });
+        ctx.pace.restored(m.segment.duration, (performance.now() - t0) / 1000, done.result.frames);
+      } catch (e) {
+        if (t.signal.aborted) throw e;
+        if (late?.aborted === true) {
+          const spent = (performance.now() - t0) / 1000;
+          ctx.pace.restoreStopped(m.segment.duration, spent);
+          fallback = `restoring did not finish by the deadline (${spent.toFixed(2)} s spent)`;
+        }
+        else if (deadline !== undefined && !(isSwiftvrError(e) && e.kind === 'bad-input')) {
+          fallback = `restore failed: ${(e instanceof Error ? e.message : String(e)).replace(/^segment sn=\d+ \([^)]*\): /, '')}`;
+        }
+        else throw e;
+      }
+    }
+    if (fallback !== undefined) {
+      // The state restarts: the next segment warms on this one's source (no checkpoint is written).
+      await ctx.pool.forget(slot);
+      const t0 = performance.now();
+      done = await plainUpscaleSegment(input, ctx.pool.scale, fallback, output, { workDir: dir, signal: t.signal });
+      ctx.pace.plain(m.segment.duration, (performance.now() - t0) / 1000, done.result.frames);
+      ctx.log({ event: 'segment-fallback', job, sn, reason: fallback });
+      await store.put(layout.fallback(sn), JSON.stringify({ job, sn, reason: fallback, worker: ctx.workerId, at: new Date().toISOString() }), {
+        contentType: 'application/json',
       });
-      const body = new Uint8Array(await readFile(encoded.path));
+    }
+    const { encoded, result, info } = done!;
+    const body = new Uint8Array(await readFile(encoded.path));
+    if (fallback === undefined) {
       // 1. checkpoint: deterministic for a given input state, so overwriting is harmless.
       await store.put(layout.checkpoint(sn), await ctx.pool.checkpoint(slot, job, sn), {
         contentType: 'application/octet-stream',
         // The bucket's lifecycle rule expires checkpoints by this tag.
         tags: { [STATE_TAG.key]: STATE_TAG.value },
       });
-      // 2. init section (fMP4) and segment, each created once.
-      const immutable = { cacheControl: 'public, max-age=31536000, immutable' };
-      if (encoded.initPath !== undefined) {
-        await putOnce(store, layout.init(m.segment.discontinuitySequence), new Uint8Array(await readFile(encoded.initPath)), { contentType: 'video/mp4', ...immutable }, true);
-      }
-      await putOnce(store, segKey, body, { contentType: m.stream.container === 'ts' ? 'video/mp2t' : 'video/iso.segment', ...immutable });
-      // 3. playlist(s)
-      const facts: RestoredFacts = {
-        codecs: encoded.codecs,
-        width: info.video.width * ctx.pool.scale,
-        height: info.video.height * ctx.pool.scale,
-        frameRate: info.video.frameRate,
-      };
-      const publishedAt = await publish(ctx, m, layout, body.length, facts);
-      // 4. metrics
-      const seconds = (performance.now() - started) / 1000;
-      const metrics: SegmentMetrics = {
-        job,
-        sn,
-        frames: result.frames,
-        fps: seconds > 0 ? result.frames / seconds : 0,
-        processingSeconds: seconds,
-        queueWaitSeconds: t.queueWaitSeconds,
-        ...(m.stream.mode === 'live' ? { lagSeconds: lagOf(m.segment, t.availableAt, publishedAt) } : {}),
-        bytes: body.length,
-        duration: m.segment.duration,
-        ...facts,
-        attempt: t.attempt,
-        worker: ctx.workerId,
-        at: new Date(publishedAt).toISOString(),
-      };
-      await store.put(layout.metrics(sn), JSON.stringify(metrics), { contentType: 'application/json' });
-      ctx.log(segmentMetricsLine(metrics));
-      return 'restored';
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
+    // 2. init section (fMP4) and segment, each created once.
+    const immutable = { cacheControl: 'public, max-age=31536000, immutable' };
+    if (encoded.initPath !== undefined) {
+      await putOnce(store, layout.init(m.segment.discontinuitySequence), new Uint8Array(await readFile(encoded.initPath)), { contentType: 'video/mp4', ...immutable }, true);
+    }
+    await putOnce(store, segKey, body, { contentType: m.stream.container === 'ts' ? 'video/mp2t' : 'video/iso.segment', ...immutable });
+    // 3. playlist(s)
+    const facts: RestoredFacts = {
+      codecs: encoded.codecs,
+      width: info.video.width * ctx.pool.scale,
+      height: info.video.height * ctx.pool.scale,
+      frameRate: info.video.frameRate,
+    };
+    const publishedAt = await publish(ctx, m, layout, body.length, facts, t, fallback !== undefined);
+    // 4. metrics
+    const seconds = (performance.now() - started) / 1000;
+    const metrics: SegmentMetrics = {
+      job,
+      sn,
+      frames: result.frames,
+      fps: seconds > 0 ? result.frames / seconds : 0,
+      processingSeconds: seconds,
+      queueWaitSeconds: t.queueWaitSeconds,
+      ...(m.stream.mode === 'live' ? { lagSeconds: lagOf(m.segment, t.availableAt, publishedAt) } : {}),
+      bytes: body.length,
+      duration: m.segment.duration,
+      ...facts,
+      fallback: fallback !== undefined,
+      ...(fallback === undefined ? {} : { fallbackReason: fallback }),
+      ...(result.changed === undefined ? {} : { changed: result.changed }),
+      ...(result.boundaryFlicker === undefined ? {} : { boundaryFlicker: result.boundaryFlicker }),
+      attempt: t.attempt,
+      worker: ctx.workerId,
+      at: new Date(publishedAt).toISOString(),
+    };
+    await store.put(layout.metrics(sn), JSON.stringify(metrics), { contentType: 'application/json' });
+    ctx.log(segmentMetricsLine(metrics));
+    return fallback === undefined ? 'restored' : 'plain';
   } catch (e) {
     await ctx.pool.forget(slot);
     throw withContext(e, { stream: job, sn });
   } finally {
     ctx.pool.release(slot);
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** Publishes what the segment completes; returns the time it was listed (epoch ms). */
-async function publish(ctx: WorkerContext, m: SegmentMessage, layout: JobLayout, bytes: number, facts: RestoredFacts | undefined): Promise<number> {
+async function publish(
+  ctx: WorkerContext,
+  m: SegmentMessage,
+  layout: JobLayout,
+  bytes: number,
+  facts: RestoredFacts | undefined,
+  t: SegmentTicket,
+  plain = false,
+): Promise<number> {
   if (m.stream.mode === 'live') {
-    await ctx.publisher.appendLive(m, layout);
+    await ctx.publisher.appendLive(m, layout, plain ? { plainUpscaleSeenAt: t.availableAt } : {});
     if (facts !== undefined) {
       await ctx.publisher.publishMultivariant(await ctx.records.read(layout), layout, [{ bytes, duration: m.segment.duration }], facts);
     }

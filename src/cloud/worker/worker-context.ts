@@ -6,6 +6,7 @@ import type { JobMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../queue/job-queue.js';
 import type { JobRecords } from './job-records.js';
+import type { Pace } from './pace.js';
 import type { RenditionPublisher } from './rendition-publisher.js';
 import type { RestorerPool } from './restorer-pool.js';
 
@@ -25,6 +26,12 @@ export interface WorkerOptions {
   readonly livePollMs: number;
   /** A live source that gains no segment for this long fails the follow (the message comes back). */
   readonly liveIdleTimeoutMs: number;
+  /**
+   * Live: seconds from a source segment appearing to its restored one being listed. A segment that
+   * would miss it, or whose restore fails for a reason other than bad input, is published as a
+   * marked plain upscale instead. @default the stream's target duration (1 s when that is 0)
+   */
+  readonly liveLatencyBudgetSeconds?: number;
   readonly encoder: EncoderChoice;
   /** Name in metrics and error records. */
   readonly workerId?: string;
@@ -43,6 +50,8 @@ export interface WorkerContext {
   readonly records: JobRecords;
   readonly pool: RestorerPool;
   readonly publisher: RenditionPublisher;
+  /** How fast this worker restores and plain-upscales (live deadlines). */
+  readonly pace: Pace;
   /** True once the worker is stopping: long live follows hand their message back. */
   readonly draining: () => boolean;
 }

@@ -13,6 +13,7 @@ import { taskProtection, type TaskProtection } from '../task-protection.js';
 import { JobRecords } from './job-records.js';
 import { followLive } from './live-job.js';
 import { RenditionPublisher } from './rendition-publisher.js';
+import { Pace } from './pace.js';
 import { RestorerPool } from './restorer-pool.js';
 import { runSegmentJob } from './segment-job.js';
 import { fanOutVod } from './vod-job.js';
@@ -53,6 +54,7 @@ export class Worker {
         records: new JobRecords(store, this.o.outputPrefix, this.o.sourcePrefix, this.workerId, this.log),
         pool,
         publisher: new RenditionPublisher(store, this.o.liveWindow, this.log),
+        pace: new Pace(),
         draining: () => this.draining,
       };
       this.maxReceives = await this.o.queue.maxReceives();
