@@ -2,7 +2,6 @@
 // late, is published as a marked plain upscale, and the stream keeps pace with its source.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import HLS from 'hls-parser';
 import type { MediaPlaylist } from 'hls-parser/types.js';
@@ -15,39 +14,34 @@ import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { FALLBACK_CLASS } from '../../src/hls/rendition-playlist.js';
 import { faultyRestorer, type Faults } from '../inference/faulty-restorer.js';
 import { FIXTURE_TS, makeWorker, until, type LogLine } from './cloud-harness.js';
+import { playLive, type LiveSegment } from './live-source.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/**
- * A live source of `n` 1 s segments (the fixture's three, repeated), with or without
- * PROGRAM-DATE-TIME. `everyMs` > 0 lists one more segment each period, as a live encoder does;
- * 0 lists them all at once. Resolves once the last one is listed (with EXT-X-ENDLIST).
- */
-async function liveSource(store: FsObjectStore, n: number, pdt: boolean, everyMs: number): Promise<void> {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0'];
+/** `n` 1 s segments: the fixture's three, repeated, a discontinuity at each repeat. */
+async function fixtureSegments(n: number): Promise<LiveSegment[]> {
+  const out: LiveSegment[] = [];
   for (let sn = 0; sn < n; sn++) {
-    await store.put(`input/cam/seg_${sn}.ts`, new Uint8Array(await readFile(path.join(FIXTURE_TS, `96x64/seg_00${sn % 3}.ts`))));
-    if (sn > 0 && sn % 3 === 0) lines.push('#EXT-X-DISCONTINUITY');
-    if (pdt) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(Date.parse('2026-01-01T00:00:00Z') + sn * 1000).toISOString()}`);
-    lines.push('#EXTINF:1.000,', `seg_${sn}.ts`);
-    if (everyMs > 0) {
-      await store.put('input/cam/index.m3u8', lines.join('\n') + (sn === n - 1 ? '\n#EXT-X-ENDLIST\n' : '\n'));
-      if (sn < n - 1) await sleep(everyMs);
-    }
+    const bytes = new Uint8Array(await readFile(path.join(FIXTURE_TS, `96x64/seg_00${sn % 3}.ts`)));
+    out.push({ bytes, duration: 1, discontinuity: sn > 0 && sn % 3 === 0 });
   }
-  if (everyMs === 0) await store.put('input/cam/index.m3u8', lines.join('\n') + '\n#EXT-X-ENDLIST\n');
+  return out;
 }
 
-async function follow(n: number, faults: Faults, o: { pdt: boolean; budget?: number; everyMs?: number }): Promise<{ store: FsObjectStore; logs: LogLine[]; playlist: MediaPlaylist; text: string }> {
+async function follow(n: number, faults: Faults, o: { pdt: boolean; budget?: number; pace?: number }): Promise<{ store: FsObjectStore; logs: LogLine[]; playlist: MediaPlaylist; text: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-livefb-'));
   dirs.push(dir);
   const store = new FsObjectStore(dir);
   const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
-  // The first segment is listed before the job starts; the rest follow in real time.
-  const source = liveSource(store, n, o.pdt, o.everyMs ?? 0);
+  // The first segment is listed before the job starts; with a pace the rest follow on the clock.
+  const source = playLive(store, await fixtureSegments(n), {
+    playlistKey: 'input/cam/index.m3u8',
+    pace: o.pace ?? 0,
+    ...(o.pdt ? { programDateTime: new Date('2026-01-01T00:00:00Z') } : {}),
+  });
   await until(async () => (await store.head('input/cam/index.m3u8')) !== undefined, 10_000, 'source listed');
   const logs: LogLine[] = [];
   const w = makeWorker(store, queue, logs, {
@@ -59,7 +53,7 @@ async function follow(n: number, faults: Faults, o: { pdt: boolean; budget?: num
   await w.start();
   try {
     await submitJob(queue, jobMessageOf({ input: 's3://local/input/cam/index.m3u8', live: true, shards: 1 }, 'input'));
-    await source;
+    await source.done;
     await until(() => queue.depth === 0, 90_000, 'follow finished');
   } finally {
     await w.stop();
@@ -91,7 +85,7 @@ describe('live fallback to the plain upscale', () => {
 
   it('a restorer slower than real time: late segments become plain upscales, the rendition keeps pace and is marked even without source PDT', async () => {
     // 10 frames per 1 s segment at 150 ms per frame: 1.5 s of restore per second of video.
-    const { logs, playlist } = await follow(6, { pushDelayMs: 150 }, { pdt: false, budget: 1, everyMs: 1000 });
+    const { logs, playlist } = await follow(6, { pushDelayMs: 150 }, { pdt: false, budget: 1, pace: 1 });
     expect(playlist.segments).toHaveLength(6);
     const done = logs.filter((l) => l.event === 'segment-done');
     const plain = done.filter((l) => l.Fallback === 1).map((l) => l.sn);

@@ -17,45 +17,72 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
   const current = await ctx.publisher.readRendition(layout);
   let done = current?.playlist.entries.at(-1)?.sourceSn ?? -1;
   if (current?.playlist.ended === true) return;
+  // A segment's deadline counts from when it first appeared in the source playlist. A watcher
+  // polls the playlist beside the restores, so a segment that appears while another is being
+  // restored is dated when it appeared, not when the restore ends.
   const firstSeen = new Map<number, Date>();
-  let lastProgress = Date.now();
-  let recorded = false;
-  const started = Date.now();
-  const handBack = async (): Promise<boolean> => {
-    const late = Date.now() - started > 0.8 * ctx.o.consume.handlerTimeoutMs;
-    if (!ctx.draining() && !late) return false;
-    const next: JobMessage = { type: 'live', job: m.job, sourceKey: m.sourceKey };
-    await ctx.o.queue.send(next, { group: `${m.job}#live`, dedupId: `live:${m.job}:after:${done}:${Date.now()}` });
-    ctx.log({ event: 'handed-back', type: 'live', job: m.job, after: done, reason: ctx.draining() ? 'worker stopping' : 'handler timeout near' });
-    return true;
-  };
-  for (;;) {
-    signal.throwIfAborted();
-    if (await handBack()) return;
-    const plan = await readStoredPlan(store, m.sourceKey, signal);
-    const stream = streamOf(plan, m.job, 'live', store);
-    const specs = plan.media.segments.map((s) => segmentSpecOf(s, store));
-    if (!recorded) {
-      await ctx.records.write(plan, m.sourceKey, stream, 1, undefined);
-      recorded = true;
-    }
+  const note = (sns: readonly number[]): void => {
     const now = new Date();
-    for (const s of specs) if (!firstSeen.has(s.sn)) firstSeen.set(s.sn, now);
-    const messages = segmentMessages(stream, specs, { shards: 1, endList: plan.media.endList });
-    for (const sm of messages) {
-      if (sm.segment.sn <= done && !(sm.last && sm.segment.sn === done)) continue;
-      await runSegmentJob(ctx, sm, { signal, queueWaitSeconds: 0, availableAt: firstSeen.get(sm.segment.sn) ?? now, attempt: 1 });
-      done = sm.segment.sn;
-      lastProgress = Date.now();
-      if (sm.last) return;
+    for (const sn of sns) if (sn > done && !firstSeen.has(sn)) firstSeen.set(sn, now);
+  };
+  const stopWatch = new AbortController();
+  const watchSignal = AbortSignal.any([signal, stopWatch.signal]);
+  const watcher = (async () => {
+    while (!watchSignal.aborted) {
+      // Read failures are the main loop's to report; the watcher only dates segments.
+      const plan = await readStoredPlan(store, m.sourceKey, watchSignal).catch(() => undefined);
+      if (plan !== undefined) note(plan.media.segments.map((s) => s.sn));
+      await sleep(ctx.o.livePollMs, undefined, { signal: watchSignal }).catch(() => {});
+    }
+  })();
+  try {
+    await follow();
+  } finally {
+    stopWatch.abort();
+    await watcher;
+  }
+
+  async function follow(): Promise<void> {
+    let lastProgress = Date.now();
+    let recorded = false;
+    const started = Date.now();
+    const handBack = async (): Promise<boolean> => {
+      const late = Date.now() - started > 0.8 * ctx.o.consume.handlerTimeoutMs;
+      if (!ctx.draining() && !late) return false;
+      const next: JobMessage = { type: 'live', job: m.job, sourceKey: m.sourceKey };
+      await ctx.o.queue.send(next, { group: `${m.job}#live`, dedupId: `live:${m.job}:after:${done}:${Date.now()}` });
+      ctx.log({ event: 'handed-back', type: 'live', job: m.job, after: done, reason: ctx.draining() ? 'worker stopping' : 'handler timeout near' });
+      return true;
+    };
+    for (;;) {
+      signal.throwIfAborted();
       if (await handBack()) return;
+      const plan = await readStoredPlan(store, m.sourceKey, signal);
+      const stream = streamOf(plan, m.job, 'live', store);
+      const specs = plan.media.segments.map((s) => segmentSpecOf(s, store));
+      if (!recorded) {
+        await ctx.records.write(plan, m.sourceKey, stream, 1, undefined);
+        recorded = true;
+      }
+      note(specs.map((s) => s.sn));
+      const now = new Date();
+      const messages = segmentMessages(stream, specs, { shards: 1, endList: plan.media.endList });
+      for (const sm of messages) {
+        if (sm.segment.sn <= done && !(sm.last && sm.segment.sn === done)) continue;
+        await runSegmentJob(ctx, sm, { signal, queueWaitSeconds: 0, availableAt: firstSeen.get(sm.segment.sn) ?? now, attempt: 1 });
+        done = sm.segment.sn;
+        firstSeen.delete(done);
+        lastProgress = Date.now();
+        if (sm.last) return;
+        if (await handBack()) return;
+      }
+      if (plan.media.endList) return;
+      if (Date.now() - lastProgress > ctx.o.liveIdleTimeoutMs) {
+        throw new SwiftvrError('transient', `live source ${m.sourceKey} gained no segment for ${ctx.o.liveIdleTimeoutMs} ms and has no EXT-X-ENDLIST`, {
+          context: { stream: m.job, uri: m.sourceKey },
+        });
+      }
+      await sleep(ctx.o.livePollMs, undefined, { signal });
     }
-    if (plan.media.endList) return;
-    if (Date.now() - lastProgress > ctx.o.liveIdleTimeoutMs) {
-      throw new SwiftvrError('transient', `live source ${m.sourceKey} gained no segment for ${ctx.o.liveIdleTimeoutMs} ms and has no EXT-X-ENDLIST`, {
-        context: { stream: m.job, uri: m.sourceKey },
-      });
-    }
-    await sleep(ctx.o.livePollMs, undefined, { signal });
   }
 }
