@@ -2,13 +2,27 @@
 // (moving averages over recent segments), to tell ahead of time whether a live segment can still
 // be restored before its deadline.
 export class Pace {
+  /** Moving average of completed restores. */
   private restoreRatio = 0;
+  /** Lower bound from the last restore stopped at its deadline. */
+  private stoppedFloor = 0;
   private plainRatio = 0.25;
+  /** Moving average of warm-ups' wall time (decode of the previous segment, its last chunk restored). */
+  private warm = 0;
   private fps = 0;
 
   /** Expected seconds to restore `mediaSeconds` of video (0 until a restore was measured). */
   restoreSeconds(mediaSeconds: number): number {
-    return this.restoreRatio * mediaSeconds;
+    return Math.max(this.restoreRatio, this.stoppedFloor) * mediaSeconds;
+  }
+
+  /** Expected seconds to warm the state up on `mediaSeconds` of video (until measured: as a restore). */
+  warmSeconds(mediaSeconds: number): number {
+    return this.warm > 0 ? this.warm : this.restoreSeconds(mediaSeconds);
+  }
+
+  warmed(seconds: number): void {
+    this.warm = blend(this.warm, seconds);
   }
 
   /** Expected seconds to plain-upscale `mediaSeconds` of video. */
@@ -23,20 +37,23 @@ export class Pace {
 
   restored(mediaSeconds: number, seconds: number, frames: number): void {
     this.restoreRatio = blend(this.restoreRatio, seconds / Math.max(mediaSeconds, 1e-3));
+    this.stoppedFloor = 0;
     this.fps = frames / Math.max(mediaSeconds, 1e-3);
   }
 
   /** A restore stopped at its deadline after `seconds`: restoring is at least this slow. */
   restoreStopped(mediaSeconds: number, seconds: number): void {
-    this.restoreRatio = Math.max(this.restoreRatio, seconds / Math.max(mediaSeconds, 1e-3));
+    this.stoppedFloor = Math.max(this.stoppedFloor, seconds / Math.max(mediaSeconds, 1e-3));
   }
 
   /**
-   * A restore was skipped on the estimate. Unmeasured, the estimate relaxes (15 % a segment),
-   * so a worker that was slow for a while tries restoring again instead of staying plain.
+   * A restore was skipped on the estimate. Unmeasured, the estimate relaxes: the bound from a
+   * stopped restore by 15 % a segment, the measured average by 1 %, so a worker that was slow
+   * for a while tries restoring again instead of staying plain.
    */
   skipped(): void {
-    this.restoreRatio *= 0.85;
+    this.stoppedFloor *= 0.85;
+    this.restoreRatio *= 0.99;
   }
 
   plain(mediaSeconds: number, seconds: number, frames: number): void {

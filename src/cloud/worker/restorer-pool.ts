@@ -74,20 +74,20 @@ export class RestorerPool {
    * start from zeros. The first segment of a shard always warms, so a shard's output never
    * depends on which shard finished first.
    */
-  async prepare(slot: Slot, m: SegmentMessage, layout: JobLayout, signal: AbortSignal, warmTail?: number): Promise<void> {
+  async prepare(slot: Slot, m: SegmentMessage, layout: JobLayout, signal: AbortSignal, warmTail?: number): Promise<'held' | 'loaded' | 'warmed' | 'zeros'> {
     const { job } = m.stream;
     const sn = m.segment.sn;
     const shardStart = m.shard !== undefined && m.shard.index > 0 && sn === m.shard.first;
-    if (!shardStart && slot.at?.job === job && slot.at.sn === sn - 1) return;
+    if (!shardStart && slot.at?.job === job && slot.at.sn === sn - 1) return 'held';
     slot.at = undefined;
     await slot.restorer.reset();
-    if (m.prev === undefined) return;
+    if (m.prev === undefined) return 'zeros';
     if (!shardStart) {
       const ck = await this.store.get(layout.checkpoint(m.prev.sn), { signal });
       if (ck !== undefined) {
         await slot.restorer.load(ck.body);
         this.log({ event: 'state-loaded', job, sn, from: m.prev.sn });
-        return;
+        return 'loaded';
       }
     }
     try {
@@ -99,11 +99,13 @@ export class RestorerPool {
         await rm(dir, { recursive: true, force: true });
       }
       this.log({ event: 'state-warmed', job, sn, on: m.prev.sn });
+      return 'warmed';
     } catch (e) {
       if (signal.aborted) throw e;
       // A broken previous segment (e.g. one that went to the DLQ) must not stop the stream.
       await slot.restorer.reset();
       this.log({ event: 'state-warm-failed', job, sn, on: m.prev.sn, message: e instanceof Error ? e.message : String(e) });
+      return 'zeros';
     }
   }
 

@@ -54,8 +54,8 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
     let fallback: string | undefined;
     if (deadline !== undefined) {
       // Would the restore (and a warm-up when the slot's state is elsewhere) still be listed in time?
-      const warm = !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration) : 0;
-      const eta = Date.now() + ctx.pace.restoreSeconds(m.segment.duration + warm) * 1000 + ctx.pace.plainSeconds(m.segment.duration) * 1000;
+      const warm = !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.warmSeconds(ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration)) : 0;
+      const eta = Date.now() + (warm + ctx.pace.restoreSeconds(m.segment.duration) + ctx.pace.plainSeconds(m.segment.duration)) * 1000;
       if (eta > deadline) {
         fallback = `restoring would miss the deadline by ${((eta - deadline) / 1000).toFixed(2)} s`;
         ctx.pace.skipped();
@@ -66,17 +66,22 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
       const late = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, Math.round(deadline - Date.now() - ctx.pace.plainSeconds(m.segment.duration) * 1000)));
       const signal = late === undefined ? t.signal : AbortSignal.any([t.signal, late]);
       const t0 = performance.now();
+      let restoreStart: number | undefined;
       try {
         // Live warms on the previous segment's last chunk only: the state is the last frame's.
-        await ctx.pool.prepare(slot, m, layout, signal, deadline === undefined ? undefined : slot.restorer.chunkFrames);
+        const state = await ctx.pool.prepare(slot, m, layout, signal, deadline === undefined ? undefined : slot.restorer.chunkFrames);
+        restoreStart = performance.now();
+        if (state === 'warmed') ctx.pace.warmed((restoreStart - t0) / 1000);
         done = await restoreSegment(input, slot.restorer, output, { workDir: dir, signal });
-        ctx.pace.restored(m.segment.duration, (performance.now() - t0) / 1000, done.result.frames);
+        ctx.pace.restored(m.segment.duration, (performance.now() - restoreStart) / 1000, done.result.frames);
       } catch (e) {
         if (t.signal.aborted) throw e;
         if (late?.aborted === true) {
-          const spent = (performance.now() - t0) / 1000;
-          ctx.pace.restoreStopped(m.segment.duration, spent);
-          fallback = `restoring did not finish by the deadline (${spent.toFixed(2)} s spent)`;
+          const now = performance.now();
+          // Stopped in the restore: restoring is at least this slow; in the warm-up: warming is.
+          if (restoreStart !== undefined) ctx.pace.restoreStopped(m.segment.duration, (now - restoreStart) / 1000);
+          else ctx.pace.warmed((now - t0) / 1000);
+          fallback = `restoring did not finish by the deadline (${((now - t0) / 1000).toFixed(2)} s spent)`;
         }
         else if (deadline !== undefined && !(isSwiftvrError(e) && e.kind === 'bad-input')) {
           fallback = `restore failed: ${(e instanceof Error ? e.message : String(e)).replace(/^segment sn=\d+ \([^)]*\): /, '')}`;
