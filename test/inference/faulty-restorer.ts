@@ -7,8 +7,8 @@ import { openRestorer, type Restorer } from '../../src/inference/restorer.js';
 export interface Faults {
   /** Pushes (counting from 1) that fail with a model error. */
   readonly failPushes?: readonly number[];
-  /** Milliseconds every push waits first (a restorer slower than real time). */
-  readonly pushDelayMs?: number;
+  /** Milliseconds a push waits first (a restorer slower than real time): every push, or by push number. */
+  readonly pushDelayMs?: number | ((push: number) => number);
 }
 
 export function faultyRestorer(faults: Faults): typeof openRestorer {
@@ -17,7 +17,8 @@ export function faultyRestorer(faults: Faults): typeof openRestorer {
     let pushes = 0;
     const push: Restorer['push'] = async (frame) => {
       pushes++;
-      if (faults.pushDelayMs !== undefined) await sleep(faults.pushDelayMs);
+      const delay = typeof faults.pushDelayMs === 'function' ? faults.pushDelayMs(pushes) : faults.pushDelayMs;
+      if (delay !== undefined && delay > 0) await sleep(delay);
       if (faults.failPushes?.includes(pushes) === true) throw new SwiftvrError('model', 'inference failed: out of memory (injected)');
       return inner.push(frame);
     };
