@@ -39,6 +39,8 @@ export interface JobStatus {
   readonly errors: readonly ErrorRecord[];
   /** Segments whose last failure was final (sent to the dead-letter queue). */
   readonly deadLettered: readonly number[];
+  /** Live segments published as plain upscales (late, or their restore failed), with why. */
+  readonly plainUpscaled: readonly { readonly sn: number; readonly reason: string }[];
 }
 
 export async function readJobStatus(store: ObjectStore, outputPrefix: string, job: string): Promise<JobStatus> {
@@ -81,6 +83,7 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     ...(multivariant === undefined ? {} : { multivariant: layout.multivariant }),
     errors,
     deadLettered: [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn)).map((e) => e.sn!))],
+    plainUpscaled: metrics.filter((m) => m.fallback).map((m) => ({ sn: m.sn, reason: m.fallbackReason ?? 'unknown' })),
   };
 }
 
@@ -93,6 +96,10 @@ export function formatStatus(s: JobStatus): string {
   ];
   if (s.lagSeconds !== undefined) lines.push(`lag        ${s.lagSeconds.toFixed(2)} s behind live`);
   lines.push(`queue wait ${s.meanQueueWaitSeconds.toFixed(2)} s mean`);
+  if (s.plainUpscaled.length > 0) {
+    const last = s.plainUpscaled.at(-1)!;
+    lines.push(`plain      ${s.plainUpscaled.length} of ${s.segmentsDone} segments published as plain upscales; latest sn ${last.sn}: ${last.reason}`);
+  }
   lines.push(`errors     ${s.errors.length}${s.deadLettered.length > 0 ? `; dead-lettered sn ${s.deadLettered.join(', ')}` : ''}`);
   for (const e of s.errors.slice(-5)) lines.push(`  sn ${e.sn ?? '-'} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
   return lines.join('\n');

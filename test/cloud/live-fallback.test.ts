@@ -10,6 +10,7 @@ import type { JobMessage } from '../../src/cloud/jobs.js';
 import { FsObjectStore } from '../../src/cloud/object-store/fs-object-store.js';
 import { bytesToText } from '../../src/cloud/object-store/object-store.js';
 import { MemoryQueue } from '../../src/cloud/queue/memory-queue.js';
+import { formatStatus, readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { FALLBACK_CLASS } from '../../src/hls/rendition-playlist.js';
 import { faultyRestorer, type Faults } from '../inference/faulty-restorer.js';
@@ -76,6 +77,9 @@ describe('live fallback to the plain upscale', () => {
     expect(logs.find((l) => l.event === 'segment-fallback')).toMatchObject({ sn: 2, reason: 'restore failed: inference failed: out of memory (injected)' });
     const record = JSON.parse(bytesToText((await store.get('output/cam/index/fallbacks/000002.json'))!.body)) as { reason: string };
     expect(record.reason).toMatch(/out of memory/);
+    const status = await readJobStatus(store, 'output', 'cam/index');
+    expect(status.plainUpscaled).toEqual([{ sn: 2, reason: 'restore failed: inference failed: out of memory (injected)' }]);
+    expect(formatStatus(status)).toContain('plain      1 of 5 segments published as plain upscales; latest sn 2: restore failed');
     const done = logs.filter((l) => l.event === 'segment-done');
     expect(done.map((l) => [l.sn, l.Fallback])).toEqual([[0, 0], [1, 0], [2, 1], [3, 0], [4, 0]]);
     // No checkpoint for the plain segment: segment 3 warmed on segment 2's source.
