@@ -28,7 +28,8 @@ export const RESTORE_USAGE = `usage: swiftvr restore <input> --out <dir> [option
                        plain bicubic upscale, marked in --json, instead of failing the job
   --allow-host <host>  also accept segment URIs on this host (repeatable)
   --quiet              print errors only
-  --json               print one JSON line per segment: {"sn","frames","seconds","fps"}
+  --json               print one JSON line per segment: sn, frames, seconds, fps, fallback
+                       (and reason), changed, boundaryFlicker (see README)
   -h, --help           show this help`;
 
 export interface RestoreConfig {
