@@ -1,7 +1,13 @@
 // Flag parsing shared by `swiftvr worker`, `submit` and `status`.
 import { parseArgs } from 'node:util';
 import { usageError } from '../errors.js';
-import { CLOUD_ENV, type CloudFlag } from '../cloud/config.js';
+import { CLOUD_ENV, type CloudFlag, type WorkerConfig } from '../cloud/config.js';
+import type { JobMessage } from '../cloud/jobs.js';
+import type { ObjectStore } from '../cloud/object-store/object-store.js';
+import type { ConsumeOptions, JobQueue } from '../cloud/queue/job-queue.js';
+import type { WorkerLog } from '../cloud/worker/worker-context.js';
+import { Worker } from '../cloud/worker/worker.js';
+import { openRestorer } from '../inference/restorer.js';
 
 export interface ParsedCloudArgs {
   readonly values: Partial<Record<CloudFlag, string>>;
@@ -39,4 +45,32 @@ export function parseCloudArgs(argv: readonly string[], usage: string, extra: re
     },
     positionals: parsed.positionals,
   };
+}
+
+/** The worker a `WorkerConfig` describes, on the given store and queue. */
+export function workerOf(
+  config: WorkerConfig,
+  o: { readonly store: ObjectStore; readonly queue: JobQueue<JobMessage>; readonly log: WorkerLog; readonly consume?: ConsumeOptions },
+): Worker {
+  return new Worker({
+    store: o.store,
+    queue: o.queue,
+    openRestorer: () =>
+      openRestorer(config.model, {
+        ep: config.ep,
+        ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
+        ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
+      }),
+    sourcePrefix: config.sourcePrefix,
+    outputPrefix: config.outputPrefix,
+    consume: o.consume ?? config.consume,
+    liveWindow: config.liveWindow,
+    livePollMs: config.livePollMs,
+    liveIdleTimeoutMs: config.liveIdleTimeoutMs,
+    ...(config.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: config.liveLatencyBudgetSeconds }),
+    encoder: config.encoder,
+    ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
+    log: o.log,
+    ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),
+  });
 }

@@ -3,12 +3,10 @@
 import { CLOUD_OPTIONS_HELP, openQueue, openStore, readCloudConfig, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
 import { readJobStatus, formatStatus } from '../cloud/status.js';
 import { jobMessageOf, parseS3Input, submitJob } from '../cloud/submit.js';
-import { Worker } from '../cloud/worker/worker.js';
 import { usageError } from '../errors.js';
-import { openRestorer } from '../inference/restorer.js';
 import type { MemoryQueue } from '../cloud/queue/memory-queue.js';
 import type { JobMessage } from '../cloud/jobs.js';
-import { parseCloudArgs } from './cloud-args.js';
+import { parseCloudArgs, workerOf } from './cloud-args.js';
 import type { CliIo, Command } from './command.js';
 
 export const SUBMIT_USAGE = `usage: swiftvr submit <s3://bucket/key.m3u8> [--live] [--shards N] [options]
@@ -52,23 +50,10 @@ export const submitCommand: Command = {
     const config = readWorkerConfig(args.values, process.env, { requireQueue: false, bucketFromInput: bucket });
     const store = openStore(config);
     const queue = openQueue(config) as MemoryQueue<JobMessage>;
-    const worker = new Worker({
+    const worker = workerOf(config, {
       store,
       queue,
-      openRestorer: () =>
-        openRestorer(config.model, {
-          ep: config.ep,
-          ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
-          ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
-        }),
-      sourcePrefix: config.sourcePrefix,
-      outputPrefix: config.outputPrefix,
       consume: { ...config.consume, waitTimeSeconds: 0 },
-      liveWindow: config.liveWindow,
-      livePollMs: config.livePollMs,
-      liveIdleTimeoutMs: config.liveIdleTimeoutMs,
-      ...(config.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: config.liveLatencyBudgetSeconds }),
-      encoder: config.encoder,
       log: args.flags.json ? (line) => io.stderr.write(`${JSON.stringify(line)}\n`) : () => undefined,
     });
     await worker.start();

@@ -2,10 +2,8 @@
 import { once } from 'node:events';
 import { utimes, writeFile } from 'node:fs/promises';
 import { CLOUD_OPTIONS_HELP, HEARTBEAT_ENV, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
-import { Worker } from '../cloud/worker/worker.js';
 import { usageError } from '../errors.js';
-import { openRestorer } from '../inference/restorer.js';
-import { parseCloudArgs } from './cloud-args.js';
+import { parseCloudArgs, workerOf } from './cloud-args.js';
 import type { CliIo, Command } from './command.js';
 
 export const WORKER_USAGE = `usage: swiftvr worker [options]
@@ -32,27 +30,7 @@ export const workerCommand: Command = {
     }
     if (args.positionals.length > 0) throw usageError(`worker takes no positional arguments; got ${args.positionals.join(' ')}\n\n${WORKER_USAGE}`);
     const config = readWorkerConfig(args.values, process.env, { requireQueue: true });
-    const worker = new Worker({
-      store: openStore(config),
-      queue: openQueue(config),
-      openRestorer: () =>
-        openRestorer(config.model, {
-          ep: config.ep,
-          ...(config.intraOpThreads === undefined ? {} : { intraOpThreads: config.intraOpThreads }),
-          ...(config.chunkFrames === undefined ? {} : { chunkFrames: config.chunkFrames }),
-        }),
-      sourcePrefix: config.sourcePrefix,
-      outputPrefix: config.outputPrefix,
-      consume: config.consume,
-      liveWindow: config.liveWindow,
-      livePollMs: config.livePollMs,
-      liveIdleTimeoutMs: config.liveIdleTimeoutMs,
-      ...(config.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: config.liveLatencyBudgetSeconds }),
-      encoder: config.encoder,
-      ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
-      log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`),
-      ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),
-    });
+    const worker = workerOf(config, { store: openStore(config), queue: openQueue(config), log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`) });
     await worker.start();
     // Liveness for the container health check: touched while the event loop runs.
     const heartbeatFile = process.env[HEARTBEAT_ENV.file];

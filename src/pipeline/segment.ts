@@ -10,7 +10,7 @@ import type { SegmentStats } from '../inference/frame-stats.js';
 import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
 import { decodeFrames } from '../media/decoder.js';
-import { createSegmentEncoder, type EncodedSegment } from '../media/encoder.js';
+import { createSegmentEncoder, type EncodedSegment, type SegmentEncoder } from '../media/encoder.js';
 import { linkedAbort } from '../util/abort.js';
 import { BoundedQueue, pump } from './bounded-queue.js';
 
@@ -131,6 +131,30 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
   }
 }
 
+/**
+ * The encoder of a segment's output, restored or plain: `scale` times the source size, same
+ * container, timing and audio as the source segment.
+ */
+function encoderFor(prepared: PreparedSegment, scale: number, output: SegmentOutput, signal: AbortSignal | undefined): SegmentEncoder {
+  const { input, info } = prepared;
+  return createSegmentEncoder({
+    sourcePath: prepared.sourcePath,
+    info,
+    width: info.video.width * scale,
+    height: info.video.height * scale,
+    container: input.container,
+    outPath: output.outPath,
+    ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
+    encoder: output.encoder,
+    ...(output.quality !== undefined ? { quality: output.quality } : {}),
+    // fMP4 fragments count up across the rendition (mfhd), as in the source.
+    sequenceNumber: input.sn + 1,
+    name: segmentName(input),
+    context: { sn: input.sn, uri: input.uri },
+    ...(signal !== undefined ? { signal } : {}),
+  });
+}
+
 export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Restored frames buffered ahead of the encoder. */
@@ -152,23 +176,7 @@ export function runSegment(
   options: RunOptions = {},
 ): RunningSegment {
   const { input, info } = prepared;
-  const scale = restorer.scale;
-  const encoder = createSegmentEncoder({
-    sourcePath: prepared.sourcePath,
-    info,
-    width: info.video.width * scale,
-    height: info.video.height * scale,
-    container: input.container,
-    outPath: output.outPath,
-    ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
-    encoder: output.encoder,
-    ...(output.quality !== undefined ? { quality: output.quality } : {}),
-    // fMP4 fragments count up across the rendition (mfhd), as in the source.
-    sequenceNumber: input.sn + 1,
-    name: segmentName(input),
-    context: { sn: input.sn, uri: input.uri },
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-  });
+  const encoder = encoderFor(prepared, restorer.scale, output, options.signal);
   const toEncode = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
   let frames = 0;
   let stats: SegmentStats | undefined;
@@ -265,21 +273,7 @@ export async function plainUpscaleSegment(
 ): Promise<{ encoded: EncodedSegment; result: SegmentResult; info: SegmentMediaInfo }> {
   const prepared = await prepareSegment(input, { workDir: options.workDir, scale, ...(options.signal ? { signal: options.signal } : {}) });
   const { info } = prepared;
-  const encoder = createSegmentEncoder({
-    sourcePath: prepared.sourcePath,
-    info,
-    width: info.video.width * scale,
-    height: info.video.height * scale,
-    container: input.container,
-    outPath: output.outPath,
-    ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
-    encoder: output.encoder,
-    ...(output.quality !== undefined ? { quality: output.quality } : {}),
-    sequenceNumber: input.sn + 1,
-    name: segmentName(input),
-    context: { sn: input.sn, uri: input.uri },
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-  });
+  const encoder = encoderFor(prepared, scale, output, options.signal);
   try {
     let frames = 0;
     for await (const frame of prepared.frames) {

@@ -37,6 +37,7 @@ import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { Worker } from '../../src/cloud/worker/worker.js';
 import { openRestorer } from '../../src/inference/restorer.js';
 import { REPO, until, type LogLine } from '../cloud/cloud-harness.js';
+import { printHeaderHelp } from './bench-help.js';
 import { playLive, type LiveSegment } from '../cloud/live-source.js';
 
 const { values } = parseArgs({
@@ -56,9 +57,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help === true) {
-  const own = await readFile(new URL(import.meta.url), 'utf8');
-  const header = own.split('\n').filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//')));
-  console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  await printHeaderHelp(import.meta.url);
   process.exit(0);
 }
 const fail = (message: string): never => {

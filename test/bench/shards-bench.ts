@@ -35,6 +35,7 @@ import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { createFifoQueues } from '../cloud/sqs-setup.js';
 import { startMoto } from '../cloud/moto-server.js';
 import { FIXTURE_MODEL, REPO, uploadDir } from '../cloud/cloud-harness.js';
+import { printHeaderHelp } from './bench-help.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,10 +53,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help === true) {
-  // The header comment above is the help text.
-  const own = await readFile(new URL(import.meta.url), 'utf8');
-  const header = own.split('\n').filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//')));
-  console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  await printHeaderHelp(import.meta.url);
   process.exit(0);
 }
 const shards = Number(values.shards);

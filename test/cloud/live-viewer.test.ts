@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobMessage } from '../../src/cloud/jobs.js';
 import { FsObjectStore } from '../../src/cloud/object-store/fs-object-store.js';
@@ -15,7 +15,7 @@ import { bytesToText } from '../../src/cloud/object-store/object-store.js';
 import { MemoryQueue } from '../../src/cloud/queue/memory-queue.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { FALLBACK_CLASS } from '../../src/hls/rendition-playlist.js';
-import { CHROMIUM, skipWithoutChromium } from '../browser.js';
+import { launchChromium, skipWithoutChromium } from '../browser.js';
 import { startLoopbackServer, type LoopbackServer } from '../hls/loopback-server.js';
 import { faultyRestorer } from '../inference/faulty-restorer.js';
 import { FIXTURE_TS, makeWorker, until, type LogLine } from './cloud-harness.js';
@@ -94,10 +94,7 @@ describe.skipIf(skipWithoutChromium)('a live viewer of the restored rendition', 
       await writeFile(path.join(dir, 'index.html'), PAGE);
       await copyFile(HLS_JS, path.join(dir, 'hls.min.js'));
       server = await startLoopbackServer(dir);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage();
       await page.goto(`${server.origin}/index.html`);
       await source.done;

@@ -6,7 +6,6 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,7 +16,7 @@ import { probeSegment } from '../../src/media/probe.js';
 import { startLoopbackServer } from '../hls/loopback-server.js';
 import type { LoopbackServer } from '../hls/loopback-server.js';
 import { makeHls, removeTempDirs, tempDir, upscale2x } from './media-fixtures.js';
-import { CHROMIUM, skipWithoutChromium } from '../browser.js';
+import { launchChromium, skipWithoutChromium } from '../browser.js';
 
 afterAll(removeTempDirs);
 
@@ -106,10 +105,7 @@ describe.skipIf(skipWithoutChromium).each(['ts', 'fmp4'] as const)('%s restored 
     await writeFile(path.join(dir, 'index.html'), PAGE);
     await copyFile(HLS_JS, path.join(dir, 'hls.min.js'));
     server = await startLoopbackServer(dir);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${server.origin}/index.html`);
     // Both renditions buffered for every segment, and playback went on after the switch.

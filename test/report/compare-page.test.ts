@@ -7,14 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { COMPARE_PAGE, HLS_SCRIPT, renderComparePage, writeComparePage } from '../../src/report/compare-page.js';
 import { startLoopbackServer } from '../hls/loopback-server.js';
 import type { LoopbackServer } from '../hls/loopback-server.js';
-import { CHROMIUM, skipWithoutChromium } from '../browser.js';
+import { launchChromium, skipWithoutChromium } from '../browser.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hls/ts/', import.meta.url));
 /** Where the test leaves its screenshot for a human to look at. */
@@ -73,20 +72,7 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
     // A second page with no size given: it must take the restored video's own size (96x64).
     await writeComparePage({ outDir: path.join(out, 'auto'), sourceUri: '../source/media.m3u8', restoredUri: '../restored/media.m3u8' });
     server = await startLoopbackServer(out);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 480, height: 420 } });
     await page.route('**/*', async (route) => {
       const url = route.request().url();
