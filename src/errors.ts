@@ -12,6 +12,8 @@ export type ErrorKind =
   | 'bad-input'
   /** The command line is wrong; exit code 2. */
   | 'usage'
+  /** The deployment's configuration is wrong or missing (credentials, queue, bucket, endpoint); exit code 2. */
+  | 'config'
   /** A system tool or file the program needs is missing (ffmpeg, the model). */
   | 'missing-dependency'
   /** The model or its sidecar does not meet the contract. */
@@ -40,9 +42,9 @@ export class SwiftvrError extends Error {
     this.context = options.context ?? {};
   }
 
-  /** Process exit code for this error: 2 for bad input or usage, 130 for aborts, else 1. */
+  /** Process exit code for this error: 2 for bad input, usage or configuration, 130 for aborts, else 1. */
   get exitCode(): number {
-    if (this.kind === 'bad-input' || this.kind === 'usage') return 2;
+    if (this.kind === 'bad-input' || this.kind === 'usage' || this.kind === 'config') return 2;
     if (this.kind === 'aborted') return 130;
     return 1;
   }

@@ -1,7 +1,8 @@
 // Flag parsing shared by `swiftvr worker`, `submit` and `status`.
 import { parseArgs } from 'node:util';
 import { usageError } from '../errors.js';
-import { CLOUD_ENV, type CloudFlag, type WorkerConfig } from '../cloud/config.js';
+import type { CloudWhere } from '../cloud/aws-errors.js';
+import { CLOUD_ENV, type CloudConfig, type CloudFlag, type WorkerConfig } from '../cloud/config.js';
 import type { JobMessage } from '../cloud/jobs.js';
 import type { ObjectStore } from '../cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../cloud/queue/job-queue.js';
@@ -73,4 +74,14 @@ export function workerOf(
     log: o.log,
     ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),
   });
+}
+
+/** What a configuration points at, for error messages. */
+export function whereOf(c: CloudConfig): CloudWhere {
+  return {
+    ...(c.queue.kind === 'sqs' ? { queueUrl: c.queue.url } : {}),
+    bucket: c.store.bucket,
+    region: c.region,
+    ...(c.endpoint === undefined ? {} : { endpoint: c.endpoint }),
+  };
 }

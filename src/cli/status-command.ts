@@ -2,7 +2,8 @@
 import { CLOUD_OPTIONS_HELP, openStore, readCloudConfig } from '../cloud/config.js';
 import { formatStatus, readJobStatus } from '../cloud/status.js';
 import { usageError } from '../errors.js';
-import { parseCloudArgs } from './cloud-args.js';
+import { explainCloudError } from '../cloud/aws-errors.js';
+import { parseCloudArgs, whereOf } from './cloud-args.js';
 import type { CliIo, Command } from './command.js';
 
 export const STATUS_USAGE = `usage: swiftvr status <job> [--json] [options]
@@ -25,7 +26,9 @@ export const statusCommand: Command = {
     }
     if (args.positionals.length !== 1) throw usageError(`status takes exactly one <job>; got ${args.positionals.length}\n\n${STATUS_USAGE}`);
     const config = readCloudConfig(args.values, process.env);
-    const status = await readJobStatus(openStore(config), config.outputPrefix, args.positionals[0]!);
+    const status = await readJobStatus(openStore(config), config.outputPrefix, args.positionals[0]!).catch((e: unknown) => {
+      throw explainCloudError(e, whereOf(config));
+    });
     io.stdout.write(args.flags.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
     return 0;
   },

@@ -6,7 +6,8 @@ import { jobMessageOf, parseS3Input, submitJob } from '../cloud/submit.js';
 import { usageError } from '../errors.js';
 import type { MemoryQueue } from '../cloud/queue/memory-queue.js';
 import type { JobMessage } from '../cloud/jobs.js';
-import { parseCloudArgs, workerOf } from './cloud-args.js';
+import { explainCloudError } from '../cloud/aws-errors.js';
+import { parseCloudArgs, whereOf, workerOf } from './cloud-args.js';
 import type { CliIo, Command } from './command.js';
 
 export const SUBMIT_USAGE = `usage: swiftvr submit <s3://bucket/key.m3u8> [--live] [--shards N] [options]
@@ -42,7 +43,9 @@ export const submitCommand: Command = {
     const message = jobMessageOf({ input, live: args.flags.live, shards: Number(shardsText) }, cloud.sourcePrefix);
     const job = message.type === 'segment' ? '' : message.job;
     if (cloud.queue.kind === 'sqs') {
-      await submitJob(openQueue(cloud), message);
+      await submitJob(openQueue(cloud), message).catch((e: unknown) => {
+        throw explainCloudError(e, whereOf(cloud));
+      });
       io.stdout.write(args.flags.json ? `${JSON.stringify({ job, message })}\n` : `${job}\n`);
       return 0;
     }
@@ -56,7 +59,9 @@ export const submitCommand: Command = {
       consume: { ...config.consume, waitTimeSeconds: 0 },
       log: args.flags.json ? (line) => io.stderr.write(`${JSON.stringify(line)}\n`) : () => undefined,
     });
-    await worker.start();
+    await worker.start().catch((e: unknown) => {
+      throw explainCloudError(e, whereOf(config));
+    });
     try {
       await submitJob(queue, message);
       while (queue.depth > 0 && !io.signal.aborted) await new Promise((r) => setTimeout(r, 100));

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { utimes, writeFile } from 'node:fs/promises';
 import { CLOUD_OPTIONS_HELP, HEARTBEAT_ENV, openQueue, openStore, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
 import { usageError } from '../errors.js';
-import { parseCloudArgs, workerOf } from './cloud-args.js';
+import { explainCloudError } from '../cloud/aws-errors.js';
+import { parseCloudArgs, whereOf, workerOf } from './cloud-args.js';
 import type { CliIo, Command } from './command.js';
 
 export const WORKER_USAGE = `usage: swiftvr worker [options]
@@ -31,7 +32,11 @@ export const workerCommand: Command = {
     if (args.positionals.length > 0) throw usageError(`worker takes no positional arguments; got ${args.positionals.join(' ')}\n\n${WORKER_USAGE}`);
     const config = readWorkerConfig(args.values, process.env, { requireQueue: true });
     const worker = workerOf(config, { store: openStore(config), queue: openQueue(config), log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`) });
-    await worker.start();
+    // A worker that cannot start (no credentials, no such queue or bucket) fails at once with one
+    // line; start() has already released the restorers and the scratch folder.
+    await worker.start().catch((e: unknown) => {
+      throw explainCloudError(e, whereOf(config));
+    });
     // Liveness for the container health check: touched while the event loop runs.
     const heartbeatFile = process.env[HEARTBEAT_ENV.file];
     const touch = async (): Promise<void> => {

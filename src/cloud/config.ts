@@ -85,7 +85,11 @@ export const CLOUD_OPTIONS_HELP = `  --bucket <name>           S3 bucket of sour
   --source-prefix <p>       key prefix of source playlists (default: none) (SWIFTVR_SOURCE_PREFIX)
   --output-prefix <p>       key prefix of outputs (default: output/)     (SWIFTVR_OUTPUT_PREFIX)
   --region <r>              AWS region (default: us-east-1)              (AWS_REGION)
-  --endpoint <url>          S3/SQS endpoint override, e.g. a local moto  (SWIFTVR_ENDPOINT)`;
+  --endpoint <url>          S3/SQS endpoint override, e.g. a local moto  (SWIFTVR_ENDPOINT)
+
+  AWS credentials come from the SDK's usual chain (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY,
+  AWS_PROFILE, or a task role). A local endpoint such as moto needs them too: any dummy pair,
+  e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test.`;
 
 export const WORKER_OPTIONS_HELP = `  --model <onnx>            model with its JSON sidecar (required)        (SWIFTVR_MODEL)
   --ep cpu|cuda|auto        execution provider (default: auto)           (SWIFTVR_EP)

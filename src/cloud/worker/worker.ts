@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseJobMessage, type JobMessage } from '../jobs.js';
+import { JobLayout, parseJobMessage, type JobMessage } from '../jobs.js';
 import type { ReceivedMessage, RunningConsumer } from '../queue/job-queue.js';
 import { taskProtection, type TaskProtection } from '../task-protection.js';
 import { JobRecords } from './job-records.js';
@@ -58,6 +58,8 @@ export class Worker {
         draining: () => this.draining,
       };
       this.maxReceives = await this.o.queue.maxReceives();
+      // The store answers (credentials, bucket), cheaply: a listing of a prefix that holds nothing.
+      await store.list(`${new JobLayout(this.o.outputPrefix, '.swiftvr-start-probe').root}/`);
     } catch (e) {
       await this.ctx?.pool.close();
       this.ctx = undefined;
