@@ -119,6 +119,23 @@ describe.each(['memory', 'sqs'])('%s queue', (kind) => {
     expect(await queue.maxReceives()).toBe(3);
   });
 
+  it('moves a message to the dead-letter queue at once when asked, body and group unchanged, once', async () => {
+    const { queue, deadLetters } = await make(kind, 5);
+    await queue.send({ group: 'bad', n: 7 }, { group: 'bad', dedupId: 'b7' });
+    const counts: number[] = [];
+    const c = queue.consume(async (m) => {
+      counts.push(m.receiveCount);
+      expect(await queue.deadLetter(m, 'segment sn=7 is not a video')).toBe(true);
+      expect(await queue.deadLetter(m, 'segment sn=7 is not a video')).toBe(true); // a retried call adds nothing
+    }, opts());
+    await until(() => counts.length > 0);
+    // Time for a redelivery, were the original not deleted.
+    await new Promise((r) => setTimeout(r, 1500));
+    await c.stop();
+    expect(counts).toEqual([1]);
+    expect(await deadLetters()).toEqual([{ group: 'bad', n: 7 }]);
+  });
+
   it('keeps a slow message invisible with the heartbeat and drains it on stop', async () => {
     const { queue } = await make(kind, 5, 2);
     await queue.send({ group: 'slow', n: 0 }, { group: 'slow', dedupId: 's0' });

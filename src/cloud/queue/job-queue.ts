@@ -1,7 +1,8 @@
 // Job queue boundary: SQS FIFO in the cloud, an in-process queue in the embedded default.
 // Semantics both keep: messages of one group are delivered in order and one at a time; a
 // message whose handler fails (or whose worker dies) comes back; after `maxReceives`
-// deliveries it moves to the dead-letter queue; a repeated deduplication id is dropped.
+// deliveries it moves to the dead-letter queue; a message that can never succeed can be moved
+// there at once; a repeated deduplication id is dropped.
 
 export interface SendOptions {
   /** FIFO group: one stream (or one shard of a VOD stream). */
@@ -51,6 +52,12 @@ export interface JobQueue<T> {
   consume(handler: MessageHandler<T>, options: ConsumeOptions): RunningConsumer;
   /** Deliveries before a message moves to the dead-letter queue (undefined: no DLQ). */
   maxReceives(): Promise<number | undefined>;
+  /**
+   * Moves a received message to the dead-letter queue now, body unchanged (so a redrive sends it
+   * back as it was), with `reason` beside it. The handler then returns normally, which deletes
+   * the original. False when the queue has no dead-letter queue (the caller fails the message).
+   */
+  deadLetter(message: ReceivedMessage<T>, reason: string): Promise<boolean>;
 }
 
 /** Validates consumer timings once, with messages that name the rule. */

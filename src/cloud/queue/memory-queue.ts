@@ -8,6 +8,7 @@ import {
   type ConsumeOptions,
   type JobQueue,
   type MessageHandler,
+  type ReceivedMessage,
   type RunningConsumer,
   type SendOptions,
 } from './job-queue.js';
@@ -29,6 +30,8 @@ export interface DeadLetter<T> {
   readonly body: T;
   readonly group: string;
   readonly receiveCount: number;
+  /** Why it was moved before its receive limit (absent: the limit was reached). */
+  readonly reason?: string;
 }
 
 export class MemoryQueue<T> implements JobQueue<T> {
@@ -36,6 +39,8 @@ export class MemoryQueue<T> implements JobQueue<T> {
   /** Messages moved here after maxReceives deliveries. */
   readonly deadLetters: DeadLetter<T>[] = [];
   private readonly entries: Entry<T>[] = [];
+  /** Ids of messages moved to deadLetters by deadLetter() (a repeated call adds nothing). */
+  private readonly deadLettered = new Set<string>();
   private readonly dedup = new Map<string, number>();
   private readonly waiters = new Set<() => void>();
   private readonly maxReceiveCount: number | undefined;
@@ -47,6 +52,14 @@ export class MemoryQueue<T> implements JobQueue<T> {
 
   async maxReceives(): Promise<number | undefined> {
     return this.maxReceiveCount;
+  }
+
+  async deadLetter(message: ReceivedMessage<T>, reason: string): Promise<boolean> {
+    if (this.maxReceiveCount === undefined) return false;
+    if (this.deadLettered.has(message.id)) return true;
+    this.deadLettered.add(message.id);
+    this.deadLetters.push({ body: structuredClone(message.body), group: message.group, receiveCount: message.receiveCount, reason });
+    return true;
   }
 
   async send(body: T, options: SendOptions): Promise<void> {

@@ -3,7 +3,14 @@
 // consumer per concurrency slot so each slot holds at most one message (and one group).
 
 import { createHash } from 'node:crypto';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient, type Message, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+  type SQSClientConfig,
+} from '@aws-sdk/client-sqs';
 import { Consumer } from 'sqs-consumer';
 import { SwiftvrError } from '../../errors.js';
 import {
@@ -32,6 +39,7 @@ export class SqsQueue<T> implements JobQueue<T> {
   readonly name: string;
   private readonly client: SQSClient;
   private readonly queueUrl: string;
+  private redrive: Promise<{ maxReceives?: number; dlqUrl?: string }> | undefined;
 
   constructor(opts: { client: SQSClient; queueUrl: string }) {
     if (!opts.queueUrl.endsWith('.fifo')) {
@@ -54,11 +62,48 @@ export class SqsQueue<T> implements JobQueue<T> {
   }
 
   async maxReceives(): Promise<number | undefined> {
-    const r = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy'] }));
-    const policy = r.Attributes?.RedrivePolicy;
-    if (policy === undefined) return undefined;
-    const n = Number((JSON.parse(policy) as { maxReceiveCount?: unknown }).maxReceiveCount);
-    return Number.isFinite(n) ? n : undefined;
+    return (await this.redrivePolicy()).maxReceives;
+  }
+
+  /** The queue's redrive policy: receive limit and dead-letter queue URL (read once). */
+  private redrivePolicy(): Promise<{ maxReceives?: number; dlqUrl?: string }> {
+    this.redrive ??= (async () => {
+      const r = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy'] }));
+      const policy = r.Attributes?.RedrivePolicy;
+      if (policy === undefined) return {};
+      const p = JSON.parse(policy) as { maxReceiveCount?: unknown; deadLetterTargetArn?: unknown };
+      const n = Number(p.maxReceiveCount);
+      // arn:aws:sqs:<region>:<account>:<name>
+      const arn = typeof p.deadLetterTargetArn === 'string' ? p.deadLetterTargetArn.split(':') : [];
+      const dlqUrl =
+        arn.length === 6
+          ? (await this.client.send(new GetQueueUrlCommand({ QueueName: arn[5], QueueOwnerAWSAccountId: arn[4] }))).QueueUrl
+          : undefined;
+      return { ...(Number.isFinite(n) ? { maxReceives: n } : {}), ...(dlqUrl === undefined ? {} : { dlqUrl }) };
+    })().catch((e: unknown) => {
+      this.redrive = undefined; // read again next time
+      throw e;
+    });
+    return this.redrive;
+  }
+
+  async deadLetter(message: ReceivedMessage<T>, reason: string): Promise<boolean> {
+    const { dlqUrl } = await this.redrivePolicy();
+    if (dlqUrl === undefined) return false;
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: JSON.stringify(message.body),
+        MessageGroupId: sqsGroupId(message.group),
+        // One dead letter per received message, however often this is retried.
+        MessageDeduplicationId: sqsDedupId(`dead-letter:${message.id}`),
+        MessageAttributes: {
+          'swiftvr-reason': { DataType: 'String', StringValue: reason.slice(0, 1000) || 'unknown' },
+          'swiftvr-receive-count': { DataType: 'Number', StringValue: String(message.receiveCount) },
+        },
+      }),
+    );
+    return true;
   }
 
   consume(handler: MessageHandler<T>, options: ConsumeOptions): RunningConsumer {

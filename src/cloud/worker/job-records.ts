@@ -51,7 +51,8 @@ export class JobRecords {
   }
 
   /** One record per failed attempt, naming the segment; `final` when the next stop is the DLQ. */
-  async recordError(body: unknown, e: unknown, attempt: number, maxReceives: number | undefined): Promise<void> {
+  /** `final`: no attempt follows (the receive limit is reached, or the message was dead-lettered at once). */
+  async recordError(body: unknown, e: unknown, attempt: number, maxReceives: number | undefined, deadLetteredNow = false): Promise<void> {
     const m = (typeof body === 'object' && body !== null ? body : {}) as {
       type?: unknown;
       job?: unknown;
@@ -69,7 +70,7 @@ export class JobRecords {
       segment: str(m.segment?.key),
       type: str(m.type),
       attempt,
-      final: maxReceives !== undefined && attempt >= maxReceives,
+      final: deadLetteredNow || (maxReceives !== undefined && attempt >= maxReceives),
       kind: err.kind,
       retryable: err.retryable,
       message: err.message,

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { isSwiftvrError } from '../../errors.js';
 import { JobLayout, parseJobMessage, type JobMessage } from '../jobs.js';
 import type { ReceivedMessage, RunningConsumer } from '../queue/job-queue.js';
 import { taskProtection, type TaskProtection } from '../task-protection.js';
@@ -114,10 +115,19 @@ export class Worker {
           return;
       }
     } catch (e) {
-      await ctx.records.recordError(message ?? received.body, e, received.receiveCount, this.maxReceives);
+      // Bad input fails the same way every time: to the dead-letter queue at once, not after
+      // the queue's receive limit. Anything else is tried again.
+      const hopeless = isSwiftvrError(e) && e.kind === 'bad-input' && this.maxReceives !== undefined;
+      await ctx.records.recordError(message ?? received.body, e, received.receiveCount, this.maxReceives, hopeless);
+      if (hopeless && (await this.o.queue.deadLetter(received, e.message))) {
+        this.log({ event: 'dead-lettered', job: jobOf(message), sn: message?.type === 'segment' ? message.segment.sn : undefined, reason: e.message });
+        return;
+      }
       throw e;
     } finally {
       await this.protection.release();
     }
   }
 }
+
+const jobOf = (m: JobMessage | undefined): string | undefined => (m === undefined ? undefined : m.type === 'segment' ? m.stream.job : m.job);
