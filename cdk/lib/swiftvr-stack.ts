@@ -51,6 +51,7 @@ export class SwiftvrStack extends Stack {
     this.workers = new Workers(this, 'Workers', {
       capacity,
       queue: this.ingest.queue,
+      deadLetterQueue: this.ingest.deadLetterQueue,
       bucket: this.storage.bucket,
       sourcePrefix: c.sourcePrefix,
       outputPrefix: c.outputPrefix,

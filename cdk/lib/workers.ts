@@ -23,6 +23,8 @@ export { dockerIgnorePatterns, HEARTBEAT_FILE } from './workers/service.js';
 export interface WorkersProps {
   readonly capacity: WorkerCapacity;
   readonly queue: sqs.IQueue;
+  /** The job queue's dead-letter queue: a worker moves a message that is bad input there at once. */
+  readonly deadLetterQueue?: sqs.IQueue;
   /** Media bucket: sources under sourcePrefix, restored output under outputPrefix. */
   readonly bucket: s3.IBucket;
   readonly sourcePrefix: string;
@@ -106,6 +108,7 @@ export class Workers extends Construct {
       cluster: this.cluster,
       securityGroup: this.securityGroup,
       queue: props.queue,
+      ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue }),
       bucket: props.bucket,
       sourcePrefix: props.sourcePrefix,
       outputPrefix: props.outputPrefix,

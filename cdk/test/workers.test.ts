@@ -20,11 +20,13 @@ beforeAll(() => {
   const app = newApp();
   const make = (id: string, capacity: WorkerCapacity): Stack => {
     const stack = new Stack(app, id);
-    const queue = new sqs.Queue(stack, 'Jobs', { fifo: true, visibilityTimeout: Duration.minutes(5) });
+    const deadLetterQueue = new sqs.Queue(stack, 'DeadLetters', { fifo: true });
+    const queue = new sqs.Queue(stack, 'Jobs', { fifo: true, visibilityTimeout: Duration.minutes(5), deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 } });
     const bucket = new s3.Bucket(stack, 'Media');
     new Workers(stack, 'Workers', {
       capacity,
       queue,
+      deadLetterQueue,
       bucket,
       sourcePrefix: 'input/',
       outputPrefix: 'output/',
@@ -158,13 +160,17 @@ describe('Workers: task', () => {
 });
 
 describe('Workers: permissions', () => {
-  it('grants exact actions: consume and fan out on the queue, read sources, write output, protect its own tasks', () => {
+  it('grants exact actions: consume and fan out on the queue, dead-letter bad input, read sources, write output, protect its own tasks', () => {
     const statements = policyStatements(mi).filter((s) => s.owner.includes('TaskRole')).map((s) => s.statement);
     for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toContain('*');
     expect(statements).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+        }),
+        expect.objectContaining({
+          Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeadLetters/), 'Arn'] },
         }),
         expect.objectContaining({ Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [expect.anything(), '/input/*']] } }),
         expect.objectContaining({

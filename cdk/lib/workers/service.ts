@@ -40,6 +40,7 @@ export interface WorkerServiceProps {
   readonly cluster: ecs.Cluster;
   readonly securityGroup: ec2.SecurityGroup;
   readonly queue: sqs.IQueue;
+  readonly deadLetterQueue?: sqs.IQueue;
   readonly bucket: s3.IBucket;
   readonly sourcePrefix: string;
   readonly outputPrefix: string;
@@ -154,6 +155,8 @@ function grantWorkerPermissions(scope: Construct, taskRole: iam.IRole, props: Wo
   props.queue.grantConsumeMessages(taskRole);
   // A VOD job message fans out into per-segment messages on the same queue.
   props.queue.grantSendMessages(taskRole);
+  // Bad input goes to the dead-letter queue on its first failure, sent there by the worker.
+  props.deadLetterQueue?.grantSendMessages(taskRole);
   // Read sources; write segments, playlists, records and (tagged) checkpoints under the output prefix.
   const sources = grantObjects(taskRole, props.bucket, props.sourcePrefix, ['read']);
   const outputs = grantObjects(taskRole, props.bucket, props.outputPrefix, ['read', 'write', 'tag']);
