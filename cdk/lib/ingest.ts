@@ -22,8 +22,9 @@ export interface IngestProps {
   /** Key prefix the workers publish under; the router writes job records there. */
   readonly outputPrefix: string;
   /**
-   * How long a received job stays invisible to other workers; the worker's heartbeat extends it.
-   * @default Duration.minutes(5)
+   * How long a received job stays invisible to other workers; the worker's heartbeat extends it
+   * every third of it while the job runs, so a killed worker's stream resumes after this long.
+   * @default Duration.seconds(30)
    */
   readonly visibilityTimeout?: Duration;
   /**
@@ -76,7 +77,7 @@ export class Ingest extends Construct {
       // High-throughput FIFO: deduplication and throughput limits per stream, not per queue.
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(5),
+      visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(30),
       retentionPeriod: Duration.days(4),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -21,7 +21,7 @@ beforeAll(() => {
   const make = (id: string, capacity: WorkerCapacity): Stack => {
     const stack = new Stack(app, id);
     const deadLetterQueue = new sqs.Queue(stack, 'DeadLetters', { fifo: true });
-    const queue = new sqs.Queue(stack, 'Jobs', { fifo: true, visibilityTimeout: Duration.minutes(5), deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 } });
+    const queue = new sqs.Queue(stack, 'Jobs', { fifo: true, visibilityTimeout: Duration.seconds(30), deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 } });
     const bucket = new s3.Bucket(stack, 'Media');
     new Workers(stack, 'Workers', {
       capacity,
@@ -127,7 +127,7 @@ describe('Workers: task', () => {
       SWIFTVR_MODEL: '/app/models/swiftvr-x2.onnx',
       SWIFTVR_EP: 'cuda',
       SWIFTVR_CONCURRENCY: '1',
-      SWIFTVR_VISIBILITY_TIMEOUT: '300',
+      SWIFTVR_VISIBILITY_TIMEOUT: '30',
       AWS_REGION: { Ref: 'AWS::Region' },
       SWIFTVR_HEARTBEAT_FILE: '/tmp/swiftvr-worker.heartbeat',
       SWIFTVR_HEARTBEAT_MAX_AGE_S: '120',

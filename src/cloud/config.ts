@@ -97,8 +97,9 @@ export const WORKER_OPTIONS_HELP = `  --model <onnx>            model with its J
   --chunk-frames <N>        frames per model call (default: the model's t_max) (SWIFTVR_CHUNK_FRAMES)
   --encoder <name>          libx264, h264_nvenc or auto (default: auto)  (SWIFTVR_ENCODER)
   --concurrency <N>         messages handled at once (default: 1)        (SWIFTVR_CONCURRENCY)
-  --visibility-timeout <s>  seconds a message stays hidden (default: 120) (SWIFTVR_VISIBILITY_TIMEOUT)
-  --heartbeat <s>           visibility extension period (default: 30)    (SWIFTVR_HEARTBEAT)
+  --visibility-timeout <s>  seconds a message stays hidden, renewed by the heartbeat; a killed
+                            worker's stream resumes elsewhere after this (default: 30) (SWIFTVR_VISIBILITY_TIMEOUT)
+  --heartbeat <s>           visibility extension period (default: a third of it, at most 10) (SWIFTVR_HEARTBEAT)
   --handler-timeout <s>     longest a message may run (default: 21600; live follows run long) (SWIFTVR_HANDLER_TIMEOUT)
   --wait-time <s>           SQS long-poll wait, 0..20 (default: 20)      (SWIFTVR_WAIT_TIME)
   --live-window <N>         segments in live renditions, >= 6 (default: 6) (SWIFTVR_LIVE_WINDOW)
@@ -199,8 +200,10 @@ export function readWorkerConfig(values: Values, env: NodeJS.ProcessEnv, opts: {
   if (encoder !== 'libx264' && encoder !== 'h264_nvenc' && encoder !== 'auto') {
     throw usage(`--encoder (SWIFTVR_ENCODER) is ${JSON.stringify(encoder)}; it must be libx264, h264_nvenc or auto`);
   }
-  const visibility = intOf(values, env, 'visibility-timeout', 120, 1, 43_200);
-  const heartbeat = intOf(values, env, 'heartbeat', Math.min(30, Math.max(1, Math.floor(visibility / 3))), 1);
+  // Short, and kept up by the heartbeat while work runs: a killed worker's message is visible
+  // again within `visibility` seconds, so its stream resumes on another worker that soon.
+  const visibility = intOf(values, env, 'visibility-timeout', 30, 1, 43_200);
+  const heartbeat = intOf(values, env, 'heartbeat', Math.min(10, Math.max(1, Math.floor(visibility / 3))), 1);
   if (heartbeat >= visibility) {
     throw usage(`heartbeat (${heartbeat} s) must be less than visibility-timeout (${visibility} s), or messages reappear while still being worked on`);
   }

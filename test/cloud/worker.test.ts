@@ -35,7 +35,7 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   store = new S3ObjectStore({ bucket: BUCKET, client: s3 });
   sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
-  for (const name of ['a', 'b', 'term', 'dup', 'good']) await uploadDir(store, FIXTURE_TS, `input/${name}`);
+  for (const name of ['a', 'b', 'term', 'dup', 'good', 'resume']) await uploadDir(store, FIXTURE_TS, `input/${name}`);
   // Segments of 2 frames (less than one model chunk) restored with a model whose output depends
   // on the carried state: a resume from the wrong state changes the segments and the checkpoints.
   const short = await mkdtemp(path.join(tmpdir(), 'swiftvr-short-'));
@@ -79,12 +79,14 @@ function spawnWorkerProcess(
   model: string,
   workerId: string,
   onLog: (line: LogLine, child: ChildProcessByStdio<null, Readable, Readable>) => void,
-): { logs: LogLine[]; stderr: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  /** 'fast': 3 s visibility, 1 s heartbeat and poll; 'default': the worker's own defaults. */
+  timing: 'fast' | 'default' = 'fast',
+): { logs: LogLine[]; stderr: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stop: () => Promise<void> } {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
       '--source-prefix', 'input', '--output-prefix', 'output', '--model', model, '--ep', 'cpu', '--threads', '1',
-      '--encoder', 'libx264', '--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1', '--worker-id', workerId],
+      '--encoder', 'libx264', ...(timing === 'fast' ? ['--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1'] : []), '--worker-id', workerId],
     { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: LogLine[] = [];
@@ -93,11 +95,16 @@ function spawnWorkerProcess(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   createInterface({ input: child.stdout }).on('line', (line) => {
     if (!line.startsWith('{')) return;
-    const l = JSON.parse(line) as LogLine;
+    // Stamped on arrival: when the parent saw it.
+    const l = { t: Date.now(), ...(JSON.parse(line) as LogLine) };
     logs.push(l);
     onLog(l, child);
   });
-  return { logs, stderr: () => stderr, exited };
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return { logs, stderr: () => stderr, exited, stop };
 }
 const events = (logs: LogLine[], event: string, job: string): LogLine[] => logs.filter((l) => l.event === event && (l.Stream ?? l.job) === job);
 
@@ -190,6 +197,37 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     for (const [k, v] of want) expect(same(k, got.get(k), v, 'short-ref', 'short-kill'), `${k} identical to the uninterrupted run`).toBe(true);
     const playlist = bytesToText(got.get('restored/media.m3u8')!);
     expect(playlist.match(/^seg_\d+\.ts$/gm)).toEqual([0, 1, 2, 3, 4, 5].map((sn) => `seg_00000${sn}.ts`));
+  });
+
+  it('with the default visibility timeout and heartbeat, a SIGKILLed worker\'s stream resumes on another worker within about 30 s', async () => {
+    const { queue, queueUrl } = await newQueue(5, 30);
+    let killedAt = 0;
+    let victim = '';
+    const workers = ['x', 'y'].map((id) =>
+      spawnWorkerProcess(
+        queueUrl,
+        FIXTURE_MODEL,
+        `resume-${id}`,
+        (l, child) => {
+          if (killedAt === 0 && l.event === 'segment-start' && l.sn === 1 && l.job === 'resume/index') {
+            child.kill('SIGKILL');
+            killedAt = Date.now();
+            victim = id;
+          }
+        },
+        'default',
+      ),
+    );
+    await until(() => workers.every((w) => w.logs.some((l) => l.event === 'worker-started')), 60_000, 'workers started');
+    await submit(queue, 'resume');
+    const resumed = (): LogLine | undefined =>
+      workers.flatMap((w) => w.logs).find((l) => l.event === 'segment-start' && l.sn === 1 && l.job === 'resume/index' && l.worker !== `resume-${victim}`);
+    await until(() => killedAt > 0 && resumed() !== undefined, 120_000, 'segment 1 resumed');
+    const seconds = ((resumed()!.t as number) - killedAt) / 1000;
+    await until(async () => (await store.head(`${outPrefix('resume')}restored/media.m3u8`)) !== undefined, 90_000, 'stream finished');
+    await Promise.all(workers.map((w) => w.stop()));
+    console.log(`resume after SIGKILL: ${seconds.toFixed(1)} s (visibility timeout 30 s, heartbeat 10 s, long poll 20 s)`);
+    expect(seconds).toBeLessThan(35);
   });
 
   it('SIGTERM drains: the segment in flight is finished and published, the worker exits 0, the rest stays queued', async () => {
