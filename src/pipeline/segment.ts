@@ -11,6 +11,7 @@ import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
 import { decodeFrames } from '../media/decoder.js';
 import { createSegmentEncoder, type EncodedSegment, type SegmentEncoder } from '../media/encoder.js';
+import { checkFrameSize, frameLimitFor, type FrameLimit } from '../media/frame-limit.js';
 import { linkedAbort } from '../util/abort.js';
 import { BoundedQueue, pump } from './bounded-queue.js';
 
@@ -84,6 +85,8 @@ export interface PrepareOptions {
   readonly queueFrames?: number;
   /** Decode to frames scaled by this factor with ffmpeg's bicubic (the plain upscale). @default 1 */
   readonly scale?: number;
+  /** Largest input frame accepted (checked on the probe, before decoding). */
+  readonly limit: FrameLimit;
 }
 
 /** Writes the segment to a local file, probes it and starts decoding into a bounded queue. */
@@ -103,6 +106,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       ...(input.duration !== undefined ? { expectedDuration: input.duration } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    checkFrameSize(info.video.width, info.video.height, options.limit, name, context);
     const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
     const decoder = linkedAbort(options.signal);
     const decoded = pump(
@@ -250,7 +254,7 @@ export async function restoreSegment(
   output: SegmentOutput,
   options: RunOptions & { readonly workDir: string },
 ): Promise<{ encoded: EncodedSegment; result: SegmentResult; info: SegmentMediaInfo }> {
-  const prepared = await prepareSegment(input, { workDir: options.workDir, ...(options.signal ? { signal: options.signal } : {}) });
+  const prepared = await prepareSegment(input, { workDir: options.workDir, limit: frameLimitFor(restorer.provider), ...(options.signal ? { signal: options.signal } : {}) });
   try {
     return { ...(await runSegment(prepared, restorer, output, options).done), info: prepared.info };
   } finally {
@@ -269,9 +273,9 @@ export async function plainUpscaleSegment(
   scale: number,
   reason: string,
   output: SegmentOutput,
-  options: { readonly workDir: string; readonly signal?: AbortSignal },
+  options: { readonly workDir: string; readonly signal?: AbortSignal; readonly limit: FrameLimit },
 ): Promise<{ encoded: EncodedSegment; result: SegmentResult; info: SegmentMediaInfo }> {
-  const prepared = await prepareSegment(input, { workDir: options.workDir, scale, ...(options.signal ? { signal: options.signal } : {}) });
+  const prepared = await prepareSegment(input, { workDir: options.workDir, scale, limit: options.limit, ...(options.signal ? { signal: options.signal } : {}) });
   const { info } = prepared;
   const encoder = encoderFor(prepared, scale, output, options.signal);
   try {
@@ -310,7 +314,7 @@ export async function warmOn(
   restorer: Restorer,
   options: { readonly workDir: string; readonly signal?: AbortSignal; readonly tailFrames?: number },
 ): Promise<void> {
-  const prepared = await prepareSegment(input, { workDir: options.workDir, ...(options.signal ? { signal: options.signal } : {}) });
+  const prepared = await prepareSegment(input, { workDir: options.workDir, limit: frameLimitFor(restorer.provider), ...(options.signal ? { signal: options.signal } : {}) });
   try {
     const tail = options.tailFrames;
     if (tail === undefined) {

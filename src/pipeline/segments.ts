@@ -18,6 +18,7 @@ import {
   type PreparedSegment,
   type SegmentInput,
 } from './segment.js';
+import { frameLimitFor } from '../media/frame-limit.js';
 
 export interface StagedSegment {
   readonly ref: SegmentRef;
@@ -85,7 +86,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
     }
   };
   const prepare = async (ref: SegmentRef, signal: AbortSignal): Promise<PreparedSegment> =>
-    prepareSegment(await load(ref, signal), { workDir: o.workDir, signal });
+    prepareSegment(await load(ref, signal), { workDir: o.workDir, signal, limit: frameLimitFor(o.restorer.provider) });
 
   // Our own controller: one failing segment stops the decoders and encoders of the others.
   const { controller, signal } = linkedAbort(o.signal);
@@ -144,7 +145,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
         await current.catch(() => {}); // its encoder stopped with the restore
         const reason = `restore failed: ${(e instanceof Error ? e.message : String(e)).replace(/^segment sn=\d+ \([^)]*\): /, '')}`;
         o.progress.info(`segment sn=${ref.sn}: ${reason}; publishing the plain upscale instead`);
-        current = plainUpscaleSegment(prepared.input, o.restorer.scale, reason, output, { workDir: o.workDir, signal }).then(stage);
+        current = plainUpscaleSegment(prepared.input, o.restorer.scale, reason, output, { workDir: o.workDir, signal, limit: frameLimitFor(o.restorer.provider) }).then(stage);
         current.catch(() => {});
         // The next segment starts from a state warmed on this one's frames (from zeros if that fails too).
         await o.restorer.reset();

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SwiftvrError } from '../../errors.js';
 import type { Restorer } from '../../inference/restorer.js';
+import { frameLimitFor, type FrameLimit } from '../../media/frame-limit.js';
 import { warmOn } from '../../pipeline/segment.js';
 import type { JobLayout, SegmentMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
@@ -42,6 +43,11 @@ export class RestorerPool {
   /** Output size / input size of the model. */
   get scale(): number {
     return this.slots[0]?.restorer.scale ?? 1;
+  }
+
+  /** The largest input frame the restorers take (by their execution provider). */
+  get frameLimit(): FrameLimit {
+    return frameLimitFor(this.slots[0]?.restorer.provider ?? 'cpu');
   }
 
   /** A free slot, preferring the one whose state ends at sn - 1 of this job. */

@@ -93,7 +93,7 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
       // The state restarts: the next segment warms on this one's source (no checkpoint is written).
       await ctx.pool.forget(slot);
       const t0 = performance.now();
-      done = await plainUpscaleSegment(input, ctx.pool.scale, fallback, output, { workDir: dir, signal: t.signal });
+      done = await plainUpscaleSegment(input, ctx.pool.scale, fallback, output, { workDir: dir, signal: t.signal, limit: ctx.pool.frameLimit });
       ctx.pace.plain(m.segment.duration, (performance.now() - t0) / 1000, done.result.frames);
       ctx.log({ event: 'segment-fallback', job, sn, reason: fallback });
       await store.put(layout.fallback(sn), JSON.stringify({ job, sn, reason: fallback, worker: ctx.workerId, at: new Date().toISOString() }), {
