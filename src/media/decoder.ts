@@ -24,6 +24,8 @@ export interface DecodeOptions {
    * conversion): the plain upscale a player would make. @default 1
    */
   readonly scale?: number;
+  /** Drop this many frames (in output order) first: the previous segment's, decoded as reference context. */
+  readonly skipFrames?: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function* decodeFrames(
     '-i', file,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-fps_mode', 'passthrough',
-    ...(scale === 1 ? [] : ['-vf', `scale=${width}:${height}:flags=bicubic`]),
+    ...videoFilter(options.skipFrames ?? 0, scale === 1 ? undefined : `scale=${width}:${height}:flags=bicubic`),
     '-f', 'rawvideo', '-pix_fmt', planeFormat(info.video.pixFmt),
     'pipe:1',
   ];
@@ -102,4 +104,10 @@ export async function* decodeFrames(
       await proc.exit;
     }
   }
+}
+
+/** `-vf` for skipping the first `skip` frames and/or scaling; none when neither applies. */
+function videoFilter(skip: number, scale: string | undefined): string[] {
+  const filters = [...(skip > 0 ? [`select=gte(n\\,${skip})`] : []), ...(scale === undefined ? [] : [scale])];
+  return filters.length === 0 ? [] : ['-vf', filters.join(',')];
 }

@@ -5,13 +5,14 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerKind, YuvFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
-import { SwiftvrError, withContext } from '../errors.js';
+import { badInput, SwiftvrError, withContext } from '../errors.js';
 import type { SegmentStats } from '../inference/frame-stats.js';
 import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
 import { decodeFrames } from '../media/decoder.js';
 import { createSegmentEncoder, type EncodedSegment, type SegmentEncoder } from '../media/encoder.js';
 import { checkFrameSize, frameLimitFor, type FrameLimit } from '../media/frame-limit.js';
+import { countDecodedFrames, needsPreviousSegment } from '../media/open-gop.js';
 import { linkedAbort } from '../util/abort.js';
 import { BoundedQueue, pump } from './bounded-queue.js';
 
@@ -33,6 +34,11 @@ export interface SegmentInput {
   readonly initBytes?: Uint8Array;
   /** EXTINF duration in seconds: a segment that falls well short of it is refused as truncated. */
   readonly duration?: number;
+  /**
+   * The segment before it in the same stream (no discontinuity between, same init section),
+   * fetched only when this one starts with an open GOP and needs it to decode its first pictures.
+   */
+  readonly previous?: () => Promise<{ readonly bytes: Uint8Array } | undefined>;
 }
 
 export interface SegmentOutput {
@@ -94,6 +100,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
   const startedAt = performance.now();
   const ext = input.container === 'ts' ? 'ts' : 'mp4';
   const sourcePath = join(options.workDir, `src-${input.sn}.${ext}`);
+  const extraFiles: string[] = [];
   try {
     // fMP4: init section followed by the segment makes one decodable file.
     const parts = input.initBytes !== undefined ? [input.initBytes, input.bytes] : [input.bytes];
@@ -107,10 +114,18 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       ...(options.signal ? { signal: options.signal } : {}),
     });
     checkFrameSize(info.video.width, info.video.height, options.limit, name, context);
+    const open = await openGopSource(input, sourcePath, info.video.frameCount, options.workDir, { name, context, ...(options.signal ? { signal: options.signal } : {}) });
+    extraFiles.push(...open.files);
     const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
     const decoder = linkedAbort(options.signal);
     const decoded = pump(
-      decodeFrames(sourcePath, info, { signal: decoder.signal, name, context, ...(options.scale === undefined ? {} : { scale: options.scale }) }),
+      decodeFrames(open.path, info, {
+        signal: decoder.signal,
+        name,
+        context,
+        ...(open.skipFrames > 0 ? { skipFrames: open.skipFrames } : {}),
+        ...(options.scale === undefined ? {} : { scale: options.scale }),
+      }),
       frames,
     );
     // The error also reaches the consumer through the queue; avoid an unhandled rejection here.
@@ -126,11 +141,11 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
         decoder.controller.abort();
         frames.fail(new SwiftvrError('aborted', `${segmentName(input)}: decoding stopped`));
         await decoded.catch(() => {});
-        await rm(sourcePath, { force: true });
+        await Promise.all([sourcePath, ...extraFiles].map((f) => rm(f, { force: true })));
       },
     };
   } catch (e) {
-    await rm(sourcePath, { force: true });
+    await Promise.all([sourcePath, ...extraFiles].map((f) => rm(f, { force: true })));
     throw segmentError(input, e);
   }
 }
@@ -157,6 +172,43 @@ function encoderFor(prepared: PreparedSegment, scale: number, output: SegmentOut
     context: { sn: input.sn, uri: input.uri },
     ...(signal !== undefined ? { signal } : {}),
   });
+}
+
+/**
+ * What to decode for a segment: itself, or, when it starts with an open GOP whose leading
+ * pictures reference the previous segment, the previous segment followed by it, with the previous
+ * segment's frames skipped. Without a previous segment (the stream's first, or after a
+ * discontinuity) such pictures cannot be decoded by anyone: a bad-input error says so.
+ */
+async function openGopSource(
+  input: SegmentInput,
+  sourcePath: string,
+  packets: number,
+  workDir: string,
+  o: { readonly name: string; readonly context: { sn: number; uri: string }; readonly signal?: AbortSignal },
+): Promise<{ path: string; skipFrames: number; files: string[] }> {
+  if (!(await needsPreviousSegment(sourcePath, input.container, packets, o))) return { path: sourcePath, skipFrames: 0, files: [] };
+  const previous = await input.previous?.();
+  if (previous === undefined) {
+    throw badInput(
+      `${o.name} starts with an open GOP: its first pictures reference the segment before it, and there is none in this stream (its first segment, or one after a discontinuity)`,
+      o.context,
+    );
+  }
+  const ext = input.container === 'ts' ? 'ts' : 'mp4';
+  const init = input.initBytes === undefined ? [] : [input.initBytes];
+  const prevPath = join(workDir, `prev-${input.sn}.${ext}`);
+  const joinedPath = join(workDir, `joined-${input.sn}.${ext}`);
+  const files = [prevPath, joinedPath];
+  try {
+    await writeFile(prevPath, Buffer.concat([...init, previous.bytes]));
+    await writeFile(joinedPath, Buffer.concat([...init, previous.bytes, input.bytes]));
+    const skipFrames = await countDecodedFrames(prevPath, input.container, { ...o, name: `the segment before ${o.name}` });
+    return { path: joinedPath, skipFrames, files };
+  } catch (e) {
+    await Promise.all(files.map((f) => rm(f, { force: true })));
+    throw e;
+  }
 }
 
 export interface RunOptions {

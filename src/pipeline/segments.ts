@@ -85,8 +85,19 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
       throw segmentError(ref, e);
     }
   };
-  const prepare = async (ref: SegmentRef, signal: AbortSignal): Promise<PreparedSegment> =>
-    prepareSegment(await load(ref, signal), { workDir: o.workDir, signal, limit: frameLimitFor(o.restorer.provider) });
+  const prepare = async (i: number, signal: AbortSignal): Promise<PreparedSegment> => {
+    const ref = refs[i]!;
+    const prev = refs[i - 1];
+    // An open-GOP segment decodes after the one before it (same stream: no discontinuity, same init).
+    const initOf = (r: SegmentRef): string => (r.map === undefined ? '' : rangeKey(r.map.location, r.map.byteRange));
+    const contiguous = prev !== undefined && !ref.discontinuity && initOf(prev) === initOf(ref);
+    const input = await load(ref, signal);
+    return prepareSegment(contiguous ? { ...input, previous: async () => ({ bytes: (await load(prev, signal)).bytes }) } : input, {
+      workDir: o.workDir,
+      signal,
+      limit: frameLimitFor(o.restorer.provider),
+    });
+  };
 
   // Our own controller: one failing segment stops the decoders and encoders of the others.
   const { controller, signal } = linkedAbort(o.signal);
@@ -103,13 +114,13 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
   // Prepared but not yet handed to a running segment (that one disposes it when done).
   let unowned: PreparedSegment | undefined;
   try {
-    next = refs.length > 0 ? prepare(refs[0]!, signal) : undefined;
+    next = refs.length > 0 ? prepare(0, signal) : undefined;
     next?.catch(() => {});
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
       const prepared = await next!;
       unowned = prepared;
-      next = i + 1 < refs.length ? prepare(refs[i + 1]!, signal) : undefined;
+      next = i + 1 < refs.length ? prepare(i + 1, signal) : undefined;
       next?.catch(() => {});
       if (i === 0) o.progress.frameRate(prepared.info.video.frameRate.num / prepared.info.video.frameRate.den);
       const { bytes, initBytes } = prepared.input;

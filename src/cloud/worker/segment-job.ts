@@ -45,7 +45,13 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
   const slot = ctx.pool.take(job, sn);
   const dir = await mkdtemp(path.join(ctx.workDir, 'seg-'));
   try {
-    const input = await readSegmentInput(store, m.segment, m.stream.container, t.signal);
+    const prev = m.prev;
+    // An open-GOP segment decodes after the one before it (no discontinuity between, same init).
+    const contiguous = prev !== undefined && !m.segment.discontinuity && prev.mapKey === m.segment.mapKey;
+    const input = {
+      ...(await readSegmentInput(store, m.segment, m.stream.container, t.signal)),
+      ...(contiguous ? { previous: async () => ({ bytes: (await readSegmentInput(store, prev, m.stream.container, t.signal)).bytes }) } : {}),
+    };
     const outPath = path.join(dir, `out.${m.stream.container === 'ts' ? 'ts' : 'm4s'}`);
     const initOutPath = m.stream.container === 'fmp4' ? path.join(dir, 'init.mp4') : undefined;
     const output = { outPath, encoder: ctx.o.encoder, ...(initOutPath ? { initOutPath } : {}) };
