@@ -3,6 +3,7 @@
 import { isSwiftvrError } from '../errors.js';
 import type { CliIo, Command } from './command.js';
 import { restoreCommand } from './restore-command.js';
+import { redriveCommand } from './redrive-command.js';
 import { statusCommand } from './status-command.js';
 import { submitCommand } from './submit-command.js';
 import { workerCommand } from './worker-command.js';
@@ -13,6 +14,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   worker: workerCommand,
   submit: submitCommand,
   status: statusCommand,
+  redrive: redriveCommand,
 });
 
 export function topUsage(): string {

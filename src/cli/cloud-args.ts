@@ -12,17 +12,18 @@ import { openRestorer } from '../inference/restorer.js';
 
 export interface ParsedCloudArgs {
   readonly values: Partial<Record<CloudFlag, string>>;
-  readonly flags: { readonly help: boolean; readonly live: boolean; readonly json: boolean; readonly shards?: string; readonly wait: boolean };
+  readonly flags: { readonly help: boolean; readonly live: boolean; readonly json: boolean; readonly shards?: string; readonly wait: boolean; readonly gap: boolean };
   readonly positionals: readonly string[];
 }
 
-export function parseCloudArgs(argv: readonly string[], usage: string, extra: readonly ('live' | 'shards' | 'json' | 'wait')[] = []): ParsedCloudArgs {
+export function parseCloudArgs(argv: readonly string[], usage: string, extra: readonly ('live' | 'shards' | 'json' | 'wait' | 'gap')[] = []): ParsedCloudArgs {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const flag of Object.keys(CLOUD_ENV)) options[flag] = { type: 'string' };
   if (extra.includes('live')) options.live = { type: 'boolean' };
   if (extra.includes('shards')) options.shards = { type: 'string' };
   if (extra.includes('json')) options.json = { type: 'boolean' };
   if (extra.includes('wait')) options.wait = { type: 'boolean' };
+  if (extra.includes('gap')) options.gap = { type: 'boolean' };
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
@@ -42,6 +43,7 @@ export function parseCloudArgs(argv: readonly string[], usage: string, extra: re
       live: v.live === true,
       json: v.json === true,
       wait: v.wait === true,
+      gap: v.gap === true,
       ...(typeof v.shards === 'string' ? { shards: v.shards } : {}),
     },
     positionals: parsed.positionals,

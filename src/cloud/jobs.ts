@@ -69,6 +69,11 @@ export const jobMessageSchema = z.discriminatedUnion('type', [
     shard: shardSpecSchema.optional(),
     /** The source playlist had EXT-X-ENDLIST and this is its last segment. */
     last: z.boolean(),
+    /**
+     * VOD: the source segment is unrecoverable; publish it as an EXT-X-GAP entry instead of
+     * restoring it (sent by `swiftvr redrive --gap`).
+     */
+    gap: z.literal(true).optional(),
   }),
 ]);
 
@@ -170,6 +175,13 @@ export class JobLayout {
   }
   get fallbacksPrefix(): string {
     return joinKey(this.root, 'fallbacks') + '/';
+  }
+  /** VOD: marker of a segment published as an EXT-X-GAP entry. */
+  gap(sn: number): string {
+    return joinKey(this.root, 'gaps', `${pad(sn)}.json`);
+  }
+  get gapsPrefix(): string {
+    return joinKey(this.root, 'gaps') + '/';
   }
   get errorsPrefix(): string {
     return joinKey(this.root, 'errors') + '/';

@@ -39,6 +39,8 @@ export interface JobStatus {
   readonly errors: readonly ErrorRecord[];
   /** Segments whose last failure was final (sent to the dead-letter queue). */
   readonly deadLettered: readonly number[];
+  /** VOD segments published as EXT-X-GAP entries (`swiftvr redrive --gap`). */
+  readonly gaps: readonly number[];
   /** Live segments published as plain upscales (late, or their restore failed), with why. */
   readonly plainUpscaled: readonly { readonly sn: number; readonly reason: string }[];
 }
@@ -55,12 +57,14 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     const bodies = await Promise.all(keys.map((k) => store.get(k)));
     return bodies.flatMap((b) => (b === undefined ? [] : [JSON.parse(bytesToText(b.body)) as T]));
   };
-  const [metrics, errors, rendition, multivariant] = await Promise.all([
+  const [metrics, errors, rendition, multivariant, gapKeys] = await Promise.all([
     readAll<SegmentMetrics>(layout.metricsPrefix),
     readAll<ErrorRecord>(layout.errorsPrefix),
     store.get(layout.rendition),
     store.head(layout.multivariant),
+    store.list(layout.gapsPrefix),
   ]);
+  const gaps = gapKeys.map((o) => Number(/(\d+)\.json$/.exec(o.key)?.[1])).filter((n) => Number.isInteger(n)).sort((a, b) => a - b);
   metrics.sort((a, b) => a.sn - b.sn);
   errors.sort((a, b) => (a.sn ?? -1) - (b.sn ?? -1) || a.attempt - b.attempt);
   const done = new Set(metrics.map((m) => m.sn));
@@ -82,7 +86,8 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     rendition: layout.rendition,
     ...(multivariant === undefined ? {} : { multivariant: layout.multivariant }),
     errors,
-    deadLettered: [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn)).map((e) => e.sn!))],
+    deadLettered: [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn) && !gaps.includes(e.sn)).map((e) => e.sn!))],
+    gaps,
     plainUpscaled: metrics.filter((m) => m.fallback).map((m) => ({ sn: m.sn, reason: m.fallbackReason ?? 'unknown' })),
   };
 }
@@ -102,5 +107,17 @@ export function formatStatus(s: JobStatus): string {
   }
   lines.push(`errors     ${s.errors.length}${s.deadLettered.length > 0 ? `; dead-lettered sn ${s.deadLettered.join(', ')}` : ''}`);
   for (const e of s.errors.slice(-5)) lines.push(`  sn ${e.sn ?? '-'} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
+  if (s.gaps.length > 0) lines.push(`gaps       sn ${s.gaps.join(', ')} published as EXT-X-GAP (source unrecoverable)`);
+  if (s.deadLettered.length > 0) {
+    const sources = s.deadLettered.map((sn) => {
+      const key = s.errors.find((e) => e.sn === sn && e.segment !== undefined)?.segment;
+      return `sn ${sn}${key === undefined ? '' : ` (${key})`}`;
+    });
+    lines.push(
+      `next       ${sources.join(', ')} failed for good and ${s.deadLettered.length === 1 ? 'sits' : 'sit'} in the dead-letter queue${s.mode === 'vod' ? '; the rendition is published once every segment is' : ''}.`,
+      `           Fix the source, then run: swiftvr redrive ${s.job} --queue-url <job queue URL> (and this command's store options)`,
+      ...(s.mode === 'vod' ? ['           or, to publish without it: swiftvr redrive ' + s.job + ' --gap ... (an EXT-X-GAP entry; players skip it)'] : []),
+    );
+  }
   return lines.join('\n');
 }

@@ -41,6 +41,8 @@ export interface RenditionEntry {
    * segment's PROGRAM-DATE-TIME (RFC 8216 §4.3.2.7).
    */
   readonly fallback?: boolean;
+  /** VOD: the source segment was unrecoverable; listed with EXT-X-GAP (players skip it; version 8). */
+  readonly gap?: boolean;
 }
 
 /** EXT-X-DATERANGE CLASS that marks a segment published as a plain upscale. */
@@ -131,6 +133,7 @@ export function renderRendition(p: RenditionPlaylist): string {
     }
     if (e.map !== undefined) version = Math.max(version, 6); // EXT-X-MAP without I-FRAMES-ONLY
     if (e.byteRange !== undefined) version = Math.max(version, 4);
+    if (e.gap === true) version = Math.max(version, 8);
     if (e.discontinuity) discontinuitySequence++;
     return new Segment({
       uri: e.uri,
@@ -141,6 +144,7 @@ export function renderRendition(p: RenditionPlaylist): string {
       ...(e.byteRange ? { byterange: { offset: e.byteRange.offset, length: e.byteRange.length } } : {}),
       ...(e.map !== undefined ? { map: new MediaInitializationSection({ uri: e.map }) } : {}),
       ...(e.programDateTime !== undefined ? { programDateTime: new Date(e.programDateTime) } : {}),
+      ...(e.gap === true ? { gap: true } : {}),
       ...(e.fallback === true
         ? { dateRange: new DateRange({ id: `plain-upscale-${e.sourceSn}`, classId: FALLBACK_CLASS, start: new Date(e.programDateTime!), duration, attributes: {} }) }
         : {}),
@@ -188,6 +192,7 @@ export function parseRendition(text: string, name: string): RenditionPlaylist {
       ...(s.map ? { map: s.map.uri } : {}),
       ...(s.byterange ? { byteRange: { offset: s.byterange.offset ?? 0, length: s.byterange.length } } : {}),
       ...(s.dateRange?.classId === FALLBACK_CLASS ? { fallback: true } : {}),
+      ...(s.gap === true ? { gap: true } : {}),
     };
   });
   return {

@@ -87,6 +87,11 @@ export class SqsQueue<T> implements JobQueue<T> {
     return this.redrive;
   }
 
+  /** URL of the queue's dead-letter queue (from its RedrivePolicy), if it has one. */
+  async deadLetterQueueUrl(): Promise<string | undefined> {
+    return (await this.redrivePolicy()).dlqUrl;
+  }
+
   async deadLetter(message: ReceivedMessage<T>, reason: string): Promise<boolean> {
     const { dlqUrl } = await this.redrivePolicy();
     if (dlqUrl === undefined) return false;

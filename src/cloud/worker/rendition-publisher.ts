@@ -72,13 +72,14 @@ export class RenditionPublisher {
   /** VOD: the complete rendition, created once. */
   async writeVod(record: JobRecord, layout: JobLayout): Promise<void> {
     const specs = record.segments ?? [];
+    const gaps = new Set((await this.store.list(layout.gapsPrefix)).map((o) => o.key));
     const playlist = vodRendition(
-      specs.map((s) => renditionEntry(s, layout, record.container)),
+      specs.map((s) => ({ ...renditionEntry(s, layout, record.container), ...(gaps.has(layout.gap(s.sn)) ? { gap: true } : {}) })),
       record.targetDuration,
       specs[0]?.discontinuitySequence ?? 0,
     );
     if ((await putOnce(this.store, layout.rendition, renderRendition(playlist), { contentType: PLAYLIST, cacheControl: 'max-age=60' })) === 'created') {
-      this.log({ event: 'vod-published', job: record.job, segments: specs.length });
+      this.log({ event: 'vod-published', job: record.job, segments: specs.length, ...(gaps.size > 0 ? { gaps: gaps.size } : {}) });
     }
   }
 

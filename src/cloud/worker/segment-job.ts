@@ -4,7 +4,7 @@
 // A redelivered message whose segment and checkpoint exist skips straight to publishing.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isSwiftvrError, withContext } from '../../errors.js';
+import { isSwiftvrError, SwiftvrError, withContext } from '../../errors.js';
 import { plainUpscaleSegment, restoreSegment } from '../../pipeline/segment.js';
 import { checkS3Key, policyForInput } from '../../hls/uri-policy.js';
 import { JobLayout, STATE_TAG, type SegmentMessage, type SegmentSpec } from '../jobs.js';
@@ -31,6 +31,14 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
   const layout = new JobLayout(ctx.o.outputPrefix, job);
   const segKey = layout.segment(sn, m.stream.container);
   checkSourceKeys(ctx, m);
+  if (m.gap === true) {
+    // An unrecoverable source segment the operator chose to publish as a gap (VOD only).
+    if (m.stream.mode !== 'vod') throw new SwiftvrError('bad-input', `segment sn=${sn} of live job ${job}: only a VOD segment can be published as a gap`);
+    await store.put(layout.gap(sn), JSON.stringify({ job, sn, source: m.segment.key, at: new Date().toISOString() }), { contentType: 'application/json' });
+    ctx.log({ event: 'segment-gap', job, sn });
+    await completeVodShard(ctx, m, layout, undefined);
+    return 'skipped';
+  }
   ctx.log({ event: 'segment-start', job, sn, attempt: t.attempt, worker: ctx.workerId });
   const started = performance.now();
 

@@ -33,12 +33,14 @@ export async function completeVodShard(ctx: WorkerContext, m: SegmentMessage, la
   if (shard === undefined) return; // every VOD segment message names its shard
   const container = m.stream.container;
   const isLast = m.segment.sn === shard.last;
-  if (!isLast && (await store.head(layout.segment(shard.last, container))) === undefined) return;
+  const present = async (sn: number): Promise<boolean> =>
+    (await store.head(layout.segment(sn, container))) !== undefined || (await store.head(layout.gap(sn))) !== undefined;
+  if (!isLast && !(await present(shard.last))) return;
   if ((await store.head(layout.shardDone(shard.index))) === undefined) {
     const record = await ctx.records.read(layout);
-    const stored = new Set((await store.list(layout.restoredPrefix)).map((o) => o.key));
+    const stored = new Set([...(await store.list(layout.restoredPrefix)), ...(await store.list(layout.gapsPrefix))].map((o) => o.key));
     const wanted = (record.segments ?? []).filter((s) => s.sn >= shard.first && s.sn <= shard.last);
-    if (wanted.some((s) => !stored.has(layout.segment(s.sn, container)))) return;
+    if (wanted.some((s) => !stored.has(layout.segment(s.sn, container)) && !stored.has(layout.gap(s.sn)))) return;
     await putOnce(store, layout.shardDone(shard.index), '', { contentType: 'text/plain' });
   }
   const done = await store.list(layout.shardsDonePrefix);
@@ -55,7 +57,12 @@ async function publishVod(ctx: WorkerContext, layout: JobLayout, facts: Restored
   if (record.multivariantKey === undefined) return;
   const specs = record.segments ?? [];
   const sizes = new Map((await store.list(layout.restoredPrefix)).map((o) => [o.key, o.size]));
-  const known = facts ?? (await storedFacts(ctx, layout, specs[0]?.sn));
+  let known = facts;
+  // From the first restored segment (a segment published as a gap has none).
+  for (const s of specs) {
+    if (known !== undefined) break;
+    known = await storedFacts(ctx, layout, s.sn);
+  }
   if (known === undefined) return;
   await ctx.publisher.publishMultivariant(
     record,
@@ -66,8 +73,7 @@ async function publishVod(ctx: WorkerContext, layout: JobLayout, facts: Restored
 }
 
 /** A restored segment's facts from its stored metrics (read back, so checked). */
-async function storedFacts(ctx: WorkerContext, layout: JobLayout, sn: number | undefined): Promise<RestoredFacts | undefined> {
-  if (sn === undefined) return undefined;
+async function storedFacts(ctx: WorkerContext, layout: JobLayout, sn: number): Promise<RestoredFacts | undefined> {
   const got = await ctx.o.store.get(layout.metrics(sn));
   if (got === undefined) return undefined;
   const r = restoredFactsSchema.safeParse(JSON.parse(bytesToText(got.body)));
