@@ -64,7 +64,10 @@ describe('worker configuration', () => {
 
   it('reads flags over environment into a frozen object', () => {
     const c = readWorkerConfig({ ...base, concurrency: '2' }, { SWIFTVR_CONCURRENCY: '9', SWIFTVR_VISIBILITY_TIMEOUT: '60', AWS_REGION: 'eu-west-1' }, { requireQueue: true });
-    expect(c.consume).toMatchObject({ concurrency: 2, visibilityTimeoutSeconds: 60, heartbeatSeconds: 20 });
+    // The heartbeat renews the visibility every third of it, at most every 10 s.
+    expect(c.consume).toMatchObject({ concurrency: 2, visibilityTimeoutSeconds: 60, heartbeatSeconds: 10 });
+    expect(readWorkerConfig(base, {}, { requireQueue: true }).consume).toMatchObject({ visibilityTimeoutSeconds: 30, heartbeatSeconds: 10 });
+    expect(readWorkerConfig(base, { SWIFTVR_VISIBILITY_TIMEOUT: '6' }, { requireQueue: true }).consume).toMatchObject({ heartbeatSeconds: 2 });
     expect(c).toMatchObject({ region: 'eu-west-1', store: { kind: 's3', bucket: 'media' }, queue: { kind: 'sqs' }, outputPrefix: 'output/', liveWindow: 6 });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.consume)).toBe(true);
