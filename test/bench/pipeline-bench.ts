@@ -22,6 +22,7 @@ import { createSegmentEncoder } from '../../src/media/encoder.js';
 import { BoundedQueue, pump } from '../../src/pipeline/bounded-queue.js';
 import { restore } from '../../src/pipeline/restore.js';
 import { prepareSegment, type PreparedSegment, type SegmentInput } from '../../src/pipeline/segment.js';
+import { frameLimitFor } from '../../src/media/frame-limit.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({
@@ -44,6 +45,8 @@ const threads = values.threads !== undefined ? Number(values.threads) : undefine
 const encoder = values.encoder as 'auto' | 'libx264' | 'h264_nvenc';
 const input = values.input!;
 const runs = Number(values.runs);
+/** The bench decodes before it knows the provider: accept up to the GPU ceiling. */
+const limit = frameLimitFor('cuda');
 if (!Number.isInteger(runs) || runs < 1) {
   console.error(`bench: --runs is ${values.runs}; it must be an integer >= 1`);
   process.exit(2);
@@ -76,7 +79,7 @@ async function segmentInputs(): Promise<{ refs: readonly SegmentRef[]; inputs: S
 /** Decode + encode at the output size, the next segment decoding while this one encodes. */
 async function codecOnly(inputs: readonly SegmentInput[], scale: number, work: string): Promise<number> {
   const t0 = performance.now();
-  const prep = (i: number): Promise<PreparedSegment> => prepareSegment(inputs[i]!, { workDir: work });
+  const prep = (i: number): Promise<PreparedSegment> => prepareSegment(inputs[i]!, { workDir: work, limit });
   let next = prep(0);
   const encodes: Promise<unknown>[] = [];
   for (let i = 0; i < inputs.length; i++) {
@@ -115,7 +118,7 @@ async function codecOnly(inputs: readonly SegmentInput[], scale: number, work: s
 async function modelOnly(inputs: readonly SegmentInput[], work: string): Promise<{ s: number; cpu: number; frames: number; provider: string }> {
   const segments: YuvFrame[][] = [];
   for (const input of inputs) {
-    const p = await prepareSegment(input, { workDir: work });
+    const p = await prepareSegment(input, { workDir: work, limit });
     const frames: YuvFrame[] = [];
     for await (const f of p.frames) frames.push(f);
     await p.dispose();
