@@ -30,10 +30,13 @@ describe('Pace', () => {
   it('converts a warm-up of n frames to media seconds at the last measured frame rate, capped by the segment', () => {
     const p = new Pace();
     expect(p.mediaSecondsOf(4, 2)).toBe(2);
+    expect(p.plainSeconds(2)).toBeCloseTo(1.2); // the prior, before any plain upscale was timed
     p.plain(2, 0.5, 50); // 25 fps
     expect(p.mediaSecondsOf(4, 2)).toBeCloseTo(0.16);
     expect(p.mediaSecondsOf(100, 2)).toBe(2);
-    expect(p.plainSeconds(2)).toBeCloseTo(2 * (0.7 * 0.25 + 0.3 * 0.25)); // blended with the 0.25 prior
+    expect(p.plainSeconds(2)).toBeCloseTo(0.5); // the first measurement replaces the prior
+    p.plain(2, 1.5, 50);
+    expect(p.plainSeconds(2)).toBeCloseTo(2 * (0.7 * 0.25 + 0.3 * 0.75));
   });
 
   it('estimates a warm-up as a restore of its frames until one was timed, then by its own average', () => {

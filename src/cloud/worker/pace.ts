@@ -6,7 +6,8 @@ export class Pace {
   private restoreRatio = 0;
   /** Lower bound from the last restore stopped at its deadline. */
   private stoppedFloor = 0;
-  private plainRatio = 0.25;
+  /** Moving average of plain upscales (0 until one was measured: PLAIN_PRIOR stands in). */
+  private plainRatio = 0;
   /** Moving average of warm-ups' wall time (decode of the previous segment, its last chunk restored). */
   private warm = 0;
   private fps = 0;
@@ -25,9 +26,9 @@ export class Pace {
     this.warm = blend(this.warm, seconds);
   }
 
-  /** Expected seconds to plain-upscale `mediaSeconds` of video. */
+  /** Expected seconds to plain-upscale `mediaSeconds` of video (the prior until one was measured). */
   plainSeconds(mediaSeconds: number): number {
-    return this.plainRatio * mediaSeconds;
+    return (this.plainRatio > 0 ? this.plainRatio : PLAIN_PRIOR) * mediaSeconds;
   }
 
   /** Seconds of media that `frames` frames last (at the last measured frame rate; `orElse` before any). */
@@ -61,6 +62,13 @@ export class Pace {
     this.fps = frames / Math.max(mediaSeconds, 1e-3);
   }
 }
+
+/**
+ * Seconds of plain upscale per second of media before one was timed. Generous on purpose: the time a
+ * restore leaves for its fallback comes from this estimate, and for short segments the fixed cost
+ * (probe, decode, encode and check processes) dominates, so a low guess makes the first fallback late.
+ */
+const PLAIN_PRIOR = 0.6;
 
 /** Exponential moving average; the first measurement replaces the prior outright. */
 const blend = (old: number, now: number): number => (old === 0 ? now : 0.7 * old + 0.3 * now);
