@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import SwiftVRConfig, get_config
-from .model import SwiftVR, split_chunks
+from .model import SwiftVR, split_chunks, stream
 
 STAGES = ("ae", "teacher", "distill", "joint")
 
@@ -140,13 +140,7 @@ def step_distill(model: SwiftVR, lq, hq, chunks, gen, teacher: SwiftVR, **_) -> 
 
 def step_joint(model: SwiftVR, lq, hq, chunks, temporal_weight: float = 0.5, **_) -> torch.Tensor:
     """Stream the clip through the luma network with the state connected across chunks."""
-    state = model.init_state(lq.shape[0], lq.shape[3], lq.shape[4], device=lq.device)
-    outs, i = [], 0
-    for n in chunks:
-        out, *state = model.restore_y(lq[:, i:i + n], *state)
-        outs.append(out)
-        i += n
-    pred = torch.cat(outs, dim=1)  # (B, N, 1, H, W)
+    pred, _ = stream(model, lq, chunks)  # (B, N, 1, H, W)
     temporal = charbonnier(pred[:, 1:] - pred[:, :-1], hq[:, 1:] - hq[:, :-1])
     return charbonnier(pred, hq) + temporal_weight * temporal
 

@@ -272,17 +272,10 @@ export function runSegment(
       for await (const frame of toEncode) await encoder.write(frame);
       await restored;
       const encoded = await encoder.finish();
-      const seconds = (performance.now() - startedAt) / 1000;
-      const result: SegmentResult = {
-        sn: input.sn,
-        frames,
-        seconds,
-        fps: seconds > 0 ? frames / seconds : 0,
-        bytes: encoded.bytes,
-        duration: info.durationSeconds,
+      const result = segmentResult(input, frames, startedAt, encoded, info, {
         ...(stats === undefined ? {} : { changed: stats.changed }),
         ...(stats?.boundaryFlicker === undefined ? {} : { boundaryFlicker: stats.boundaryFlicker }),
-      };
+      });
       return { encoded, result };
     } catch (e) {
       toEncode.fail(e);
@@ -294,6 +287,19 @@ export function runSegment(
   // Callers await `done`; `restored` is for sequencing only.
   restored.catch(() => {});
   return { restored, done };
+}
+
+/** What one published segment took: frames, time since its preparation began, bytes. */
+function segmentResult(
+  input: SegmentId,
+  frames: number,
+  startedAt: number,
+  encoded: EncodedSegment,
+  info: SegmentMediaInfo,
+  extra: Pick<SegmentResult, 'changed' | 'boundaryFlicker' | 'fallback'>,
+): SegmentResult {
+  const seconds = (performance.now() - startedAt) / 1000;
+  return { sn: input.sn, frames, seconds, fps: seconds > 0 ? frames / seconds : 0, bytes: encoded.bytes, duration: info.durationSeconds, ...extra };
 }
 
 /**
@@ -337,17 +343,7 @@ export async function plainUpscaleSegment(
       frames++;
     }
     const encoded = await encoder.finish();
-    const seconds = (performance.now() - prepared.startedAt) / 1000;
-    const result: SegmentResult = {
-      sn: input.sn,
-      frames,
-      seconds,
-      fps: seconds > 0 ? frames / seconds : 0,
-      bytes: encoded.bytes,
-      duration: info.durationSeconds,
-      fallback: reason,
-    };
-    return { encoded, result, info };
+    return { encoded, result: segmentResult(input, frames, prepared.startedAt, encoded, info, { fallback: reason }), info };
   } catch (e) {
     await encoder.abort();
     throw segmentError(input, e);

@@ -1,8 +1,22 @@
 // `--help` of a bench script prints its header comment (the leading `//` lines of the file).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export async function printHeaderHelp(scriptUrl: string): Promise<void> {
   const own = await readFile(new URL(scriptUrl), 'utf8');
   const header = own.split('\n').filter((_, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//')));
   console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+}
+
+/** A bench's usage error: one line naming the bench, exit 2. */
+export function benchFailer(bench: string): (message: string) => never {
+  return (message) => {
+    console.error(`${bench}: ${message}`);
+    process.exit(2);
+  };
+}
+
+/** The benchmark clip a bench plays must exist; the message says how to fetch it. */
+export function requireVideo(video: string, fail: (message: string) => never): void {
+  if (!existsSync(video)) fail(`video ${video} does not exist; fetch it with \`.venv/bin/python -m models.swiftvr.benchmark prepare\` or pass --video <file>`);
 }

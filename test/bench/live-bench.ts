@@ -22,7 +22,6 @@
 //   --json             one JSON object instead of the table
 //   --help             this text
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,7 +36,7 @@ import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { Worker } from '../../src/cloud/worker/worker.js';
 import { openRestorer } from '../../src/inference/restorer.js';
 import { REPO, until, type LogLine } from '../cloud/cloud-harness.js';
-import { printHeaderHelp } from './bench-help.js';
+import { benchFailer, printHeaderHelp, requireVideo } from './bench-help.js';
 import { playLive, type LiveSegment } from '../cloud/live-source.js';
 
 const { values } = parseArgs({
@@ -60,13 +59,8 @@ if (values.help === true) {
   await printHeaderHelp(import.meta.url);
   process.exit(0);
 }
-const fail = (message: string): never => {
-  console.error(`bench:live: ${message}`);
-  process.exit(2);
-};
-if (!existsSync(values.video!)) {
-  fail(`video ${values.video} does not exist; fetch it with \`.venv/bin/python -m models.swiftvr.benchmark prepare\` or pass --video <file>`);
-}
+const fail = benchFailer('bench:live');
+requireVideo(values.video!, fail);
 const size = /^(\d+)x(\d+)$/.exec(values.size!) ?? fail(`--size ${values.size} is not WxH, e.g. 384x288`);
 const [width, height] = [Number(size[1]), Number(size[2])];
 if (width % 2 !== 0 || height % 2 !== 0) fail(`--size ${values.size}: width and height must be even (yuv420p)`);

@@ -19,7 +19,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../cloud/cloud-harness.js';
-import { printHeaderHelp } from './bench-help.js';
+import { benchFailer, printHeaderHelp, requireVideo } from './bench-help.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,11 +34,8 @@ if (values.help === true) {
   await printHeaderHelp(import.meta.url);
   process.exit(0);
 }
-const fail = (message: string): never => {
-  console.error(`bench:memory: ${message}`);
-  process.exit(2);
-};
-if (!existsSync(values.video!)) fail(`video ${values.video} does not exist; fetch it with \`.venv/bin/python -m models.swiftvr.benchmark prepare\` or pass --video <file>`);
+const fail = benchFailer('bench:memory');
+requireVideo(values.video!, fail);
 const CLI = path.join(REPO, 'dist/src/cli/main.js');
 if (!existsSync(CLI)) fail(`${CLI} is missing; run \`npm run build\` first (npm run bench:memory does)`);
 const sizes = values.sizes!.split(',').map((s) => {

@@ -4,10 +4,8 @@
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
-import { FIXTURE_MODEL, REPO } from './cloud-harness.js';
+import { cli, FIXTURE_MODEL, REPO } from './cloud-harness.js';
 
 let dir: string;
 
@@ -18,17 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(argv, { stdout, stderr, signal: new AbortController().signal });
-  return { code, out, err };
-}
 
 describe('swiftvr submit / status, embedded', () => {
   it('restores an fMP4 VOD in 2 shards into the local store and reports it', async () => {

@@ -3,6 +3,8 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../src/cli/cli.js';
 import type { JobMessage } from '../../src/cloud/jobs.js';
 import type { ObjectStore } from '../../src/cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../../src/cloud/queue/job-queue.js';
@@ -91,4 +93,16 @@ export async function snapshot(store: ObjectStore, prefix: string, filter: (key:
     out.set(rel, Buffer.from(got!.body));
   }
   return out;
+}
+
+/** Runs the CLI in-process with captured output. */
+export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runCli(argv, { stdout, stderr, signal: new AbortController().signal });
+  return { code, out, err };
 }

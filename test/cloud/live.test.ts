@@ -2,7 +2,6 @@
 // the upscaled rendition playlist the worker writes is captured and checked against RFC 8216
 // §6.2.2 with an independent parser (hls-parser), and against the store at the moment it was written.
 
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import HLS from 'hls-parser';
 import type { MediaPlaylist } from 'hls-parser/types.js';
 import { execFile } from 'node:child_process';
@@ -19,13 +18,13 @@ import {
   type PutOptions,
 } from '../../src/cloud/object-store/object-store.js';
 import { FsObjectStore } from '../../src/cloud/object-store/fs-object-store.js';
-import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
+import type { S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
 import { MemoryQueue } from '../../src/cloud/queue/memory-queue.js';
 import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { FIXTURE_TS, makeWorker, until, type LogLine } from './cloud-harness.js';
-import { startMoto, type Moto } from './moto-server.js';
+import { startMotoWithBucket, type Moto } from './moto-server.js';
 import { createFifoQueues } from './sqs-setup.js';
 
 /** Delegates to a real store; records each rendition playlist version and whether its segments existed then. */
@@ -84,10 +83,7 @@ let moto: Moto;
 let s3store: S3ObjectStore;
 
 beforeAll(async () => {
-  moto = await startMoto();
-  const s3 = makeS3Client({ region: 'us-east-1', endpoint: moto.endpoint });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  s3store = new S3ObjectStore({ bucket: BUCKET, client: s3 });
+  ({ moto, store: s3store } = await startMotoWithBucket(BUCKET));
 });
 
 afterAll(async () => {

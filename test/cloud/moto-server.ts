@@ -1,10 +1,14 @@
 // Starts moto in server mode on a free loopback port for one test file, and stops it after.
 // moto speaks the real S3 and SQS wire protocols, so the AWS SDK runs unmodified against it.
 
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
+import { makeSqsClient } from '../../src/cloud/queue/sqs-queue.js';
 
 export const MOTO_BIN = path.resolve(import.meta.dirname, '../../.venv/bin/moto_server');
 
@@ -75,4 +79,18 @@ export async function startMoto(): Promise<Moto> {
       clearTimeout(timer);
     },
   };
+}
+
+export interface MotoBucket {
+  readonly moto: Moto;
+  readonly store: S3ObjectStore;
+  readonly sqs: SQSClient;
+}
+
+/** moto with one bucket, its object store and an SQS client: the set-up of every cloud test file. */
+export async function startMotoWithBucket(bucket: string): Promise<MotoBucket> {
+  const moto = await startMoto();
+  const s3 = makeS3Client({ region: 'us-east-1', endpoint: moto.endpoint });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return { moto, store: new S3ObjectStore({ bucket, client: s3 }), sqs: makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint }) };
 }

@@ -1,50 +1,33 @@
 // Recovery from the dead-letter queue: `swiftvr status` names the next step, `swiftvr redrive`
 // refuses while the source is still bad, sends the message back once it is fixed (the VOD is then
 // published), or, with --gap, publishes the VOD with an EXT-X-GAP entry for it.
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import HLS from 'hls-parser';
 import type { MediaPlaylist } from 'hls-parser/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/cli.js';
 import { JobLayout, type JobMessage } from '../../src/cloud/jobs.js';
 import { bytesToText } from '../../src/cloud/object-store/object-store.js';
-import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
-import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
+import type { S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
+import { SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { formatStatus, readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
-import { FIXTURE_TS, makeWorker, until, uploadDir, type LogLine } from './cloud-harness.js';
-import { startMoto, type Moto } from './moto-server.js';
+import { cli, FIXTURE_TS, makeWorker, until, uploadDir, type LogLine } from './cloud-harness.js';
+import { startMotoWithBucket, type Moto } from './moto-server.js';
 import { createFifoQueues, queueBacklog } from './sqs-setup.js';
 
 const BUCKET = 'media';
 let moto: Moto;
 let store: S3ObjectStore;
-let sqs: ReturnType<typeof makeSqsClient>;
+let sqs: SQSClient;
 
 beforeAll(async () => {
-  moto = await startMoto();
-  const s3 = makeS3Client({ region: 'us-east-1', endpoint: moto.endpoint });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  store = new S3ObjectStore({ bucket: BUCKET, client: s3 });
-  sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
+  ({ moto, store, sqs } = await startMotoWithBucket(BUCKET));
 }, 60_000);
 afterAll(async () => {
   await moto?.stop();
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(argv, { stdout, stderr, signal: new AbortController().signal });
-  return { code, out, err };
-}
 
 /** A VOD whose segment 1 is corrupt, restored until that segment is dead-lettered. */
 async function poisoned(name: string): Promise<{ queueUrl: string; dlqUrl: string; logs: LogLine[]; stop: () => Promise<void> }> {

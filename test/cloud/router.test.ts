@@ -2,19 +2,18 @@
 // events for source playlists become ordered segment messages; everything else is ignored;
 // playlists that point outside their bucket, host or prefix are refused.
 
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, DeleteMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobMessage, SegmentMessage } from '../../src/cloud/jobs.js';
 import { bytesToText } from '../../src/cloud/object-store/object-store.js';
-import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
-import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
+import type { S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
+import { SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { handler, readRouterEnv } from '../../src/cloud/router-lambda.js';
 import { routeObjectCreated, type ObjectCreatedEvent } from '../../src/cloud/router.js';
 import { FIXTURE_TS, makeWorker, until, uploadDir, type LogLine } from './cloud-harness.js';
-import { startMoto, type Moto } from './moto-server.js';
+import { startMotoWithBucket, type Moto } from './moto-server.js';
 import { createFifoQueues } from './sqs-setup.js';
 
 const BUCKET = 'ingest';
@@ -24,11 +23,7 @@ let sqs: SQSClient;
 let n = 0;
 
 beforeAll(async () => {
-  moto = await startMoto();
-  const s3 = makeS3Client({ region: 'us-east-1', endpoint: moto.endpoint });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  store = new S3ObjectStore({ bucket: BUCKET, client: s3 });
-  sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
+  ({ moto, store, sqs } = await startMotoWithBucket(BUCKET));
   await uploadDir(store, FIXTURE_TS, 'input/vod');
 });
 

@@ -1,7 +1,7 @@
 // Cloud workers against S3 and SQS FIFO served by moto on loopback: per-stream order with two
 // workers, a worker SIGKILLed mid-segment, a duplicate message, a poison segment, refused playlists.
 
-import { CreateBucketCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,13 +13,13 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupOf, JobLayout, STATE_TAG, type JobMessage, type SegmentMessage } from '../../src/cloud/jobs.js';
 import { bytesToText } from '../../src/cloud/object-store/object-store.js';
-import { makeS3Client, S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
-import { makeSqsClient, SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
+import type { S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
+import { SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import type { Worker } from '../../src/cloud/worker/worker.js';
 import { FIXTURE_MODEL, FIXTURE_TS, makeWorker, REPO, snapshot, STATEFUL_TOY_MODEL, until, uploadDir, type LogLine } from './cloud-harness.js';
-import { startMoto, type Moto } from './moto-server.js';
+import { startMotoWithBucket, type Moto } from './moto-server.js';
 import { createFifoQueues, queueBacklog, readDlq } from './sqs-setup.js';
 
 const run = promisify(execFile);
@@ -30,11 +30,7 @@ let queueCount = 0;
 const BUCKET = 'media';
 
 beforeAll(async () => {
-  moto = await startMoto();
-  const s3 = makeS3Client({ region: 'us-east-1', endpoint: moto.endpoint });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  store = new S3ObjectStore({ bucket: BUCKET, client: s3 });
-  sqs = makeSqsClient({ region: 'us-east-1', endpoint: moto.endpoint });
+  ({ moto, store, sqs } = await startMotoWithBucket(BUCKET));
   for (const name of ['a', 'b', 'term', 'dup', 'good', 'resume']) await uploadDir(store, FIXTURE_TS, `input/${name}`);
   // Segments of 2 frames (less than one model chunk) restored with a model whose output depends
   // on the carried state: a resume from the wrong state changes the segments and the checkpoints.
