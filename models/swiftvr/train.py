@@ -293,6 +293,18 @@ class Run:
         self.log(f"resumed from {path}: stage {self.stages[min(self.stage_i, len(self.stages) - 1)]} step {self.step}, "
                  f"{self.train_seconds / 60:.1f} min trained")
 
+    def init_from(self, path: Path) -> None:
+        """Start this plan from trained weights (a best.pt or the committed models/swiftvr-x2.pt): the
+        model and its EMA take them; position, optimiser and curve start afresh."""
+        ck = torch.load(path, map_location=self.device, weights_only=False)
+        shape = lambda d: {k: v for k, v in d.items() if k != "attention"}  # noqa: E731
+        assert shape(ck["config"]) == shape(self.model.cfg.to_dict()), \
+            f"{path} holds a {ck['config']['name']} model of another shape than preset {self.model.cfg.name}"
+        self.model.load_state_dict(ck["ema"] if "ema" in ck else ck["model"])
+        self.ema.reset(self.model)
+        self.provenance["init"] = {"from": str(path), "validation": ck.get("provenance", {}).get("validation")}
+        self.log(f"initialised from {path}")
+
     def export_best(self, val: dict) -> None:
         self.best = val["gain_db"]
         torch.save({"config": self.model.cfg.to_dict(), "model": self.ema.model.state_dict(),
@@ -309,6 +321,8 @@ def main(args: argparse.Namespace) -> Run:
         run.load(last)
     elif args.resume not in (None, "auto"):
         run.load(Path(args.resume))
+    elif args.init:
+        run.init_from(Path(args.init))
     run.provenance["sittings"].append({"hardware": hardware(args.device), "torch": torch.__version__,
                                        "command": " ".join(args.argv), "started": time.strftime("%Y-%m-%d %H:%M")})
     batches = ClipBatches(args.data, args.frames, args.seed + 7919 * len(run.provenance["sittings"]), args.crop)
@@ -418,6 +432,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--minutes", type=float, default=0.0, help="end this sitting after so many minutes (0: run to the end)")
     p.add_argument("--resume", default=None, help="'auto' (last.pt in --out when present) or a checkpoint path")
+    p.add_argument("--init", default=None,
+                   help="start from these weights (e.g. models/swiftvr-x2.pt) when not resuming; stages run afresh")
     a = p.parse_args(argv)
     a.argv = ["python -m models.swiftvr.train", *argv]
     return a

@@ -82,3 +82,15 @@ def test_a_sitting_ends_on_time_and_the_next_continues_the_same_stage(data, tmp_
     step = run.step
     nxt = train(data, tmp_path, "joint", "100000", "--minutes", "0.02", "--resume", "auto")
     assert nxt.stage_i == 0 and nxt.step > step
+
+
+def test_a_new_plan_starts_from_committed_weights(data, tmp_path):
+    """--init takes the weights of a finished run (as models/swiftvr-x2.pt is committed) and runs its stages afresh."""
+    first = train(data, tmp_path / "a", "joint", "3")
+    weights_pt = tmp_path / "weights.pt"
+    torch.save({"config": first.model.cfg.to_dict(), "model": first.ema.model.state_dict(), "provenance": {}}, weights_pt)
+    nxt = train(data, tmp_path / "b", "joint", "1", "--init", str(weights_pt), "--lr", "0")
+    assert nxt.provenance["init"]["from"] == str(weights_pt)
+    # one step at lr 0 leaves the weights as they were loaded
+    for a, b in zip(first.ema.model.state_dict().values(), nxt.model.state_dict().values()):
+        assert torch.equal(a, b)

@@ -2,7 +2,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
-export async function printHeaderHelp(scriptUrl: string): Promise<void> {
+/** With `--help`: print the header comment and exit 0. */
+export async function exitWithHelpIf(help: boolean, scriptUrl: string): Promise<void> {
+  if (!help) return;
+  await printHeaderHelp(scriptUrl);
+  process.exit(0);
+}
+
+async function printHeaderHelp(scriptUrl: string): Promise<void> {
   const own = await readFile(new URL(scriptUrl), 'utf8');
   const header = own.split('\n').filter((_, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//')));
   console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));

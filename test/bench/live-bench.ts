@@ -36,7 +36,7 @@ import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { Worker } from '../../src/cloud/worker/worker.js';
 import { openRestorer } from '../../src/inference/restorer.js';
 import { REPO, until, type LogLine } from '../cloud/cloud-harness.js';
-import { benchFailer, printHeaderHelp, requireVideo } from './bench-help.js';
+import { benchFailer, exitWithHelpIf, requireVideo } from './bench-help.js';
 import { playLive, type LiveSegment } from '../cloud/live-source.js';
 
 const { values } = parseArgs({
@@ -55,10 +55,7 @@ const { values } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (values.help === true) {
-  await printHeaderHelp(import.meta.url);
-  process.exit(0);
-}
+await exitWithHelpIf(values.help === true, import.meta.url);
 const fail = benchFailer('bench:live');
 requireVideo(values.video!, fail);
 const size = /^(\d+)x(\d+)$/.exec(values.size!) ?? fail(`--size ${values.size} is not WxH, e.g. 384x288`);

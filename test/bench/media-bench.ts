@@ -23,8 +23,9 @@ const { values } = parseArgs({
 });
 const frames = Number(values.frames);
 const rate = 25;
-// A real clip (opencv-doc's vtest.avi, people walking, 768x576) scaled down, when present; else lavfi.
-const sample = '/tmp/debs/x/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+// A real clip (opencv-doc's vtest.avi, people walking, 768x576, fetched by
+// `.venv/bin/python -m models.swiftvr.benchmark prepare`) scaled down, when present; else lavfi.
+const sample = path.join(import.meta.dirname, '../../models/data/raw/x/usr/share/doc/opencv-doc/examples/data/vtest.avi');
 const dir = await mkdtemp(path.join(os.tmpdir(), 'swiftvr-media-bench-'));
 const playlist = path.join(dir, 'src.m3u8');
 const input = existsSync(sample)

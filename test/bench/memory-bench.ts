@@ -19,7 +19,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../cloud/cloud-harness.js';
-import { benchFailer, printHeaderHelp, requireVideo } from './bench-help.js';
+import { benchFailer, exitWithHelpIf, requireVideo } from './bench-help.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,10 +30,7 @@ const { values } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (values.help === true) {
-  await printHeaderHelp(import.meta.url);
-  process.exit(0);
-}
+await exitWithHelpIf(values.help === true, import.meta.url);
 const fail = benchFailer('bench:memory');
 requireVideo(values.video!, fail);
 const CLI = path.join(REPO, 'dist/src/cli/main.js');

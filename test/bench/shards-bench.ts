@@ -35,7 +35,7 @@ import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { createFifoQueues } from '../cloud/sqs-setup.js';
 import { startMoto } from '../cloud/moto-server.js';
 import { FIXTURE_MODEL, REPO, uploadDir } from '../cloud/cloud-harness.js';
-import { printHeaderHelp } from './bench-help.js';
+import { exitWithHelpIf } from './bench-help.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,10 +52,7 @@ const { values } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (values.help === true) {
-  await printHeaderHelp(import.meta.url);
-  process.exit(0);
-}
+await exitWithHelpIf(values.help === true, import.meta.url);
 const shards = Number(values.shards);
 const BUCKET = 'bench';
 

@@ -73,11 +73,13 @@ describe.skipIf(skipWithoutChromium)('a live viewer of the restored rendition', 
     logs = [];
     // 1 s segments of 10 frames. Push 15 (frame 5 of segment 1) fails as a model error would;
     // from push 40 on (segment 3 or so) the worker is throttled to 250 ms a frame, 2.5x slower
-    // than real time, so segments go late until the throttle lifts at push 80.
+    // than real time, so segments go late until the throttle lifts at push 80. The 3 s budget leaves
+    // room for segment 1's restore to be tried even when the machine is busy (a restore of such a
+    // short segment takes about 1 s, most of it process start-up), so the injected failure is reached.
     const worker = makeWorker(store, queue, logs, {
       workerId: 'viewer',
       livePollMs: 100,
-      liveLatencyBudgetSeconds: 2,
+      liveLatencyBudgetSeconds: 3,
       open: faultyRestorer({ failPushes: [15], pushDelayMs: (push) => (push >= 40 && push < 80 ? 250 : 20) }),
     });
     const segments: LiveSegment[] = [];
