@@ -172,6 +172,16 @@ def random_chunks(n: int, t_max: int, rng: np.random.Generator) -> list[int]:
     return split_chunks(n, t)
 
 
+def fresh_model(preset: str, seed: int) -> SwiftVR:
+    """The model a plan starts from. The output layer starts at zero (the untrained model is the plain
+    bicubic upscale); a little noise lets gradient reach the layers before it from the first step."""
+    torch.manual_seed(seed)
+    model = SwiftVR(get_config(preset))
+    with torch.no_grad():
+        model.dec.out.weight.normal_(0.0, 1e-3)
+    return model
+
+
 class EMA:
     def __init__(self, model: SwiftVR, decay: float):
         self.decay = decay
@@ -251,12 +261,7 @@ class Run:
             f"--steps/--lr must give one value per stage ({len(self.stages)} stages: {self.stages})"
         for s in self.stages:
             assert s in STAGES, f"stage {s!r} must be one of {STAGES}"
-        torch.manual_seed(args.seed)
-        self.model = SwiftVR(get_config(args.preset)).to(self.device)
-        # The output layer starts at zero (the untrained model is the plain bicubic upscale); a little
-        # noise lets gradient reach the layers before it from the first step.
-        with torch.no_grad():
-            self.model.dec.out.weight.normal_(0.0, 1e-3)
+        self.model = fresh_model(args.preset, args.seed).to(self.device)
         self.ema = EMA(self.model, args.ema)
         self.stage_i, self.step = 0, 0
         self.opt_state = None
