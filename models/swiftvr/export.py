@@ -166,7 +166,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fixture", action="store_true", help='mark the sidecar "fixture": true')
     p.add_argument("--attention", choices=["full", "mfswa"], default=None)
-    p.add_argument("--quality", default=None, help="JSON file with measured quality (from evaluate.py)")
+    p.add_argument("--quality", default=None, help="JSON file with measured quality (from `benchmark run --out`)")
     p.add_argument("--bench", default=None, help="JSON file with CPU throughput (from bench.py --out)")
     p.add_argument("--reference", default=None, help="path stem for reference I/O (.json + .bin)")
     p.add_argument("--out", required=True)
