@@ -3,6 +3,8 @@
 // Sessions live on the inference thread (src/inference/inference-thread.ts) or, inline, on the
 // caller's thread (tests); nothing else opens a model.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider, ModelContract } from '../types.js';
 import { SwiftvrError } from '../errors.js';
@@ -19,10 +21,24 @@ export interface SessionOptions {
   readonly spinWait?: boolean;
 }
 
-/** The execution providers this onnxruntime-node build offers, from its own backend list. */
+/**
+ * Whether onnxruntime-node's CUDA provider library was installed beside its binding. The linux x64
+ * build lists `cuda` among its backends even when the provider was not downloaded
+ * (ONNXRUNTIME_NODE_INSTALL=skip); trying it then makes onnxruntime print a load error of its own.
+ */
+function cudaLibraryInstalled(): boolean {
+  try {
+    const root = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(join(root, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+/** The execution providers this onnxruntime-node build offers: its own backend list, CUDA only when installed. */
 export function offeredProviders(): ExecutionProvider[] {
   const names = new Set(ort.listSupportedBackends().map((b) => b.name));
-  return (['cuda', 'cpu'] as const).filter((p) => names.has(p));
+  return (['cuda', 'cpu'] as const).filter((p) => names.has(p) && (p !== 'cuda' || cudaLibraryInstalled()));
 }
 
 const describeFeeds = (feeds: Feeds): string =>
