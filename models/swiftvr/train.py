@@ -307,7 +307,8 @@ class Run:
             f"{path} holds a {ck['config']['name']} model of another shape than preset {self.model.cfg.name}"
         self.model.load_state_dict(ck["ema"] if "ema" in ck else ck["model"])
         self.ema.reset(self.model)
-        self.provenance["init"] = {"from": str(path), "validation": ck.get("provenance", {}).get("validation")}
+        # The lineage travels on: the weights' own provenance (plan, sittings, validation) nests under "init".
+        self.provenance["init"] = {"from": str(path), "provenance": ck.get("provenance")}
         self.log(f"initialised from {path}")
 
     def export_best(self, val: dict) -> None:

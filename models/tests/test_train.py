@@ -87,9 +87,10 @@ def test_a_new_plan_starts_from_committed_weights(data, tmp_path):
     """--init takes the weights of a finished run (as models/swiftvr-x2.pt is committed) and runs its stages afresh."""
     first = train(data, tmp_path / "a", "joint", "3")
     weights_pt = tmp_path / "weights.pt"
-    torch.save({"config": first.model.cfg.to_dict(), "model": first.ema.model.state_dict(), "provenance": {}}, weights_pt)
+    torch.save({"config": first.model.cfg.to_dict(), "model": first.ema.model.state_dict(), "provenance": first.provenance}, weights_pt)
     nxt = train(data, tmp_path / "b", "joint", "1", "--init", str(weights_pt), "--lr", "0")
     assert nxt.provenance["init"]["from"] == str(weights_pt)
+    assert nxt.provenance["init"]["provenance"]["sittings"] == first.provenance["sittings"]
     # one step at lr 0 leaves the weights as they were loaded
     for a, b in zip(first.ema.model.state_dict().values(), nxt.model.state_dict().values()):
         assert torch.equal(a, b)
