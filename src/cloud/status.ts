@@ -86,7 +86,11 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     rendition: layout.rendition,
     ...(multivariant === undefined ? {} : { multivariant: layout.multivariant }),
     errors,
-    deadLettered: [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn) && !gaps.includes(e.sn)).map((e) => e.sn!))],
+    // A published VOD lists every segment (restored or a gap): nothing of it is dead-lettered any more,
+    // even before the last segment's metrics record, written after the publish, is there.
+    deadLettered: record.mode === 'vod' && rendition !== undefined
+      ? []
+      : [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn) && !gaps.includes(e.sn)).map((e) => e.sn!))],
     gaps,
     plainUpscaled: metrics.filter((m) => m.fallback).map((m) => ({ sn: m.sn, reason: m.fallbackReason ?? 'unknown' })),
   };

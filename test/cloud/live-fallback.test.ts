@@ -72,7 +72,8 @@ describe('live fallback to the plain upscale', () => {
     // 10 frames per segment, chunks of t_max: push 25 falls in segment 2 (frames 20..29).
     const { store, logs, playlist, text } = await follow(5, { failPushes: [25] }, { pdt: true, budget: 30 });
     expect(playlist.segments.map((s) => s.uri)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts', 'seg_000003.ts', 'seg_000004.ts']);
-    expect(marked(playlist)).toEqual([2]);
+    const reasons = JSON.stringify(logs.filter((l) => l.event === 'segment-fallback').map((l) => [l.sn, l.reason]));
+    expect(marked(playlist), reasons).toEqual([2]);
     expect(text).toMatch(/#EXT-X-DATERANGE:ID="plain-upscale-2",START-DATE="2026-01-01T00:00:02\.000Z",DURATION=1,CLASS="com\.swiftvr\.plain-upscale"/);
     expect(logs.find((l) => l.event === 'segment-fallback')).toMatchObject({ sn: 2, reason: 'restore failed: inference failed: out of memory (injected)' });
     const record = JSON.parse(bytesToText((await store.get('output/cam/index/fallbacks/000002.json'))!.body)) as { reason: string };
@@ -96,7 +97,11 @@ describe('live fallback to the plain upscale', () => {
     expect(plain.length).toBeGreaterThanOrEqual(3);
     expect(marked(playlist)).toEqual(plain);
     for (const l of logs.filter((x) => x.event === 'segment-fallback')) expect(l.reason).toMatch(/deadline/);
-    // Every plain segment was listed within its 1 s budget plus the plain upscale's own time.
-    for (const l of done.filter((x) => x.Fallback === 1)) expect(l.LagSeconds as number).toBeLessThan(2);
+    // Every plain segment was listed within its 1 s budget plus the plain upscale's own time (and a
+    // margin for the publish: the playlist and multivariant writes).
+    const plainSeconds = new Map(logs.filter((x) => x.event === 'segment-fallback').map((x) => [x.sn, x.plainSeconds as number]));
+    for (const l of done.filter((x) => x.Fallback === 1)) {
+      expect(l.LagSeconds as number, `sn ${String(l.sn)}`).toBeLessThan(1 + plainSeconds.get(l.sn)! + 0.5);
+    }
   });
 });

@@ -108,8 +108,9 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
       await ctx.pool.forget(slot);
       const t0 = performance.now();
       done = await plainUpscaleSegment(input, ctx.pool.scale, fallback, output, { workDir: dir, signal: t.signal, limit: ctx.pool.frameLimit });
-      ctx.pace.plain(m.segment.duration, (performance.now() - t0) / 1000, done.result.frames);
-      ctx.log({ event: 'segment-fallback', job, sn, reason: fallback });
+      const plainSeconds = (performance.now() - t0) / 1000;
+      ctx.pace.plain(m.segment.duration, plainSeconds, done.result.frames);
+      ctx.log({ event: 'segment-fallback', job, sn, reason: fallback, plainSeconds: Math.round(plainSeconds * 1000) / 1000 });
       await store.put(layout.fallback(sn), JSON.stringify({ job, sn, reason: fallback, worker: ctx.workerId, at: new Date().toISOString() }), {
         contentType: 'application/json',
       });
