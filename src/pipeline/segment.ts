@@ -2,7 +2,7 @@
 // Decode, restore and encode run concurrently, joined by bounded queues. The local pipeline
 // prepares (fetch + probe + decode) the next segment while the current one is restored and
 // encoded; the cloud worker calls restoreSegment() for one segment at a time.
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerKind, YuvFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
 import { badInput, SwiftvrError, withContext } from '../errors.js';
@@ -95,12 +95,17 @@ export interface PrepareOptions {
   readonly limit: FrameLimit;
 }
 
-/** Writes the segment to a local file, probes it and starts decoding into a bounded queue. */
+/**
+ * Writes the segment to a local file, probes it and starts decoding into a bounded queue. Each
+ * preparation has a folder of its own in `workDir` (removed by dispose), so two preparations of one
+ * segment, such as its plain upscale and a warm-up on it, never share or remove each other's files.
+ */
 export async function prepareSegment(input: SegmentInput, options: PrepareOptions): Promise<PreparedSegment> {
   const startedAt = performance.now();
   const ext = input.container === 'ts' ? 'ts' : 'mp4';
-  const sourcePath = join(options.workDir, `src-${input.sn}.${ext}`);
-  const extraFiles: string[] = [];
+  const dir = await mkdtemp(join(options.workDir, `sn${input.sn}-`));
+  const sourcePath = join(dir, `src.${ext}`);
+  const removeFiles = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     // fMP4: init section followed by the segment makes one decodable file.
     const parts = input.initBytes !== undefined ? [input.initBytes, input.bytes] : [input.bytes];
@@ -114,8 +119,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       ...(options.signal ? { signal: options.signal } : {}),
     });
     checkFrameSize(info.video.width, info.video.height, options.limit, name, context);
-    const open = await openGopSource(input, sourcePath, info.video.frameCount, options.workDir, { name, context, ...(options.signal ? { signal: options.signal } : {}) });
-    extraFiles.push(...open.files);
+    const open = await openGopSource(input, sourcePath, info.video.frameCount, dir, { name, context, ...(options.signal ? { signal: options.signal } : {}) });
     const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
     const decoder = linkedAbort(options.signal);
     const decoded = pump(
@@ -141,11 +145,11 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
         decoder.controller.abort();
         frames.fail(new SwiftvrError('aborted', `${segmentName(input)}: decoding stopped`));
         await decoded.catch(() => {});
-        await Promise.all([sourcePath, ...extraFiles].map((f) => rm(f, { force: true })));
+        await removeFiles();
       },
     };
   } catch (e) {
-    await Promise.all([sourcePath, ...extraFiles].map((f) => rm(f, { force: true })));
+    await removeFiles();
     throw segmentError(input, e);
   }
 }
@@ -184,10 +188,10 @@ async function openGopSource(
   input: SegmentInput,
   sourcePath: string,
   packets: number,
-  workDir: string,
+  dir: string,
   o: { readonly name: string; readonly context: { sn: number; uri: string }; readonly signal?: AbortSignal },
-): Promise<{ path: string; skipFrames: number; files: string[] }> {
-  if (!(await needsPreviousSegment(sourcePath, input.container, packets, o))) return { path: sourcePath, skipFrames: 0, files: [] };
+): Promise<{ path: string; skipFrames: number }> {
+  if (!(await needsPreviousSegment(sourcePath, input.container, packets, o))) return { path: sourcePath, skipFrames: 0 };
   const previous = await input.previous?.();
   if (previous === undefined) {
     throw badInput(
@@ -197,18 +201,13 @@ async function openGopSource(
   }
   const ext = input.container === 'ts' ? 'ts' : 'mp4';
   const init = input.initBytes === undefined ? [] : [input.initBytes];
-  const prevPath = join(workDir, `prev-${input.sn}.${ext}`);
-  const joinedPath = join(workDir, `joined-${input.sn}.${ext}`);
-  const files = [prevPath, joinedPath];
-  try {
-    await writeFile(prevPath, Buffer.concat([...init, previous.bytes]));
-    await writeFile(joinedPath, Buffer.concat([...init, previous.bytes, input.bytes]));
-    const skipFrames = await countDecodedFrames(prevPath, input.container, { ...o, name: `the segment before ${o.name}` });
-    return { path: joinedPath, skipFrames, files };
-  } catch (e) {
-    await Promise.all(files.map((f) => rm(f, { force: true })));
-    throw e;
-  }
+  // In the preparation's own folder: removed with it.
+  const prevPath = join(dir, `prev.${ext}`);
+  const joinedPath = join(dir, `joined.${ext}`);
+  await writeFile(prevPath, Buffer.concat([...init, previous.bytes]));
+  await writeFile(joinedPath, Buffer.concat([...init, previous.bytes, input.bytes]));
+  const skipFrames = await countDecodedFrames(prevPath, input.container, { ...o, name: `the segment before ${o.name}` });
+  return { path: joinedPath, skipFrames };
 }
 
 export interface RunOptions {

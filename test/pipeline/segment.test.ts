@@ -1,12 +1,13 @@
 // restoreSegment(): the unit of work of the cloud worker. A stream resumed on another
 // inference thread from a state checkpoint produces byte-identical segments (with a model whose
 // output depends on the carried state).
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRestorer, type Restorer } from '../../src/inference/restorer.js';
-import { restoreSegment, type SegmentInput } from '../../src/pipeline/segment.js';
+import { prepareSegment, restoreSegment, type SegmentInput } from '../../src/pipeline/segment.js';
+import { frameLimitFor } from '../../src/media/frame-limit.js';
 import { STATEFUL_TOY_MODEL } from '../inference/fixture-model.js';
 import { tempDirs } from './temp-dirs.js';
 
@@ -76,5 +77,20 @@ describe('restoreSegment()', () => {
     await expect(
       restoreSegment(bad, r, { outPath: join(work, 'x.m4s'), initOutPath: join(work, 'init.mp4'), encoder: 'libx264' }, { workDir: work }),
     ).rejects.toThrow(/^segment sn=1 \(seg_001\.m4s\)/);
+  });
+
+  it('two preparations of one segment in one work folder keep their own files (a plain upscale beside a warm-up on it)', async () => {
+    const work = await temp();
+    const o = { workDir: work, limit: frameLimitFor('cpu') };
+    const [a, b] = await Promise.all([prepareSegment(inputs[1]!, o), prepareSegment(inputs[1]!, o)]);
+    expect(a.sourcePath).not.toBe(b.sourcePath);
+    await a.dispose();
+    // The other one still reads and decodes its segment.
+    expect((await readFile(b.sourcePath)).length).toBeGreaterThan(inputs[1]!.bytes.length);
+    let frames = 0;
+    for await (const _ of b.frames) frames++;
+    expect(frames).toBe(b.info.video.frameCount);
+    await b.dispose();
+    expect(await readdir(work)).toEqual([]);
   });
 });
