@@ -10,6 +10,7 @@ export default defineConfig({
       'test/hls/multivariant-playlist.test.ts',
       'test/hls/bandwidth.test.ts',
       'test/util/atomic-write.test.ts',
+      'test/util/frame-pool.test.ts',
       'test/hls/resource-loader.test.ts',
       'test/inference/model-contract.test.ts',
       'test/media/colour.test.ts',

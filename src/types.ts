@@ -209,6 +209,10 @@ export interface SegmentResult {
   readonly changed?: number;
   /** Restored jump at the boundary to the previous segment over the source's jump (1: no seam). */
   readonly boundaryFlicker?: number;
+  /** Wall seconds in the model's runs (see SegmentStats). */
+  readonly modelSeconds?: number;
+  /** Inference-thread CPU ms outside the model's runs (see SegmentStats). */
+  readonly threadHostMs?: number;
   /** Set when the segment was published as a plain upscale instead of restored, and why. */
   readonly fallback?: string;
 }

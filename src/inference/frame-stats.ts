@@ -1,17 +1,23 @@
 // Cheap no-reference signals of what the model changed, computed on the inference thread from the
-// frames it already holds: luma only, on a sparse grid (every STEP-th row and column of the input),
-// the output averaged over the 2x2 block each input pixel became.
+// frames it already holds: luma only, on a sparse grid of the input (every 4th row and column, wider
+// apart on large frames so that a frame costs at most about 16k samples: the thread's time between
+// model runs is the accelerator's idle time), the output averaged over the block each sampled input
+// pixel became.
 import type { YuvFrame } from '../types.js';
 
-const STEP = 4;
+const MAX_SAMPLES = 16_384;
+
+/** Grid spacing in input pixels for a `width` x `height` input frame. */
+export const gridStep = (width: number, height: number): number => Math.max(4, Math.ceil(Math.sqrt((width * height) / MAX_SAMPLES)));
 
 /** Luma samples of an input frame on the grid. */
 export function inputSamples(f: YuvFrame): Float32Array {
-  const cols = Math.ceil(f.width / STEP);
-  const rows = Math.ceil(f.height / STEP);
+  const step = gridStep(f.width, f.height);
+  const cols = Math.ceil(f.width / step);
+  const rows = Math.ceil(f.height / step);
   const out = new Float32Array(cols * rows);
   let k = 0;
-  for (let y = 0; y < f.height; y += STEP) for (let x = 0; x < f.width; x += STEP) out[k++] = f.data[y * f.width + x]!;
+  for (let y = 0; y < f.height; y += step) for (let x = 0; x < f.width; x += step) out[k++] = f.data[y * f.width + x]!;
   return out;
 }
 
@@ -19,13 +25,14 @@ export function inputSamples(f: YuvFrame): Float32Array {
 export function outputSamples(f: YuvFrame, scale: number): Float32Array {
   const w = f.width / scale;
   const h = f.height / scale;
-  const cols = Math.ceil(w / STEP);
-  const rows = Math.ceil(h / STEP);
+  const step = gridStep(w, h);
+  const cols = Math.ceil(w / step);
+  const rows = Math.ceil(h / step);
   const out = new Float32Array(cols * rows);
   const area = scale * scale;
   let k = 0;
-  for (let y = 0; y < h; y += STEP) {
-    for (let x = 0; x < w; x += STEP) {
+  for (let y = 0; y < h; y += step) {
+    for (let x = 0; x < w; x += step) {
       let sum = 0;
       for (let dy = 0; dy < scale; dy++) {
         const row = (y * scale + dy) * f.width + x * scale;
@@ -56,6 +63,21 @@ export interface SegmentStats {
    * for a stream's first segment.
    */
   readonly boundaryFlicker?: number;
+  /** Wall seconds in the model's runs for the segment (onnxruntime-node's run, its output copy included). */
+  readonly modelSeconds?: number;
+  /**
+   * CPU milliseconds the inference thread spent on the segment outside the model's runs (taking
+   * frames in, laying them out as the model input, these statistics, sending frames out): host
+   * work between model runs. Only from an inference thread, on Node versions with
+   * process.threadCpuUsage().
+   */
+  readonly threadHostMs?: number;
+}
+
+/** This thread's CPU time in milliseconds, where Node can tell (process.threadCpuUsage, Node >= 23.9). */
+export function threadCpuMs(): number | undefined {
+  const usage = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage?.();
+  return usage === undefined ? undefined : (usage.user + usage.system) / 1000;
 }
 
 /** Accumulates SegmentStats over a stream's frames; `endSegment()` closes one segment. */

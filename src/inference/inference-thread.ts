@@ -2,6 +2,7 @@
 // from the proxy in src/inference/restorer.ts; frames arrive and leave as transferred buffers.
 import { parentPort } from 'node:worker_threads';
 import { SwiftvrError } from '../errors.js';
+import { threadCpuMs, type SegmentStats } from './frame-stats.js';
 import type { ThreadFailure, ThreadLog, ThreadOk, ThreadRequest } from './restorer.js';
 import { toWire } from './restorer.js';
 import { ModelSession } from './session.js';
@@ -12,6 +13,17 @@ if (port === null) throw new Error('inference-thread.ts runs as a worker thread 
 
 let session: ModelSession | undefined;
 let core: StreamRestorer | undefined;
+/** Thread CPU and model-run CPU at the end of the previous segment, for SegmentStats.threadHostMs. */
+let segmentStart: { cpu: number; model: number } | undefined;
+
+/** Adds the thread's CPU outside model runs since the previous segment's end. */
+function withHostTime(stats: SegmentStats | undefined, restorer: StreamRestorer): SegmentStats | undefined {
+  const cpu = threadCpuMs();
+  if (stats === undefined || cpu === undefined) return stats;
+  const start = segmentStart ?? { cpu: 0, model: 0 };
+  segmentStart = { cpu, model: restorer.modelTime.threadCpuMs };
+  return { ...stats, threadHostMs: cpu - start.cpu - (restorer.modelTime.threadCpuMs - start.model) };
+}
 
 const open = (): StreamRestorer => {
   if (core === undefined) throw new SwiftvrError('internal', 'the inference thread has no model open');
@@ -23,7 +35,9 @@ async function handle(m: ThreadRequest): Promise<{ reply: Omit<ThreadOk, 'id' | 
     case 'open': {
       const { chunkFrames, ...options } = m.options;
       session = await ModelSession.open(m.modelPath, options, (line) => port!.postMessage({ log: line } satisfies ThreadLog));
-      core = new StreamRestorer(session, chunkFrames === undefined ? {} : { chunkFrames });
+      core = new StreamRestorer(session, { keepConsumed: true, ...(chunkFrames === undefined ? {} : { chunkFrames }) });
+      // Opening the model is start-up, not a segment's host work.
+      segmentStart = { cpu: threadCpuMs() ?? 0, model: 0 };
       return { reply: { info: { contract: session.contract, provider: session.provider, chunkFrames: core.chunkFrames } } };
     }
     case 'push':
@@ -31,8 +45,17 @@ async function handle(m: ThreadRequest): Promise<{ reply: Omit<ThreadOk, 'id' | 
       const restorer = open();
       const frames = m.op === 'push' ? await restorer.push(m.frame) : await restorer.flush();
       const { wire, transfer } = toWire(frames);
-      const stats = m.op === 'flush' ? restorer.lastSegmentStats : undefined;
-      return { reply: { ...(wire === undefined ? {} : { frames: wire }), ...(stats === undefined ? {} : { stats }) }, transfer };
+      const stats = m.op === 'flush' ? withHostTime(restorer.lastSegmentStats, restorer) : undefined;
+      // The input frames' buffers go back to the main thread's frame pool.
+      const consumed = restorer.takeConsumed().filter((b) => !transfer.includes(b));
+      return {
+        reply: {
+          ...(wire === undefined ? {} : { frames: wire }),
+          ...(stats === undefined ? {} : { stats }),
+          ...(consumed.length === 0 ? {} : { consumed }),
+        },
+        transfer: [...transfer, ...consumed],
+      };
     }
     case 'reset':
       open().reset();

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { ExecutionProvider, ModelContract, YuvFrame } from '../types.js';
 import { SwiftvrError, type ErrorKind } from '../errors.js';
 import type { SegmentStats } from './frame-stats.js';
+import { framePool } from '../util/frame-pool.js';
 import { ModelSession, type SessionOptions } from './session.js';
 import { StreamRestorer } from './stream-restorer.js';
 
@@ -32,7 +33,8 @@ export interface RestorerInfo {
  *                `lastSegmentStats` then tells what the segment's restore changed
  *   reset()      forget the state; the next chunk starts from zeros
  *   snapshot()   the carried state as bytes; load(bytes) resumes from them with identical output
- * push() takes ownership of the frame's buffer (it is transferred to the inference thread).
+ * push() takes ownership of the frame's buffer (it is transferred to the inference thread, which
+ * hands it to the process's frame pool once its chunk has run).
  */
 export interface Restorer extends RestorerInfo {
   readonly scale: number;
@@ -78,6 +80,8 @@ export interface ThreadOk {
   readonly bytes?: Uint8Array;
   readonly flag?: boolean;
   readonly stats?: SegmentStats;
+  /** Buffers of input frames the thread has finished with, for the frame pool. */
+  readonly consumed?: ArrayBuffer[];
 }
 export interface ThreadFailure {
   readonly id: number;
@@ -206,7 +210,10 @@ class ThreadRestorer implements Restorer {
       const p = this.pending.get(r.id);
       this.pending.delete(r.id);
       if (p === undefined) return;
-      if (r.ok) p.resolve(r);
+      if (r.ok) {
+        for (const b of r.consumed ?? []) framePool.give(b);
+        p.resolve(r);
+      }
       else p.reject(new SwiftvrError(r.kind, r.message, { retryable: r.retryable }));
     });
     worker.on('error', (e) => this.fail(new SwiftvrError('internal', `inference thread failed: ${e.message}`, { cause: e })));

@@ -10,7 +10,7 @@
 import { yuvFrameBytes } from '../types.js';
 import type { YuvFrame } from '../types.js';
 import { SwiftvrError } from '../errors.js';
-import { StatsTracker, type SegmentStats } from './frame-stats.js';
+import { StatsTracker, threadCpuMs, type SegmentStats } from './frame-stats.js';
 import { resolveStateShape } from './model-contract.js';
 import { ort, type ModelSession } from './session.js';
 
@@ -29,6 +29,8 @@ interface CarriedState {
 export interface StreamRestorerOptions {
   /** Frames per model call, 1..t_max; default t_max. */
   readonly chunkFrames?: number;
+  /** List the buffers of input frames whose chunk has run, for takeConsumed(). @default false */
+  readonly keepConsumed?: boolean;
 }
 
 export class StreamRestorer {
@@ -40,7 +42,15 @@ export class StreamRestorer {
   framesRestored = 0;
   /** What the last segment's restore changed (set by flush()). */
   lastSegmentStats: SegmentStats | undefined;
+  /** Time in model runs since construction: wall seconds, and this thread's CPU ms (NaN where Node cannot tell). */
+  readonly modelTime = { seconds: 0, threadCpuMs: 0 };
+  private segmentModelSeconds = 0;
   private readonly stats = new StatsTracker();
+  /** The model input, kept for the next chunk of the same size. */
+  private input: Uint8Array | undefined;
+  /** Buffers of input frames whose chunk has run (see takeConsumed()). */
+  private consumed: ArrayBuffer[] = [];
+  private readonly keepConsumed: boolean;
 
   constructor(session: ModelSession, options: StreamRestorerOptions = {}) {
     const { tMax } = session.contract;
@@ -50,6 +60,7 @@ export class StreamRestorer {
     }
     this.session = session;
     this.chunkFrames = n;
+    this.keepConsumed = options.keepConsumed === true;
   }
 
   get scale(): number {
@@ -86,7 +97,8 @@ export class StreamRestorer {
     const chunk = this.buffer;
     this.buffer = [];
     const frames = chunk.length === 0 ? [] : await this.restore(chunk);
-    this.lastSegmentStats = this.stats.endSegment();
+    this.lastSegmentStats = { ...this.stats.endSegment(), modelSeconds: this.segmentModelSeconds };
+    this.segmentModelSeconds = 0;
     return frames;
   }
 
@@ -113,12 +125,19 @@ export class StreamRestorer {
     if (this.state !== undefined && (this.state.height !== ph || this.state.width !== pw)) this.releaseState();
     const state = this.state ?? this.zeroState(ph, pw);
     const t = chunk.length;
-    const input = new Uint8Array(t * frameBytes);
+    if (this.input?.length !== t * frameBytes) this.input = new Uint8Array(t * frameBytes);
+    const input = this.input;
     chunk.forEach((f, i) => input.set(f.data, i * frameBytes));
     const lq = new ort.Tensor('uint8', input, [1, t, (h * 3) / 2, w]);
     const feeds: Record<string, ort.Tensor> = { [c.input]: lq };
     for (const s of c.states) feeds[s.input] = state.tensors.get(s.input)!;
+    const wall0 = performance.now();
+    const cpu0 = threadCpuMs() ?? Number.NaN;
     const out = await this.session.run(feeds);
+    const runSeconds = (performance.now() - wall0) / 1000;
+    this.modelTime.seconds += runSeconds;
+    this.modelTime.threadCpuMs += (threadCpuMs() ?? Number.NaN) - cpu0;
+    this.segmentModelSeconds += runSeconds;
     lq.dispose();
     const hq = out[c.output];
     const oh = h * c.scale;
@@ -144,8 +163,23 @@ export class StreamRestorer {
     const frames: YuvFrame[] = [];
     for (let i = 0; i < t; i++) frames.push({ width: ow, height: oh, data: data.subarray(i * outBytes, (i + 1) * outBytes) });
     chunk.forEach((f, i) => this.stats.add(f, frames[i]!, c.scale));
+    for (const f of this.keepConsumed ? chunk : []) {
+      const b = f.data.buffer as ArrayBuffer;
+      if (f.data.byteOffset === 0 && f.data.byteLength === b.byteLength && !this.consumed.includes(b)) this.consumed.push(b);
+    }
     this.framesRestored += t;
     return frames;
+  }
+
+  /**
+   * With `keepConsumed`, the buffers of input frames whose chunks have run since the last call: nothing here refers
+   * to them any more, so they can be reused (frames that are views into a larger buffer are not
+   * listed).
+   */
+  takeConsumed(): ArrayBuffer[] {
+    const list = this.consumed;
+    this.consumed = [];
+    return list;
   }
 
   /**

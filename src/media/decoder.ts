@@ -3,6 +3,7 @@ import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import { yuvFrameBytes } from '../types.js';
 import type { SegmentMediaInfo, YuvFrame } from '../types.js';
+import { framePool } from '../util/frame-pool.js';
 import { planeFormat } from './colour.js';
 import { abortedError, spawnTool, stderrSummary } from './ffmpeg.js';
 import { rawTimestamps } from './probe.js';
@@ -35,6 +36,7 @@ export interface DecodeOptions {
  * to 8 bits), keeping their matrix and range. The iterator applies backpressure:
  * ffmpeg is paused while the consumer does not pull. Stopping early (break) kills ffmpeg.
  * A decoding failure or a frame count other than the probed one is a `bad-input` error.
+ * Frame buffers come from the process's frame pool; each yielded frame's buffer is the consumer's.
  */
 export async function* decodeFrames(
   file: string,
@@ -65,7 +67,7 @@ export async function* decodeFrames(
   let frames = 0;
   let finished = false;
   try {
-    let frame = new Uint8Array(frameBytes);
+    let frame = framePool.take(frameBytes);
     let filled = 0;
     for await (const chunk of stdout as AsyncIterable<Buffer>) {
       let offset = 0;
@@ -80,10 +82,12 @@ export async function* decodeFrames(
         // Frames beyond the probed count are only counted, for the error below.
         if (frames <= frameCount) {
           yield { width, height, data: frame };
-          frame = new Uint8Array(frameBytes);
+          frame = framePool.take(frameBytes);
         }
       }
     }
+    // The buffer being filled was never yielded.
+    framePool.give(frame.buffer as ArrayBuffer);
     const exit = await proc.exit;
     if (exit.aborted) throw abortedError(`decoding ${name}`, options.context);
     if (exit.code !== 0) {

@@ -1,12 +1,14 @@
 // Locating the ffmpeg/ffprobe system binaries and running them as child processes.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 
 import { SwiftvrError } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
+import type { LaunchedExit, LaunchRequest, LauncherMessage } from './tool-launcher.js';
 
 export type MediaTool = 'ffmpeg' | 'ffprobe';
 
@@ -87,7 +89,7 @@ export interface SpawnOptions {
 
 /** A running ffmpeg/ffprobe process. */
 export interface ToolProcess {
-  readonly child: ChildProcess;
+  /** The tool's stdin and stdout pipes, when asked for. */
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   /** Resolves (never rejects) when the process has ended. */
@@ -96,47 +98,155 @@ export interface ToolProcess {
   kill(): void;
 }
 
-/** Starts `tool` with `args`; the AbortSignal kills it. */
+interface Launched {
+  readonly pipes: { stdin?: Socket; stdout?: Socket };
+  pid?: number;
+  readonly started: () => void;
+  readonly exited: (exit: LaunchedExit) => void;
+}
+
+const signalTool = (pid: number | undefined): void => {
+  try {
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+};
+
+/**
+ * The main process's side of the tool launcher (src/media/tool-launcher.ts): forks it on first use
+ * (again if it died), keeps the event loop alive only while a tool runs.
+ */
+class LauncherClient {
+  private child: ChildProcess | undefined;
+  private readonly tools = new Map<number, Launched>();
+  private nextId = 0;
+
+  private launcher(): ChildProcess {
+    if (this.child !== undefined && this.child.connected) return this.child;
+    const fromSource = import.meta.url.endsWith('.ts');
+    const child = fork(fileURLToPath(new URL(`./tool-launcher.${fromSource ? 'ts' : 'js'}`, import.meta.url)), [], {
+      // Not the parent's flags (profilers, preloads): only what the launcher needs to load.
+      execArgv: fromSource ? ['--import', import.meta.resolve('tsx')] : [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    child.on('message', (m: LauncherMessage, handle?: Socket) => {
+      const t = this.tools.get(m.id);
+      if (t === undefined) return;
+      if ('pipe' in m) {
+        if (handle !== undefined) t.pipes[m.pipe] = handle;
+        return;
+      }
+      if ('pid' in m) {
+        t.pid = m.pid;
+        t.started();
+        return;
+      }
+      this.tools.delete(m.id);
+      this.release();
+      t.started();
+      t.exited(m.exit);
+    });
+    // The launcher died (killed, out of memory): its tools are stopped here; the next spawn forks a new one.
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+      for (const [id, t] of this.tools) {
+        this.tools.delete(id);
+        signalTool(t.pid);
+        t.started();
+        t.exited({ code: null, signal: 'SIGKILL', stderr: `the tool launcher ${how}` });
+      }
+    });
+    child.on('error', () => undefined);
+    this.child = child;
+    return child;
+  }
+
+  /** While no tool runs, the launcher does not keep the process alive. */
+  private release(): void {
+    if (this.tools.size > 0 || this.child === undefined) return;
+    this.child.unref();
+    this.child.channel?.unref();
+  }
+
+  async spawn(request: Omit<LaunchRequest, 'op' | 'id'>): Promise<{ pipes: Launched['pipes']; exit: Promise<LaunchedExit>; kill: () => void }> {
+    const child = this.launcher();
+    child.ref();
+    child.channel?.ref();
+    const id = this.nextId++;
+    const pipes: Launched['pipes'] = {};
+    let exited!: (exit: LaunchedExit) => void;
+    const exit = new Promise<LaunchedExit>((resolve) => {
+      exited = resolve;
+    });
+    let started!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const tool: Launched = { pipes, started, exited };
+    this.tools.set(id, tool);
+    child.send({ op: 'spawn', id, ...request } satisfies LaunchRequest);
+    await ready;
+    return {
+      pipes,
+      exit,
+      kill: () => {
+        if (this.tools.has(id)) signalTool(tool.pid);
+      },
+    };
+  }
+}
+
+const launcherClient = new LauncherClient();
+
+/**
+ * Starts `tool` with `args` (through the tool launcher, so the cost of starting it does not grow
+ * with this process's memory); the AbortSignal kills it.
+ */
 export async function spawnTool(
   tool: MediaTool,
   args: readonly string[],
   options: SpawnOptions = {},
 ): Promise<ToolProcess> {
+  return start(tool, args, options, options.stdout === true ? 'pipe' : 'ignore').then(({ proc }) => proc);
+}
+
+async function start(
+  tool: MediaTool,
+  args: readonly string[],
+  options: SpawnOptions,
+  stdout: LaunchRequest['stdout'],
+): Promise<{ proc: ToolProcess; collected: Promise<Buffer> }> {
   const bin = await locateTool(tool);
-  const limit = options.stderrBytes ?? 8192;
-  const child = spawn(bin, args, {
-    stdio: [options.stdin === true ? 'pipe' : 'ignore', options.stdout === true ? 'pipe' : 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => {
-    stderr = (stderr + text).slice(-limit);
+  const launched = await launcherClient.spawn({
+    bin,
+    args,
+    env: process.env,
+    stdin: options.stdin === true,
+    stdout,
+    stderrBytes: options.stderrBytes ?? 8192,
   });
   let aborted = false;
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
   const onAbort = (): void => {
     aborted = true;
-    kill();
+    launched.kill();
   };
   if (options.signal?.aborted === true) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const exit = new Promise<ToolExit>((resolve) => {
-    let spawnError: Error | undefined;
-    child.once('error', (e) => {
-      spawnError = e;
-    });
-    child.once('close', (code, signal) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      const tail = spawnError === undefined ? stderr : `${stderr}\n${spawnError.message}`;
-      resolve({ code, signal, aborted, stderr: tail.trim() });
-    });
+  const raw = launched.exit.then((e) => {
+    options.signal?.removeEventListener('abort', onAbort);
+    return e;
   });
+  const exit = raw.then(({ code, signal, stderr }): ToolExit => ({ code, signal, aborted, stderr }));
+  const { stdin, stdout: out } = launched.pipes;
   // Writes after the process died surface as EPIPE here; the exit status tells the story.
-  child.stdin?.on('error', () => undefined);
-  return { child, stdin: child.stdin, stdout: child.stdout, exit, kill };
+  stdin?.on('error', () => undefined);
+  return {
+    proc: { stdin: stdin ?? null, stdout: out ?? null, exit, kill: launched.kill },
+    collected: raw.then((e) => Buffer.from(e.stdout ?? new Uint8Array(0))),
+  };
 }
 
 /** Runs `tool` to completion and returns its stdout; the caller judges the exit status. */
@@ -145,11 +255,9 @@ export async function runTool(
   args: readonly string[],
   options: Omit<SpawnOptions, 'stdin' | 'stdout'> = {},
 ): Promise<ToolExit & { readonly stdout: Buffer }> {
-  const proc = await spawnTool(tool, args, { ...options, stdout: true });
-  const chunks: Buffer[] = [];
-  proc.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const { proc, collected } = await start(tool, args, options, 'collect');
   const exit = await proc.exit;
-  return { ...exit, stdout: Buffer.concat(chunks) };
+  return { ...exit, stdout: await collected };
 }
 
 /** The error for work stopped by an AbortSignal. */

@@ -274,6 +274,8 @@ export function runSegment(
       const result = segmentResult(input, frames, startedAt, encoded, info, {
         ...(stats === undefined ? {} : { changed: stats.changed }),
         ...(stats?.boundaryFlicker === undefined ? {} : { boundaryFlicker: stats.boundaryFlicker }),
+        ...(stats?.modelSeconds === undefined ? {} : { modelSeconds: stats.modelSeconds }),
+        ...(stats?.threadHostMs === undefined ? {} : { threadHostMs: stats.threadHostMs }),
       });
       return { encoded, result };
     } catch (e) {
@@ -295,7 +297,7 @@ function segmentResult(
   startedAt: number,
   encoded: EncodedSegment,
   info: SegmentMediaInfo,
-  extra: Pick<SegmentResult, 'changed' | 'boundaryFlicker' | 'fallback'>,
+  extra: Pick<SegmentResult, 'changed' | 'boundaryFlicker' | 'modelSeconds' | 'threadHostMs' | 'fallback'>,
 ): SegmentResult {
   const seconds = (performance.now() - startedAt) / 1000;
   return { sn: input.sn, frames, seconds, fps: seconds > 0 ? frames / seconds : 0, bytes: encoded.bytes, duration: info.durationSeconds, ...extra };

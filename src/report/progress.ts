@@ -29,7 +29,8 @@ const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 /**
  * The JSON line printed per segment with --json: sn, frames, seconds, fps; `changed` (mean luma
  * change the model made, 8-bit levels) and `boundaryFlicker` (restored jump at the segment's start
- * over the source's), no-reference signals of what the model did; `fallback` with the reason when
+ * over the source's), no-reference signals of what the model did; `modelSeconds` (time in the
+ * model's runs) and `threadHostMs` (inference-thread CPU outside them); `fallback` with the reason when
  * the segment was published as a plain upscale.
  */
 export const segmentJsonLine = (r: SegmentResult): string =>
@@ -42,6 +43,8 @@ export const segmentJsonLine = (r: SegmentResult): string =>
     ...(r.fallback === undefined ? {} : { reason: r.fallback }),
     ...(r.changed === undefined ? {} : { changed: round(r.changed, 3) }),
     ...(r.boundaryFlicker === undefined ? {} : { boundaryFlicker: round(r.boundaryFlicker, 3) }),
+    ...(r.modelSeconds === undefined ? {} : { modelSeconds: round(r.modelSeconds, 3) }),
+    ...(r.threadHostMs === undefined ? {} : { threadHostMs: round(r.threadHostMs, 1) }),
   });
 
 export function createProgressReporter(

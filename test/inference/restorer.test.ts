@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRestorer, type Restorer } from '../../src/inference/restorer.js';
 import { offeredProviders } from '../../src/inference/session.js';
+import { framePool } from '../../src/util/frame-pool.js';
 import { yuvFrameBytes } from '../../src/types.js';
 import type { YuvFrame } from '../../src/types.js';
 import { STATEFUL_TOY_MODEL } from './fixture-model.js';
@@ -76,6 +77,30 @@ describe('the inference thread', () => {
     await threaded.push(f);
     expect(f.data.byteLength).toBe(0);
     await threaded.reset();
+  });
+
+  it('hands the buffers of a chunk\'s input frames back to the frame pool once the chunk has run', async () => {
+    await threaded.reset();
+    const before = framePool.size;
+    const frames = Array.from({ length: threaded.chunkFrames }, (_, i) => frame(i));
+    for (const f of frames.slice(0, -1)) expect(await threaded.push(f)).toEqual([]);
+    expect(framePool.size).toBe(before);
+    const out = await threaded.push(frames.at(-1)!);
+    expect(out).toHaveLength(threaded.chunkFrames);
+    expect(framePool.size).toBe(before + threaded.chunkFrames);
+    const reused = Array.from({ length: threaded.chunkFrames }, () => framePool.take(yuvFrameBytes(W, H)));
+    expect(reused.every((b) => b.byteLength === yuvFrameBytes(W, H))).toBe(true);
+    await threaded.flush();
+  });
+
+  it('tells how long a segment spent in the model and how much thread CPU went to the rest', async () => {
+    await threaded.reset();
+    await restoreAll(threaded, [frame(0), frame(1), frame(2), frame(3), frame(4)]);
+    const stats = threaded.lastSegmentStats!;
+    expect(stats.modelSeconds).toBeGreaterThan(0);
+    // Node 24 (the pinned runtime) tells a thread's CPU time.
+    expect(stats.threadHostMs).toBeGreaterThanOrEqual(0);
+    expect(stats.threadHostMs).toBeLessThan(stats.modelSeconds! * 1000);
   });
 
   it('reports a failure inside the thread with its kind, and goes on working', async () => {

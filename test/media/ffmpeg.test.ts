@@ -1,11 +1,14 @@
-// Finding ffmpeg/ffprobe, the missing-dependency error, and stopping a run with an AbortSignal.
+// Finding ffmpeg/ffprobe, the missing-dependency error, stopping a run with an AbortSignal, and the
+// tool launcher that starts the tools (its pipes, its death, the tools dying with their caller).
+import { execFile, execFileSync } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
-import { locateTool, runTool } from '../../src/media/ffmpeg.js';
+import { locateTool, runTool, spawnTool } from '../../src/media/ffmpeg.js';
 import { removeTempDirs, tempDir } from './media-fixtures.js';
 
 afterAll(removeTempDirs);
@@ -61,5 +64,81 @@ describe('runTool', () => {
     const exit = await runTool('ffprobe', ['-v', 'error', '/nonexistent/segment.ts']);
     expect(exit.code).not.toBe(0);
     expect(exit.stderr).toContain('/nonexistent/segment.ts: No such file or directory');
+  });
+});
+
+/** Pids of this process's children whose command line contains `needle`. */
+function childrenMatching(parent: number, needle: string): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)], { encoding: 'utf8' }).trim();
+  return out === '' ? [] : out.split('\n').filter((l) => l.includes(needle)).map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('the tool launcher', () => {
+  it('hands over stdin and stdout pipes that carry data both ways', async () => {
+    const proc = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '4x4', '-i', 'pipe:0',
+      '-vf', 'negate', '-f', 'rawvideo', 'pipe:1'], { stdin: true, stdout: true });
+    const chunks: Buffer[] = [];
+    proc.stdout!.on('data', (c: Buffer) => chunks.push(c));
+    proc.stdin!.end(Buffer.alloc(32, 10));
+    const exit = await proc.exit;
+    expect(exit.code).toBe(0);
+    expect([...Buffer.concat(chunks)]).toEqual(Array(32).fill(245));
+  });
+
+  it('reports its tools as killed when it dies, and a new one starts for the next tool', async () => {
+    const proc = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=60', '-f', 'null', '-']);
+    const launchers = childrenMatching(process.pid, 'tool-launcher');
+    expect(launchers).toHaveLength(1);
+    const tools = childrenMatching(launchers[0]!, 'ffmpeg');
+    expect(tools).toHaveLength(1);
+    process.kill(launchers[0]!, 'SIGKILL');
+    const exit = await proc.exit;
+    expect(exit.signal).toBe('SIGKILL');
+    expect(exit.stderr).toBe('the tool launcher was killed by SIGKILL');
+    await expect.poll(() => alive(tools[0]!), { timeout: 10_000 }).toBe(false);
+    const next = await runTool('ffprobe', ['-version']);
+    expect(next.code).toBe(0);
+    expect(next.stdout.toString('utf8')).toMatch(/^ffprobe version/);
+  });
+
+  it('stops the running tools when the process that asked for them exits, and lets it exit', async () => {
+    const script = [
+      `import { spawnTool } from ${JSON.stringify(new URL('../../src/media/ffmpeg.ts', import.meta.url).href)};`,
+      "const p = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=60', '-f', 'null', '-']);",
+      "const { execFileSync } = await import('node:child_process');",
+      "const launcher = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\\n').find((l) => l.includes('tool-launcher'));",
+      "const tool = execFileSync('ps', ['-o', 'pid=', '--ppid', launcher.trim().split(' ')[0]], { encoding: 'utf8' }).trim();",
+      'console.log(tool);',
+      'p.kill(); await p.exit;',
+      // A second tool is left running on purpose: the exit must take it down.
+      "const q = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=60', '-f', 'null', '-']);",
+      "console.log(execFileSync('ps', ['-o', 'pid=', '--ppid', launcher.trim().split(' ')[0]], { encoding: 'utf8' }).trim());",
+      'process.exit(0);',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
+    const [first, second] = stdout.trim().split('\n').map(Number);
+    expect(first).toBeGreaterThan(0);
+    expect(second).toBeGreaterThan(0);
+    await expect.poll(() => alive(second!), { timeout: 10_000 }).toBe(false);
+    expect(alive(first!)).toBe(false);
+  });
+
+  it('does not keep an idle process alive', async () => {
+    const script = [
+      `import { runTool } from ${JSON.stringify(new URL('../../src/media/ffmpeg.ts', import.meta.url).href)};`,
+      "const r = await runTool('ffprobe', ['-version']);",
+      'console.log(r.code);',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
+    expect(stdout.trim()).toBe('0');
   });
 });
