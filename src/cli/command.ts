@@ -1,4 +1,5 @@
-// What a subcommand of the `swiftvr` CLI is: the dispatch table in cli.ts maps names to these.
+// What a subcommand of the `swiftvr` CLI is: the dispatch table in cli.ts maps names (with their
+// one-line summaries) to loaders of these.
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -7,8 +8,6 @@ export interface CliIo {
 }
 
 export interface Command {
-  /** One line for the top-level help. */
-  readonly summary: string;
   readonly usage: string;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(argv: readonly string[], io: CliIo): Promise<number>;

@@ -23,7 +23,6 @@ ${CLOUD_OPTIONS_HELP}
   -h, --help                show this help`;
 
 export const redriveCommand: Command = {
-  summary: "send a job's dead-lettered messages back to the queue once its source is fixed",
   usage: REDRIVE_USAGE,
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const args = parseCloudArgs(argv, REDRIVE_USAGE, ['gap']);

@@ -125,7 +125,6 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
 }
 
 export const restoreCommand: Command = {
-  summary: 'restore and upscale an HLS stream or video file into a new rendition',
   usage: RESTORE_USAGE,
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const config = parseRestoreArgs(argv);

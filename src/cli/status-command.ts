@@ -16,7 +16,6 @@ ${CLOUD_OPTIONS_HELP}
   -h, --help                show this help`;
 
 export const statusCommand: Command = {
-  summary: 'show a cloud job: segments done, fps, lag, errors',
   usage: STATUS_USAGE,
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const args = parseCloudArgs(argv, STATUS_USAGE, ['json']);

@@ -24,7 +24,6 @@ ${WORKER_OPTIONS_HELP}
   -h, --help                show this help`;
 
 export const submitCommand: Command = {
-  summary: 'queue a VOD or live restore job for a playlist in S3',
   usage: SUBMIT_USAGE,
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const args = parseCloudArgs(argv, SUBMIT_USAGE, ['live', 'shards', 'json']);

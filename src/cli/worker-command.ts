@@ -21,7 +21,6 @@ ${WORKER_OPTIONS_HELP}
   -h, --help                show this help`;
 
 export const workerCommand: Command = {
-  summary: 'run a cloud worker on an SQS FIFO queue (S3 or local store)',
   usage: WORKER_USAGE,
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const args = parseCloudArgs(argv, WORKER_USAGE);

@@ -83,9 +83,14 @@ describe('swiftvr CLI', () => {
     expect(lines.map((l) => l.sn)).toEqual([0, 1, 2]);
     for (const [i, l] of lines.entries()) {
       // the first segment has no boundary to a previous one
-      expect(Object.keys(l)).toEqual(['sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker'])]);
+      expect(Object.keys(l)).toEqual([
+        'sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker']), 'modelSeconds', 'threadHostMs',
+      ]);
       expect(l.frames).toBe(10);
       expect(l.seconds).toBeGreaterThan(0);
+      expect(l.modelSeconds).toBeGreaterThan(0);
+      expect(l.modelSeconds).toBeLessThan(l.seconds as number);
+      expect(l.threadHostMs).toBeGreaterThanOrEqual(0);
       expect(l.fps).toBeCloseTo((l.frames as number) / (l.seconds as number), 0);
       expect(l.fallback).toBe(false);
       // the fixture model is the plain bicubic upscale: it changes its input by a little only
