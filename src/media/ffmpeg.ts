@@ -99,6 +99,8 @@ export interface ToolProcess {
 }
 
 interface Launched {
+  /** The launcher process that started it. */
+  readonly via: ChildProcess;
   readonly pipes: { stdin?: Socket; stdout?: Socket };
   pid?: number;
   readonly started: () => void;
@@ -148,20 +150,24 @@ class LauncherClient {
       t.started();
       t.exited(m.exit);
     });
-    // The launcher died (killed, out of memory): its tools are stopped here; the next spawn forks a new one.
-    child.on('exit', (code, signal) => {
-      if (this.child === child) this.child = undefined;
-      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
-      for (const [id, t] of this.tools) {
-        this.tools.delete(id);
-        signalTool(t.pid);
-        t.started();
-        t.exited({ code: null, signal: 'SIGKILL', stderr: `the tool launcher ${how}` });
-      }
-    });
-    child.on('error', () => undefined);
+    // The launcher died (killed, out of memory) or could not start: its tools are stopped here; the
+    // next spawn forks a new one.
+    child.on('exit', (code, signal) => this.lost(child, signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`));
+    child.on('error', (e) => this.lost(child, `failed: ${e.message}`));
     this.child = child;
     return child;
+  }
+
+  private lost(launcher: ChildProcess, how: string): void {
+    if (this.child === launcher) this.child = undefined;
+    for (const [id, t] of this.tools) {
+      if (t.via !== launcher) continue;
+      this.tools.delete(id);
+      signalTool(t.pid);
+      t.started();
+      t.exited({ code: null, signal: 'SIGKILL', stderr: `the tool launcher ${how}` });
+    }
+    this.release();
   }
 
   /** While no tool runs, the launcher does not keep the process alive. */
@@ -185,9 +191,11 @@ class LauncherClient {
     const ready = new Promise<void>((resolve) => {
       started = resolve;
     });
-    const tool: Launched = { pipes, started, exited };
+    const tool: Launched = { via: child, pipes, started, exited };
     this.tools.set(id, tool);
-    child.send({ op: 'spawn', id, ...request } satisfies LaunchRequest);
+    child.send({ op: 'spawn', id, ...request } satisfies LaunchRequest, (e) => {
+      if (e !== null) this.lost(child, `could not take the request: ${e.message}`);
+    });
     await ready;
     return {
       pipes,
