@@ -236,7 +236,19 @@ async function start(
     stdout,
     stderrBytes: options.stderrBytes ?? 8192,
   });
+  const { stdin, stdout: out } = launched.pipes;
+  // Writes after the process died surface as EPIPE here; the exit status tells the story.
+  stdin?.on('error', () => undefined);
+  out?.on('error', () => undefined);
+  // The pipes are this process's file descriptors: stdin closes once the tool has ended; stdout
+  // once it is read to its end, or when the tool is killed (its reader has given up on it).
+  const kill = (): void => {
+    launched.kill();
+    stdin?.destroy();
+    out?.destroy();
+  };
   let aborted = false;
+  // An abort only stops the tool: its reader then sees the end of stdout and the aborted exit.
   const onAbort = (): void => {
     aborted = true;
     launched.kill();
@@ -245,14 +257,12 @@ async function start(
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   const raw = launched.exit.then((e) => {
     options.signal?.removeEventListener('abort', onAbort);
+    stdin?.destroy();
     return e;
   });
   const exit = raw.then(({ code, signal, stderr }): ToolExit => ({ code, signal, aborted, stderr }));
-  const { stdin, stdout: out } = launched.pipes;
-  // Writes after the process died surface as EPIPE here; the exit status tells the story.
-  stdin?.on('error', () => undefined);
   return {
-    proc: { stdin: stdin ?? null, stdout: out ?? null, exit, kill: launched.kill },
+    proc: { stdin: stdin ?? null, stdout: out ?? null, exit, kill },
     collected: raw.then((e) => Buffer.from(e.stdout ?? new Uint8Array(0))),
   };
 }

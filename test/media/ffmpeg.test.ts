@@ -1,6 +1,7 @@
 // Finding ffmpeg/ffprobe, the missing-dependency error, stopping a run with an AbortSignal, and the
 // tool launcher that starts the tools (its pipes, its death, the tools dying with their caller).
 import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -130,6 +131,27 @@ describe('the tool launcher', () => {
     expect(second).toBeGreaterThan(0);
     await expect.poll(() => alive(second!), { timeout: 10_000 }).toBe(false);
     expect(alive(first!)).toBe(false);
+  });
+
+  it('leaves no pipe open once a tool has ended, been read to its end or been given up on', async () => {
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    await runTool('ffprobe', ['-version']);
+    const before = openFds();
+    for (let i = 0; i < 5; i++) {
+      const abandoned = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=60', '-f', 'rawvideo', 'pipe:1'], { stdout: true });
+      for await (const chunk of abandoned.stdout!) if ((chunk as Buffer).length > 0) break;
+      abandoned.kill();
+      await abandoned.exit;
+      const fed = await spawnTool('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-s', '4x4', '-pix_fmt', 'gray', '-i', 'pipe:0', '-f', 'null', '-'], { stdin: true });
+      fed.stdin!.end(Buffer.alloc(16));
+      expect((await fed.exit).code).toBe(0);
+      const read = await spawnTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=1', '-f', 'rawvideo', 'pipe:1'], { stdout: true });
+      let bytes = 0;
+      for await (const chunk of read.stdout!) bytes += (chunk as Buffer).length;
+      expect(bytes).toBe(25 * 64 * 64 * 1.5);
+      await read.exit;
+    }
+    await expect.poll(openFds, { timeout: 5_000 }).toBe(before);
   });
 
   it('does not keep an idle process alive', async () => {
