@@ -13,16 +13,16 @@ if (port === null) throw new Error('inference-thread.ts runs as a worker thread 
 
 let session: ModelSession | undefined;
 let core: StreamRestorer | undefined;
-/** Thread CPU and model-run CPU at the end of the previous segment, for SegmentStats.threadHostMs. */
-let segmentStart: { cpu: number; model: number } | undefined;
+/** Thread CPU and model-run CPU at the end of the previous segment (or the model's opening), for SegmentStats.threadHostMs. */
+let segmentStart = { cpu: 0, model: 0 };
 
 /** Adds the thread's CPU outside model runs since the previous segment's end. */
 function withHostTime(stats: SegmentStats | undefined, restorer: StreamRestorer): SegmentStats | undefined {
   const cpu = threadCpuMs();
   if (stats === undefined || cpu === undefined) return stats;
-  const start = segmentStart ?? { cpu: 0, model: 0 };
-  segmentStart = { cpu, model: restorer.modelTime.threadCpuMs };
-  return { ...stats, threadHostMs: cpu - start.cpu - (restorer.modelTime.threadCpuMs - start.model) };
+  const start = segmentStart;
+  segmentStart = { cpu, model: restorer.modelThreadCpuMs };
+  return { ...stats, threadHostMs: cpu - start.cpu - (restorer.modelThreadCpuMs - start.model) };
 }
 
 const open = (): StreamRestorer => {

@@ -42,9 +42,9 @@ export class StreamRestorer {
   framesRestored = 0;
   /** What the last segment's restore changed (set by flush()). */
   lastSegmentStats: SegmentStats | undefined;
-  /** Time in model runs since construction: wall seconds, and this thread's CPU ms (NaN where Node cannot tell). */
-  readonly modelTime = { seconds: 0, threadCpuMs: 0 };
+  /** Wall seconds in model runs since the last flush(). */
   private segmentModelSeconds = 0;
+  private modelCpuMs = 0;
   private readonly stats = new StatsTracker();
   /** The model input, kept for the next chunk of the same size. */
   private input: Uint8Array | undefined;
@@ -61,6 +61,11 @@ export class StreamRestorer {
     this.session = session;
     this.chunkFrames = n;
     this.keepConsumed = options.keepConsumed === true;
+  }
+
+  /** This thread's CPU ms in model runs since construction (NaN where Node cannot tell a thread's CPU time). */
+  get modelThreadCpuMs(): number {
+    return this.modelCpuMs;
   }
 
   get scale(): number {
@@ -134,10 +139,8 @@ export class StreamRestorer {
     const wall0 = performance.now();
     const cpu0 = threadCpuMs() ?? Number.NaN;
     const out = await this.session.run(feeds);
-    const runSeconds = (performance.now() - wall0) / 1000;
-    this.modelTime.seconds += runSeconds;
-    this.modelTime.threadCpuMs += (threadCpuMs() ?? Number.NaN) - cpu0;
-    this.segmentModelSeconds += runSeconds;
+    this.segmentModelSeconds += (performance.now() - wall0) / 1000;
+    this.modelCpuMs += (threadCpuMs() ?? Number.NaN) - cpu0;
     lq.dispose();
     const hq = out[c.output];
     const oh = h * c.scale;
@@ -163,9 +166,11 @@ export class StreamRestorer {
     const frames: YuvFrame[] = [];
     for (let i = 0; i < t; i++) frames.push({ width: ow, height: oh, data: data.subarray(i * outBytes, (i + 1) * outBytes) });
     chunk.forEach((f, i) => this.stats.add(f, frames[i]!, c.scale));
-    for (const f of this.keepConsumed ? chunk : []) {
-      const b = f.data.buffer as ArrayBuffer;
-      if (f.data.byteOffset === 0 && f.data.byteLength === b.byteLength && !this.consumed.includes(b)) this.consumed.push(b);
+    if (this.keepConsumed) {
+      for (const f of chunk) {
+        const b = f.data.buffer as ArrayBuffer;
+        if (f.data.byteOffset === 0 && f.data.byteLength === b.byteLength && !this.consumed.includes(b)) this.consumed.push(b);
+      }
     }
     this.framesRestored += t;
     return frames;

@@ -271,12 +271,8 @@ export function runSegment(
       for await (const frame of toEncode) await encoder.write(frame);
       await restored;
       const encoded = await encoder.finish();
-      const result = segmentResult(input, frames, startedAt, encoded, info, {
-        ...(stats === undefined ? {} : { changed: stats.changed }),
-        ...(stats?.boundaryFlicker === undefined ? {} : { boundaryFlicker: stats.boundaryFlicker }),
-        ...(stats?.modelSeconds === undefined ? {} : { modelSeconds: stats.modelSeconds }),
-        ...(stats?.threadHostMs === undefined ? {} : { threadHostMs: stats.threadHostMs }),
-      });
+      // The segment's statistics are the result's fields of the same names.
+      const result = segmentResult(input, frames, startedAt, encoded, info, stats ?? {});
       return { encoded, result };
     } catch (e) {
       toEncode.fail(e);
