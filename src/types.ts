@@ -2,6 +2,7 @@
 // Each stage module owns its internals; only what crosses a stage boundary lives here.
 import type { SourceAccess } from './hls/resource-loader.js';
 import type { VideoColour } from './media/colour.js';
+import type { PictureInfo, PictureReport } from './media/picture.js';
 
 export type { VideoColour };
 
@@ -106,8 +107,11 @@ export interface SourcePlan {
 
 /** What ffprobe tells about one segment. */
 export interface VideoStreamInfo {
+  /** The picture's size as the model sees it: the coded size, turned upright (`picture.rotation`). */
   readonly width: number;
   readonly height: number;
+  /** Shape, orientation, scan and bit depth of the coded picture. */
+  readonly picture: PictureInfo;
   readonly frameCount: number;
   readonly frameRate: Rational;
   /** PTS of the first video frame, in seconds. */
@@ -215,4 +219,6 @@ export interface SegmentResult {
   readonly threadHostMs?: number;
   /** Set when the segment was published as a plain upscale instead of restored, and why. */
   readonly fallback?: string;
+  /** Which picture properties the output keeps, what was applied to keep their meaning, what it drops. */
+  readonly picture?: PictureReport;
 }

@@ -42,8 +42,8 @@ class Degradation:
         )
 
     @staticmethod
-    def bench(crf: int, keyint: int) -> "Degradation":
-        return Degradation(blur=0.8, down="bicubic", noise=2.0, chroma_noise=0.5, crf=crf, preset="medium",
+    def bench(crf: int, keyint: int, blur: float = 0.8, noise: float = 2.0) -> "Degradation":
+        return Degradation(blur=blur, down="bicubic", noise=noise, chroma_noise=0.5, crf=crf, preset="medium",
                            keyint=keyint, bframes=3)
 
     def to_dict(self) -> dict:

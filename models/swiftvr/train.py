@@ -270,7 +270,7 @@ class Run:
         self.history: list[dict] = []
         self.provenance = {"trained": True, "preset": args.preset, "seed": args.seed, "data": str(args.data),
                            "plan": {"stages": self.stages, "steps": self.steps, "lr": self.lrs, "batch": args.batch,
-                                    "frames": args.frames, "crop_lq": args.crop, "ema": args.ema},
+                                    "frames": args.frames, "crop_lq": args.crop, "ema": args.ema, "amp": args.amp},
                            "sittings": []}
         self.log_file = open(self.out / "train.log", "a")
 
@@ -365,7 +365,7 @@ def main(args: argparse.Namespace) -> Run:
             lq, hq = (x.to(run.device, non_blocking=True) for x in batches(args.batch))
             chunks = random_chunks(lq.shape[1], run.model.cfg.t_max, rng)
             with torch.autocast(device_type=run.device.split(":")[0], dtype=torch.bfloat16,
-                                enabled=run.device.startswith("cuda")):
+                                enabled=run.device.startswith("cuda") or args.amp == "bf16"):
                 loss = STEP[stage](run.model, lq, hq, chunks, gen=gen, teacher=teacher)
             assert torch.isfinite(loss), f"stage {stage} step {k}: loss is {loss.item()}"
             opt.zero_grad(set_to_none=True)
@@ -433,6 +433,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--amp", default="fp32", choices=["fp32", "bf16"],
+                   help="CPU precision of the training step (CUDA always runs bf16 autocast); "
+                        "models/swiftvr/step_bench.py measures both")
     p.add_argument("--val-every", type=int, default=1500, help="joint steps between validations (0: none)")
     p.add_argument("--val-frames", type=int, default=100, help="frames per benchmark clip in validation")
     p.add_argument("--ckpt-minutes", type=float, default=5.0)

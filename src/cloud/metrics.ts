@@ -1,6 +1,7 @@
 // Per-segment metrics: one CloudWatch embedded-metric-format (EMF) line per restored segment
 // on stdout (the awslogs driver ships it; CloudWatch extracts the metrics), and the same facts
 // in segments/<sn>.json for `swiftvr status`.
+import type { PictureReport } from '../media/picture.js';
 
 export interface SegmentMetrics {
   readonly job: string;
@@ -27,6 +28,8 @@ export interface SegmentMetrics {
   readonly changed?: number;
   /** Restored jump at the segment's start over the source's (1: no seam); restored segments only. */
   readonly boundaryFlicker?: number;
+  /** Picture properties the segment kept, what was applied to keep their meaning, what it dropped. */
+  readonly picture?: PictureReport;
   readonly attempt: number;
   readonly worker: string;
   readonly at: string;

@@ -27,6 +27,37 @@ export interface VideoColour {
   readonly range: 'tv' | 'pc';
   /** Which fields the source did not tag and took the default for. */
   readonly defaulted: readonly ('matrix' | 'primaries' | 'transfer' | 'range')[];
+  /**
+   * Tags the source carries that the output encoder cannot write (values its standard calls
+   * reserved, or that ffmpeg has no name for): the output leaves these fields unspecified.
+   */
+  readonly dropped: readonly DroppedColourTag[];
+}
+
+export interface DroppedColourTag {
+  readonly field: 'matrix' | 'primaries' | 'transfer';
+  /** The value as ffprobe named it, e.g. `reserved`. */
+  readonly value: string;
+}
+
+/**
+ * The values ffmpeg's -colorspace, -color_primaries and -color_trc options accept, in ffprobe's
+ * names (the ones ffprobe prints differently are mapped in TRC_OPTION). Anything else (`reserved`,
+ * a number ffmpeg has no name for) cannot be written and is left unspecified in the output.
+ */
+const WRITABLE = {
+  matrix: new Set(['rgb', 'bt709', 'fcc', 'bt470bg', 'smpte170m', 'smpte240m', 'ycgco', 'bt2020nc', 'bt2020c',
+    'smpte2085', 'chroma-derived-nc', 'chroma-derived-c', 'ictcp']),
+  primaries: new Set(['bt709', 'bt470m', 'bt470bg', 'smpte170m', 'smpte240m', 'film', 'bt2020', 'smpte428',
+    'smpte431', 'smpte432', 'jedec-p22', 'ebu3213']),
+  transfer: new Set(['bt709', 'gamma22', 'gamma28', 'bt470m', 'bt470bg', 'smpte170m', 'smpte240m', 'linear', 'log100',
+    'log316', 'iec61966-2-4', 'bt1361e', 'iec61966-2-1', 'bt2020-10', 'bt2020-12', 'smpte2084', 'smpte428',
+    'arib-std-b67']),
+} as const;
+
+/** Whether the output encoder can write `value` for `field`. */
+export function writableTag(field: 'matrix' | 'primaries' | 'transfer', value: string): boolean {
+  return WRITABLE[field].has(value);
 }
 
 const tagged = (v: string | undefined): v is string => v !== undefined && v !== '' && v !== 'unknown' && v !== 'unspecified';
@@ -74,7 +105,19 @@ export function videoColour(p: ProbedColour, width: number, height: number): Vid
     range = p.pix_fmt?.startsWith('yuvj') === true ? 'pc' : 'tv';
     defaulted.push('range');
   }
-  return { matrix, primaries, transfer, range, defaulted };
+  const dropped: DroppedColourTag[] = [];
+  for (const [field, value] of [['matrix', matrix], ['primaries', primaries], ['transfer', transfer]] as const) {
+    if (!writableTag(field, value)) dropped.push({ field, value });
+  }
+  return { matrix, primaries, transfer, range, defaulted, dropped };
+}
+
+/** One line for a user: which tags the output leaves unspecified, or undefined when none. */
+export function droppedColourWarning(colour: VideoColour): string | undefined {
+  if (colour.dropped.length === 0) return undefined;
+  const list = colour.dropped.map((d) => `${d.field} "${d.value}"`).join(', ');
+  return `the source's colour tag${colour.dropped.length > 1 ? 's' : ''} ${list} cannot be written by the output encoder ` +
+    '(reserved or unnamed values); the restored rendition leaves them unspecified';
 }
 
 /**
@@ -89,8 +132,13 @@ export function planeFormat(sourcePixFmt: string): 'yuv420p' | 'yuvj420p' {
 /** ffprobe names a few transfer characteristics differently from ffmpeg's -color_trc option. */
 const TRC_OPTION: Record<string, string> = { bt470m: 'gamma22', bt470bg: 'gamma28' };
 
-/** ffmpeg output options that tag the encoded stream with `colour`. */
+/** ffmpeg output options that tag the encoded stream with `colour`; dropped fields stay unspecified. */
 export function colourTagArgs(colour: VideoColour): string[] {
-  return ['-colorspace', colour.matrix, '-color_primaries', colour.primaries,
-    '-color_trc', TRC_OPTION[colour.transfer] ?? colour.transfer, '-color_range', colour.range];
+  const dropped = new Set(colour.dropped.map((d) => d.field));
+  return [
+    ...(dropped.has('matrix') ? [] : ['-colorspace', colour.matrix]),
+    ...(dropped.has('primaries') ? [] : ['-color_primaries', colour.primaries]),
+    ...(dropped.has('transfer') ? [] : ['-color_trc', TRC_OPTION[colour.transfer] ?? colour.transfer]),
+    '-color_range', colour.range,
+  ];
 }

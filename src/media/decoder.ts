@@ -5,6 +5,7 @@ import { yuvFrameBytes } from '../types.js';
 import type { SegmentMediaInfo, YuvFrame } from '../types.js';
 import { framePool } from '../util/frame-pool.js';
 import { planeFormat } from './colour.js';
+import { uprightFilters } from './picture.js';
 import { abortedError, spawnTool, stderrSummary } from './ffmpeg.js';
 import { rawTimestamps } from './probe.js';
 
@@ -31,7 +32,9 @@ export interface DecodeOptions {
 
 /**
  * Decodes the first video stream of `file` into yuv420p frames of `info.video` size, exactly
- * `info.video.frameCount` of them (no frame-rate conversion). No colour conversion either: 4:2:0
+ * `info.video.frameCount` of them (no frame-rate conversion), progressive and upright
+ * (src/media/picture.ts: interlaced sources are deinterlaced at the frame rate, a display rotation
+ * is applied, so frames are `info.video` size: the coded size turned). No colour conversion: 4:2:0
  * 8-bit sources come out as coded; others are reduced once (chroma subsampled to 4:2:0, samples
  * to 8 bits), keeping their matrix and range. The iterator applies backpressure:
  * ffmpeg is paused while the consumer does not pull. Stopping early (break) kills ffmpeg.
@@ -54,10 +57,13 @@ export async function* decodeFrames(
     ...(options.strict === false ? [] : ['-xerror']),
     '-threads', String(options.threads ?? 0),
     ...rawTimestamps(info.container),
+    // The display matrix is applied by uprightFilters, after deinterlacing (fields are coded rows).
+    '-noautorotate',
     '-i', file,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-fps_mode', 'passthrough',
-    ...videoFilter(options.skipFrames ?? 0, scale === 1 ? undefined : `scale=${width}:${height}:flags=bicubic`),
+    ...videoFilter(uprightFilters(info.video.picture), options.skipFrames ?? 0,
+      scale === 1 ? undefined : `scale=${width}:${height}:flags=bicubic`),
     '-f', 'rawvideo', '-pix_fmt', planeFormat(info.video.pixFmt),
     'pipe:1',
   ];
@@ -110,8 +116,11 @@ export async function* decodeFrames(
   }
 }
 
-/** `-vf` for skipping the first `skip` frames and/or scaling; none when neither applies. */
-function videoFilter(skip: number, scale: string | undefined): string[] {
-  const filters = [...(skip > 0 ? [`select=gte(n\\,${skip})`] : []), ...(scale === undefined ? [] : [scale])];
+/**
+ * `-vf`: the picture made progressive and upright, then the first `skip` frames dropped (the select
+ * runs after bwdif, which needs their fields as context), then the scale; none when nothing applies.
+ */
+function videoFilter(upright: readonly string[], skip: number, scale: string | undefined): string[] {
+  const filters = [...upright, ...(skip > 0 ? [`select=gte(n\\,${skip})`] : []), ...(scale === undefined ? [] : [scale])];
   return filters.length === 0 ? [] : ['-vf', filters.join(',')];
 }

@@ -10,6 +10,7 @@ import type { ContainerKind, SegmentMediaInfo, VideoStreamInfo, YuvFrame } from 
 import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs } from './codecs.js';
 import { topLevelBoxes } from './iso-bmff.js';
 import { colourTagArgs, planeFormat } from './colour.js';
+import { shapeFilters } from './picture.js';
 import { commitFile, tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
@@ -166,7 +167,7 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
     ...(withAudio ? [...rawTimestamps(o.container), '-i', o.sourcePath] : []),
     '-map', '0:v:0', ...(withAudio ? ['-map', '1:a', '-c:a', 'copy'] : ['-an']),
     '-sn', '-dn',
-    '-filter:v', `settb=${tb},setpts='${ptsExpression(o.info.video)}'`,
+    '-filter:v', [`settb=${tb}`, `setpts='${ptsExpression(o.info.video)}'`, ...shapeFilters(o.info.video.picture)].join(','),
     ...video,
     '-enc_time_base:v', tb,
     '-fps_mode', 'passthrough',

@@ -5,6 +5,8 @@ import { badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { AudioStreamInfo, ContainerKind, Rational, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
 import { videoColour } from './colour.js';
+import { pictureOf } from './picture.js';
+import type { ProbedPicture } from './picture.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
 
 export interface ProbeOptions {
@@ -18,18 +20,20 @@ export interface ProbeOptions {
    * rejected as truncated.
    */
   readonly expectedDuration?: number;
+  /**
+   * Clockwise turn (degrees) of the video file the segment was cut from, when the segment's
+   * container cannot carry a display matrix (see picture.ts). @default 0
+   */
+  readonly fileRotation?: number;
 }
 
 /** MPEG-TS packet size; HLS segments (and byte ranges) hold whole packets. */
 const TS_PACKET_BYTES = 188;
 
-interface FfprobeStream {
+interface FfprobeStream extends ProbedPicture {
   index: number;
   codec_type?: string;
   codec_name?: string;
-  width?: number;
-  height?: number;
-  pix_fmt?: string;
   color_space?: string;
   color_primaries?: string;
   color_transfer?: string;
@@ -139,7 +143,8 @@ export async function probeSegment(
       '-show_entries',
       'format=format_name:stream=index,codec_type,codec_name,width,height,pix_fmt,' +
         'color_space,color_primaries,color_transfer,color_range,r_frame_rate,avg_frame_rate,' +
-        'time_base,sample_rate,channels:stream_disposition=attached_pic:packet=stream_index,pts,dts,flags',
+        'time_base,sample_rate,channels,sample_aspect_ratio,field_order:stream_disposition=attached_pic:' +
+        'stream_side_data_list:packet=stream_index,pts,dts,flags',
       ...rawTimestamps(container),
       file,
     ],
@@ -204,9 +209,13 @@ export async function probeSegment(
       );
     }
   }
+  const shape = pictureOf(videoStream, width, height, options.fileRotation ?? 0);
+  if (shape.refusal !== undefined) throw badInput(`${name}: ${shape.refusal}`, context);
   const video: VideoStreamInfo = {
-    width,
-    height,
+    // The size the model sees: the coded size, turned upright.
+    width: shape.width,
+    height: shape.height,
+    picture: shape.picture,
     frameCount: pts.length,
     frameRate,
     startTime: (startPts * timeBase.num) / timeBase.den,

@@ -9,6 +9,7 @@ import { SwiftvrError, badInput, usageError } from '../errors.js';
 import { parseStrict } from '../hls/hls-parse.js';
 import type { ContainerKind } from '../types.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
+import { rotationOf, type ProbedPicture } from './picture.js';
 
 /** Shortest and longest segment the output may have (the last one may be shorter). */
 export const SEGMENT_SECONDS_MIN = 2;
@@ -20,6 +21,8 @@ export interface SegmentationPlan {
   readonly mode: 'copy' | 're-encode';
   /** Why; for logs, e.g. "video codec mpeg4 is not H.264". */
   readonly reason: string;
+  /** Clockwise turn of the file's display matrix, which the segments do not carry (0: none). */
+  readonly rotation: number;
 }
 
 export interface SegmentVideoOptions {
@@ -32,7 +35,7 @@ export interface SegmentVideoOptions {
   readonly onPlan?: (plan: SegmentationPlan) => void;
 }
 
-interface ProbedStream {
+interface ProbedStream extends ProbedPicture {
   index: number;
   codec_type?: string;
   codec_name?: string;
@@ -86,7 +89,7 @@ async function decodeProblem(dir: string, cut: MediaPlaylist, signal?: AbortSign
 async function probeStreams(input: string, signal: AbortSignal | undefined): Promise<ProbedStream[]> {
   const r = await runTool(
     'ffprobe',
-    ['-v', 'error', '-of', 'json', '-show_entries', 'stream=index,codec_type,codec_name:stream_disposition=attached_pic', input],
+    ['-v', 'error', '-of', 'json', '-show_entries', 'stream=index,codec_type,codec_name:stream_disposition=attached_pic:stream_side_data_list', input],
     { signal },
   );
   if (r.aborted) throw abortedError(`probing ${input}`);
@@ -116,6 +119,8 @@ function hlsArgs(
   const audioArgs = audio === 'none' ? ['-an'] : audio === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '128k'];
   return [
     '-nostdin', '-hide_banner', '-v', 'error', '-y',
+    // Coded orientation: the restore turns the picture by the plan's rotation.
+    '-noautorotate',
     '-i', input,
     '-map', '0:v:0', ...(audio === 'none' ? [] : ['-map', '0:a:0']), '-sn', '-dn',
     ...videoArgs, ...audioArgs,
@@ -150,6 +155,7 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
   if (video === undefined) {
     throw badInput(`${input} has no video stream; the input must be a video file (mp4, mkv, mov, ts) or an HLS playlist`);
   }
+  const rotation = rotationOf(video);
   const audioStream = streams.find((s) => s.codec_type === 'audio');
   const audioCopyable = container === 'ts' ? ['aac', 'mp3'] : ['aac'];
   const audio = audioStream === undefined ? 'none' : audioCopyable.includes(audioStream.codec_name ?? '') ? 'copy' : 'encode';
@@ -173,9 +179,9 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
     let plan: SegmentationPlan;
     const copyBlocker = video.codec_name === 'h264' ? await attempt('copy') : `video codec ${String(video.codec_name)} is not H.264`;
     if (copyBlocker === undefined) {
-      plan = { mode: 'copy', reason: `H.264 keyframes allow ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s cuts` };
+      plan = { mode: 'copy', reason: `H.264 keyframes allow ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s cuts`, rotation };
     } else {
-      plan = { mode: 're-encode', reason: copyBlocker };
+      plan = { mode: 're-encode', reason: copyBlocker, rotation };
       const problem = await attempt('encode');
       if (problem !== undefined) throw badInput(`${input} could not be cut into ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s segments: ${problem}`);
     }

@@ -12,6 +12,11 @@ export interface PreparedInput {
   readonly kind: 'hls' | 'video';
   /** The user's input as given. */
   readonly original: string;
+  /**
+   * `video`: the clockwise turn of the file's display matrix (0 when none). Its HLS cut cannot
+   * carry the matrix (MPEG-TS has none), so the restore turns the picture by this.
+   */
+  readonly rotation?: number;
 }
 
 const PLAYLIST_EXTENSIONS = new Set(['.m3u8', '.m3u']);
@@ -46,6 +51,7 @@ export async function prepareInput(input: string, hlsDir: string, signal: AbortS
   if (!st.isFile()) throw badInput(`input ${input} is not a file; give an HLS playlist (.m3u8) or a video file`, { uri: input });
   if (await isPlaylistFile(path)) return { playlist: path, kind: 'hls', original: input };
   signal.throwIfAborted();
-  const playlist = await segmentVideoFile(path, hlsDir, { signal });
-  return { playlist, kind: 'video', original: input };
+  let rotation = 0;
+  const playlist = await segmentVideoFile(path, hlsDir, { signal, onPlan: (p) => { rotation = p.rotation; } });
+  return { playlist, kind: 'video', original: input, rotation };
 }

@@ -100,6 +100,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       encoder: options.encoder ?? 'auto',
       ...(options.quality !== undefined ? { quality: options.quality } : {}),
       ...(options.fallbackPlain !== undefined ? { fallbackPlain: options.fallbackPlain } : {}),
+      ...(input.rotation ? { fileRotation: input.rotation } : {}),
       signal,
       progress,
     });

@@ -9,6 +9,7 @@ import { badInput, SwiftvrError, withContext } from '../errors.js';
 import type { SegmentStats } from '../inference/frame-stats.js';
 import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
+import { pictureReport } from '../media/picture.js';
 import { decodeFrames } from '../media/decoder.js';
 import { createSegmentEncoder, type EncodedSegment, type SegmentEncoder } from '../media/encoder.js';
 import { checkFrameSize, frameLimitFor, type FrameLimit } from '../media/frame-limit.js';
@@ -39,6 +40,8 @@ export interface SegmentInput {
    * fetched only when this one starts with an open GOP and needs it to decode its first pictures.
    */
   readonly previous?: () => Promise<{ readonly bytes: Uint8Array } | undefined>;
+  /** Clockwise turn of the video file the stream was cut from (its segments cannot carry it). */
+  readonly fileRotation?: number;
 }
 
 export interface SegmentOutput {
@@ -116,6 +119,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       name,
       context,
       ...(input.duration !== undefined ? { expectedDuration: input.duration } : {}),
+      ...(input.fileRotation !== undefined ? { fileRotation: input.fileRotation } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     checkFrameSize(info.video.width, info.video.height, options.limit, name, context);
@@ -296,7 +300,10 @@ function segmentResult(
   extra: Pick<SegmentResult, 'changed' | 'boundaryFlicker' | 'modelSeconds' | 'threadHostMs' | 'fallback'>,
 ): SegmentResult {
   const seconds = (performance.now() - startedAt) / 1000;
-  return { sn: input.sn, frames, seconds, fps: seconds > 0 ? frames / seconds : 0, bytes: encoded.bytes, duration: info.durationSeconds, ...extra };
+  return {
+    sn: input.sn, frames, seconds, fps: seconds > 0 ? frames / seconds : 0, bytes: encoded.bytes, duration: info.durationSeconds,
+    picture: pictureReport(info.video.picture, info.video.colour), ...extra,
+  };
 }
 
 /**

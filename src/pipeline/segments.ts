@@ -19,6 +19,7 @@ import {
   type SegmentInput,
 } from './segment.js';
 import { frameLimitFor } from '../media/frame-limit.js';
+import { droppedColourWarning } from '../media/colour.js';
 
 export interface StagedSegment {
   readonly ref: SegmentRef;
@@ -49,6 +50,8 @@ export interface SegmentsOptions {
    * upscale instead of failing the job; the carried state then restarts on that segment. @default false
    */
   readonly fallbackPlain?: boolean;
+  /** Clockwise turn of the video file the stream was cut from (see PreparedInput). */
+  readonly fileRotation?: number;
 }
 
 /** Output names: `seg_<sn>.ts|m4s`; one init section per discontinuity sequence (its size may change there). */
@@ -80,7 +83,11 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
         }
         initBytes = await init;
       }
-      return { sn: ref.sn, uri: ref.uri, container: media.container, bytes, duration: ref.duration, ...(initBytes ? { initBytes } : {}) };
+      return {
+        sn: ref.sn, uri: ref.uri, container: media.container, bytes, duration: ref.duration,
+        ...(initBytes ? { initBytes } : {}),
+        ...(o.fileRotation ? { fileRotation: o.fileRotation } : {}),
+      };
     } catch (e) {
       throw segmentError(ref, e);
     }
@@ -103,9 +110,19 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
   const { controller, signal } = linkedAbort(o.signal);
 
   const staged: StagedSegment[] = [];
+  // Each different picture note (tags dropped, picture turned or deinterlaced) is said once per job.
+  const said = new Set<string>();
+  const note = (line: string | undefined): void => {
+    if (line === undefined || said.has(line)) return;
+    said.add(line);
+    o.progress.info(line);
+  };
   // Reported in sequence order (encodes of neighbouring segments may finish out of order).
   const accept = (s: StagedSegment): void => {
     staged.push(s);
+    const warning = droppedColourWarning(s.source.video.colour);
+    note(warning === undefined ? undefined : `warning: ${warning}`);
+    for (const applied of s.result.picture?.applied ?? []) note(`picture: ${applied}`);
     o.progress.segment(s.result);
   };
   let next: Promise<PreparedSegment> | undefined;

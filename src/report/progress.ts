@@ -45,6 +45,7 @@ export const segmentJsonLine = (r: SegmentResult): string =>
     ...(r.boundaryFlicker === undefined ? {} : { boundaryFlicker: round(r.boundaryFlicker, 3) }),
     ...(r.modelSeconds === undefined ? {} : { modelSeconds: round(r.modelSeconds, 3) }),
     ...(r.threadHostMs === undefined ? {} : { threadHostMs: round(r.threadHostMs, 1) }),
+    ...(r.picture === undefined ? {} : { picture: r.picture }),
   });
 
 export function createProgressReporter(

@@ -156,6 +156,7 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
       ...(fallback === undefined ? {} : { fallbackReason: fallback }),
       ...(result.changed === undefined ? {} : { changed: result.changed }),
       ...(result.boundaryFlicker === undefined ? {} : { boundaryFlicker: result.boundaryFlicker }),
+      ...(result.picture === undefined ? {} : { picture: result.picture }),
       attempt: t.attempt,
       worker: ctx.workerId,
       at: new Date(publishedAt).toISOString(),
