@@ -26,7 +26,9 @@ from models.swiftvr.media import Planes  # noqa: E402
 
 # Clips per training source: more for long or varied sources.
 CLIPS = {"tree": 120, "franck": 220, "cap12": 150, "cap13": 120, "lego": 100, "coin": 100, "diver": 150,
-         "dog": 150, "hello": 100, "worktogether": 250, "bunny": 120}
+         "dog": 150, "hello": 100, "worktogether": 250, "bunny": 120, "jwp": 100, "psytest": 80, "ball": 60,
+         "bunny720": 60, "fillets": 120, "monitors": 80, "mahjongg": 60, "countdown": 40, "blupi1": 40, "blupi2": 40,
+         "blupi3": 40, "biniou1": 40, "biniou2": 40, "biniou3": 40}
 
 
 def random_clips(video: Planes, n: int, frames: int, size: int, rng: np.random.Generator) -> list[Planes]:
@@ -106,7 +108,10 @@ def main(args: argparse.Namespace) -> None:
                   "per_source": {n: names.count(n) for n in sorted(set(x for x in names if not x.startswith("photo:")))},
                   "photo_clips": len(pc),
                   "crf": [int(min(d.crf for d in degs)), int(max(d.crf for d in degs))]},
-        "bench_sources_excluded": [s.name for s in SOURCES if s.role == "bench"],
+        "val_sources_excluded": [s.name for s in SOURCES if s.role == "val"],
+        "test_sources_excluded": [s.name for s in SOURCES if s.role == "test"],
+        "frames_per_kind": {k: args.frames * sum(names.count(s.name) for s in SOURCES if s.role == "train" and s.kind == k)
+                            for k in sorted({s.kind for s in SOURCES})},
         "excluded": list(EXCLUDED),
         "seconds": round(time.time() - t0, 1),
     }

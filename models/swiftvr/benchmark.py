@@ -53,11 +53,26 @@ class BenchClip:
     segment: float   # HLS segment seconds
     blur: float = 0.8   # Gaussian sigma in ground-truth pixels before the downscale (0: none)
     noise: float = 2.0  # sensor noise sigma in 8-bit levels (0: none)
+    vf: str = ""        # filter to the ground truth instead of the area scale (e.g. a crop to a multiple of 4)
 
     @property
     def name(self) -> str:
         return self.source
 
+
+# The test set: 8 clips of 7 kinds (data.py KINDS), sources as large as the registries hold them, each
+# degraded differently within the range real streams have (blur or none, noise or none, CRF 24-34,
+# 2-6 s segments). Only ever reported: no decision reads these figures.
+TEST_CLIPS = (
+    BenchClip("face", "test", 0.0, 10.0, (640, 360), 28, 2.0, blur=0.6, noise=1.5),
+    BenchClip("pianist", "test", 20.0, 8.0, (640, 480), 30, 4.0, blur=0.0, noise=2.0),
+    BenchClip("dancer", "test", 10.0, 8.0, (516, 496), 26, 2.0, blur=0.8, noise=0.0, vf="crop=516:496:1:0"),
+    BenchClip("rocket", "test", 0.0, 8.0, (640, 360), 32, 4.0, blur=0.8, noise=2.0),
+    BenchClip("selfie", "test", 0.0, 2.0, (960, 540), 30, 2.0, blur=0.0, noise=3.0),
+    BenchClip("earth", "test", 0.0, 10.0, (480, 268), 24, 6.0, blur=0.0, noise=0.0, vf="crop=480:268:0:1"),
+    BenchClip("titles", "test", 0.0, 6.9, (1280, 720), 34, 2.0, blur=0.6, noise=0.0),
+    BenchClip("frontier", "test", 0.0, 12.0, (640, 480), 28, 6.0, blur=0.0, noise=1.0),
+)
 
 CLIPS = (
     # validation
@@ -90,7 +105,7 @@ def prepare(raw: Path, out: Path, which: str = "all") -> None:
         fps = probe(src.file(raw))["fps"]
         n = int(round(c.seconds * fps[0] / fps[1]))
         w, h = c.gt_size
-        gt = read_planes(src.file(raw), vf=f"scale={w}:{h}:flags=area", size=(w, h), start=c.start, frames=n)
+        gt = read_planes(src.file(raw), vf=c.vf or f"scale={w}:{h}:flags=area", size=(w, h), start=c.start, frames=n)
         d = Degradation.bench(c.crf, keyint=int(round(c.segment * fps[0] / fps[1])), blur=c.blur, noise=c.noise)
         lq = degrade_planes(gt, d, np.random.default_rng(SEED + i))
         d_out = out / c.source

