@@ -37,6 +37,8 @@ export interface PictureInfo {
   readonly fieldOrder: FieldOrder;
   /** Bits per sample of the coded picture (from its pixel format). */
   readonly bitDepth: number;
+  /** Chroma sampling of the coded picture, e.g. `4:2:0`, `4:2:2` (frames travel as 4:2:0). */
+  readonly chroma: string;
 }
 
 /** The stream fields of ffprobe's JSON this module reads. */
@@ -57,6 +59,12 @@ export const isInterlaced = (p: PictureInfo): boolean => INTERLACED.has(p.fieldO
 export function bitDepthOf(pixFmt: string | undefined): number {
   const m = /p(\d+)(le|be)$/.exec(pixFmt ?? '');
   return m === null ? 8 : Number(m[1]);
+}
+
+/** Chroma sampling of an ffmpeg pixel format name: `yuv422p10le` -> `4:2:2`; `4:2:0` when unknown. */
+export function chromaOf(pixFmt: string | undefined): string {
+  const m = /^yuvj?(4\d\d)p/.exec(pixFmt ?? '');
+  return m === null ? '4:2:0' : `${m[1]![0]}:${m[1]![1]}:${m[1]![2]}`;
 }
 
 /**
@@ -139,6 +147,7 @@ export function pictureOf(probed: ProbedPicture, width: number, height: number, 
     sar: quarter ? { num: sar.den, den: sar.num } : sar,
     fieldOrder: fieldOrderOf(probed.field_order),
     bitDepth: bitDepthOf(probed.pix_fmt),
+    chroma: chromaOf(probed.pix_fmt),
   };
   let refusal: string | undefined;
   if (angle % 90 !== 0) {
@@ -207,6 +216,7 @@ export function pictureReport(p: PictureInfo, colour: VideoColour): PictureRepor
   if (isInterlaced(p)) applied.push(`deinterlaced (field order ${p.fieldOrder}, bwdif at the frame rate)`);
   if (p.rotation !== 0) applied.push(`turned ${p.rotation} degrees clockwise (display matrix applied)`);
   if (p.bitDepth > 8) applied.push(`reduced from ${p.bitDepth} to 8 bits per sample`);
+  if (p.chroma !== '4:2:0') applied.push(`chroma subsampled from ${p.chroma} to 4:2:0`);
   return {
     carried,
     applied,

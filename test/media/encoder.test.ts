@@ -160,7 +160,7 @@ describe('source timestamps', () => {
       width: 2, height: 2, frameCount: 3, frameRate: { num: 30000, den: 1001 }, startTime: 10, timeBase: { num: 1, den: 90000 },
       codec: 'h264', pixFmt: 'yuv420p', framePts: [900000, 903003, 906006],
       colour: { matrix: 'bt709', primaries: 'bt709', transfer: 'bt709', range: 'tv' as const, defaulted: [], dropped: [] },
-      picture: { codedWidth: 2, codedHeight: 2, rotation: 0 as const, sar: { num: 1, den: 1 }, fieldOrder: 'progressive' as const, bitDepth: 8 },
+      picture: { codedWidth: 2, codedHeight: 2, rotation: 0 as const, sar: { num: 1, den: 1 }, fieldOrder: 'progressive' as const, bitDepth: 8, chroma: '4:2:0' },
     };
     expect(ptsExpression(video)).toBe('900000+floor(N*90090000/30000+0.5)');
     expect(ptsExpression({ ...video, framePts: [900000, 903003, 909009] })).toBe('if(lt(N,1),900000,if(lt(N,2),903003,909009))');
