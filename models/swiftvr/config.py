@@ -55,6 +55,9 @@ PRESETS: dict[str, SwiftVRConfig] = {
     # Shipping preset: sized so a 2-core CPU restores 640x360 output at least as fast as the first
     # (RGB) model did, with its capacity moved to the LQ-resolution decoder.
     "x2": SwiftVRConfig(name="x2"),
+    # Candidate quality preset for GPU workers: wider encoder, DiT and LQ/2 decoder, two residual blocks
+    # (about 4x the decoder's multiply-adds per pixel). Chosen or not by validation at equal training time.
+    "x2-large": SwiftVRConfig(name="x2-large", enc_ch=64, dim=96, heads=4, dec_ch=(64, 96), lq_blocks=2),
     # Tests and the runtime's fixture: a few hundred KB, fast at any size.
     "tiny": SwiftVRConfig(name="tiny", latent_ch=8, enc_ch=16, dim=32, depth=2, heads=2, window=4,
                           dec_ch=(16, 16), lq_blocks=0),

@@ -41,7 +41,18 @@ export interface RenditionEntry {
    * segment's PROGRAM-DATE-TIME (RFC 8216 §4.3.2.7).
    */
   readonly fallback?: boolean;
-  /** VOD: the source segment was unrecoverable; listed with EXT-X-GAP (players skip it; version 8). */
+  /**
+   * The fallback mark's time range (ISO 8601 start, seconds). Fixed when the entry is appended:
+   * it starts at the segment's PROGRAM-DATE-TIME or where the previous mark ends, whichever is
+   * later, so marks of one CLASS never overlap (§4.3.2.7.1) even when wall-clock date-times
+   * are a few ms short of the segment durations; it is never changed afterwards (an ID's
+   * attributes must not change). Absent: the segment's PROGRAM-DATE-TIME and duration.
+   */
+  readonly mark?: { readonly start: string; readonly duration: number };
+  /**
+   * The source segment could not be restored or upscaled (VOD: unrecoverable; live: corrupt,
+   * missing or gone from the source window): listed with EXT-X-GAP (players skip it; version 8).
+   */
   readonly gap?: boolean;
 }
 
@@ -118,6 +129,7 @@ export function vodRendition(entries: readonly RenditionEntry[], targetDuration:
  */
 export function renderRendition(p: RenditionPlaylist): string {
   if (p.entries.length === 0) throw new SwiftvrError('internal', 'a rendition needs at least one segment');
+  checkMarks(p.entries);
   let version = 3;
   let discontinuitySequence = p.discontinuitySequence;
   const segments = p.entries.map((e, i) => {
@@ -144,9 +156,13 @@ export function renderRendition(p: RenditionPlaylist): string {
       ...(e.byteRange ? { byterange: { offset: e.byteRange.offset, length: e.byteRange.length } } : {}),
       ...(e.map !== undefined ? { map: new MediaInitializationSection({ uri: e.map }) } : {}),
       ...(e.programDateTime !== undefined ? { programDateTime: new Date(e.programDateTime) } : {}),
-      ...(e.gap === true ? { gap: true } : {}),
       ...(e.fallback === true
-        ? { dateRange: new DateRange({ id: `plain-upscale-${e.sourceSn}`, classId: FALLBACK_CLASS, start: new Date(e.programDateTime!), duration, attributes: {} }) }
+        ? {
+            dateRange: new DateRange({
+              id: `plain-upscale-${e.sourceSn}`, classId: FALLBACK_CLASS, start: new Date(markOf(e).start),
+              duration: Math.round(markOf(e).duration * 1000) / 1000, attributes: {},
+            }),
+          }
         : {}),
     });
   });
@@ -166,7 +182,16 @@ export function renderRendition(p: RenditionPlaylist): string {
       segments,
     }),
   );
-  return `${zeroTarget ? text.replace(/^#EXT-X-TARGETDURATION:1$/m, '#EXT-X-TARGETDURATION:0') : text}\n`;
+  // hls-parser refuses a second EXT-X-GAP anywhere in a playlist ("Redundant item"), though the tag
+  // applies to one segment each: gap segments are rendered without it and the tag is written
+  // before their URI lines (segment URIs are unique: seg_<sn>).
+  const gaps = new Set(p.entries.filter((e) => e.gap === true).map((e) => e.uri));
+  const lines = text.split('\n').flatMap((line) => (gaps.has(line) ? ['#EXT-X-GAP', line] : [line]));
+  if (gaps.size > 0 && lines.filter((l) => l === '#EXT-X-GAP').length !== gaps.size) {
+    throw new SwiftvrError('internal', 'rendition: a gap segment URI is not on a line of its own');
+  }
+  const out = lines.join('\n');
+  return `${zeroTarget ? out.replace(/^#EXT-X-TARGETDURATION:1$/m, '#EXT-X-TARGETDURATION:0') : out}\n`;
 }
 
 /** Reads back a rendition written by renderRendition (the writers only ever read their own output). */
@@ -191,7 +216,12 @@ export function parseRendition(text: string, name: string): RenditionPlaylist {
       ...(s.programDateTime ? { programDateTime: s.programDateTime.toISOString() } : {}),
       ...(s.map ? { map: s.map.uri } : {}),
       ...(s.byterange ? { byteRange: { offset: s.byterange.offset ?? 0, length: s.byterange.length } } : {}),
-      ...(s.dateRange?.classId === FALLBACK_CLASS ? { fallback: true } : {}),
+      ...(s.dateRange?.classId === FALLBACK_CLASS
+        ? {
+            fallback: true,
+            ...(s.dateRange.start === undefined ? {} : { mark: { start: s.dateRange.start.toISOString(), duration: s.dateRange.duration ?? s.duration } }),
+          }
+        : {}),
       ...(s.gap === true ? { gap: true } : {}),
     };
   });
@@ -257,7 +287,11 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
   const dated = add.entry.fallback === true && add.entry.programDateTime === undefined
     ? { programDateTime: new Date(Math.max(add.firstSeenAt?.getTime() ?? Date.now(), listedEnd(base.entries) ?? 0)).toISOString() }
     : {};
-  const entries = [...base.entries, { ...add.entry, ...dated, discontinuity: add.entry.discontinuity || gap }];
+  const appended: RenditionEntry = { ...add.entry, ...dated, discontinuity: add.entry.discontinuity || gap };
+  const marked: RenditionEntry = appended.fallback === true && appended.programDateTime !== undefined
+    ? { ...appended, mark: newMark(base.entries, appended.programDateTime, appended.duration) }
+    : appended;
+  const entries = [...base.entries, marked];
   let mediaSequence = base.mediaSequence;
   let discontinuitySequence = base.discontinuitySequence;
   const total = (es: readonly RenditionEntry[]): number => es.reduce((s, e) => s + e.duration, 0);
@@ -267,6 +301,52 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
     if (removed.discontinuity) discontinuitySequence++;
   }
   return { ...base, entries, mediaSequence, discontinuitySequence, ended: add.last };
+}
+
+/** A fallback entry's mark: its own, or its PROGRAM-DATE-TIME and duration. */
+function markOf(e: RenditionEntry): { start: string; duration: number } {
+  return e.mark ?? { start: e.programDateTime!, duration: e.duration };
+}
+
+/**
+ * The invariant the playlist reader enforces on EXT-X-DATERANGE ("tags with the same CLASS should
+ * not overlap"): each mark ends no later than the next one starts. Breaking it is a bug here, and
+ * is refused before a player or `swiftvr status` could read the playlist.
+ */
+function checkMarks(entries: readonly RenditionEntry[]): void {
+  let end = -Infinity;
+  let prev: number | undefined;
+  for (const e of entries) {
+    if (e.fallback !== true || e.programDateTime === undefined) continue;
+    const m = markOf(e);
+    const start = Date.parse(m.start);
+    // Rendered in ms: compare as rendered.
+    if (Math.round(start) < Math.round(end) || !(m.duration > 0)) {
+      throw new SwiftvrError('internal', `plain-upscale mark of segment sn ${e.sourceSn} starts at ${m.start}, before the mark of sn ${prev} ends`);
+    }
+    end = start + Math.round(m.duration * 1000);
+    prev = e.sourceSn;
+  }
+}
+
+/**
+ * The mark of a fallback entry appended after `entries`: from its PROGRAM-DATE-TIME or the end of
+ * the previous mark, whichever is later, to the segment's end (at least 1 ms).
+ */
+function newMark(entries: readonly RenditionEntry[], programDateTime: string, duration: number): { start: string; duration: number } {
+  let prevEnd = -Infinity;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    if (e.fallback === true && e.programDateTime !== undefined) {
+      const m = markOf(e);
+      prevEnd = Date.parse(m.start) + Math.round(m.duration * 1000);
+      break;
+    }
+  }
+  const pdt = Date.parse(programDateTime);
+  const start = Math.max(pdt, prevEnd);
+  const end = pdt + Math.round(duration * 1000);
+  return { start: new Date(start).toISOString(), duration: Math.max(1, end - start) / 1000 };
 }
 
 /** The wall-clock end of the listed entries, from the newest one with a PROGRAM-DATE-TIME. */

@@ -331,6 +331,56 @@ describe('RFC 8216 §4.3.2.7 EXT-X-DATERANGE marks plain-upscale segments', () =
     roundTrip(renderRendition(p!));
   });
 
+  it('marks never overlap when wall-clock date-times run a few ms short of the durations (as packagers write them)', () => {
+    let p: RenditionPlaylist | undefined;
+    // 1999.5, 1996, 1999, ... ms apart: each mark would overlap the next by up to 16 ms at face value.
+    const gaps = [1999.5, 1996, 1999, 1984, 1998, 1997, 2000, 1990];
+    let t = Date.UTC(2026, 11, 6, 12);
+    for (const [sn, gap] of gaps.entries()) {
+      p = appendLive(p, { entry: entry(sn, { programDateTime: new Date(t).toISOString(), fallback: true }), last: false, discontinuitySequence: 0 }, opts) ?? p;
+      t += gap;
+    }
+    const text = renderRendition(p!);
+    roundTrip(text);
+    const back = parseRendition(text, 'media.m3u8');
+    expect(back.entries.filter((e) => e.fallback === true)).toHaveLength(6); // the window of 6
+    // The marks as written read back unchanged, so the next append renders the same tags.
+    expect(renderRendition(back)).toBe(text);
+  });
+
+  it('property: jittery and jumping date-times, gaps, fallbacks and windows always give a playlist that reads back', () => {
+    let seed = 7;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let run = 0; run < 40; run++) {
+      let p: RenditionPlaylist | undefined;
+      let t = Date.UTC(2026, 11, 6) + Math.floor(rand() * 1e6);
+      let sn = Math.floor(rand() * 100);
+      let msn = -1;
+      let dsn = -1;
+      for (let i = 0; i < 30; i++) {
+        const duration = 1 + Math.round(rand() * 1000) / 1000;
+        const r = rand();
+        const e = entry(sn, {
+          duration,
+          ...(rand() < 0.85 ? { programDateTime: new Date(t).toISOString() } : {}),
+          ...(r < 0.4 ? { fallback: true } : r < 0.5 ? { gap: true } : {}),
+          discontinuity: rand() < 0.05,
+        });
+        p = appendLive(p, { entry: e, last: false, discontinuitySequence: 0, firstSeenAt: new Date(t) }, opts) ?? p;
+        const text = renderRendition(p!);
+        const back = parseRendition(text, 'media.m3u8');
+        expect(back.mediaSequence).toBeGreaterThanOrEqual(msn);
+        expect(back.discontinuitySequence).toBeGreaterThanOrEqual(dsn);
+        msn = back.mediaSequence;
+        dsn = back.discontinuitySequence;
+        expect(renderRendition(back)).toBe(text);
+        // Jitter of +-20 ms around the nominal spacing, sometimes a jump (a source pause or clock step).
+        t += duration * 1000 + (rand() - 0.5) * 40 + (rand() < 0.1 ? (rand() - 0.3) * 10_000 : 0);
+        sn += rand() < 0.08 ? 2 : 1;
+      }
+    }
+  });
+
   it('a fallback entry without any PROGRAM-DATE-TIME is refused at render', () => {
     const p: RenditionPlaylist = { targetDuration: 2, mediaSequence: 0, discontinuitySequence: 0, ended: false, entries: [entry(0, { fallback: true })] };
     expect(() => renderRendition(p)).toThrow('plain-upscale segment sn 0 has no PROGRAM-DATE-TIME');
