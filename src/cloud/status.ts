@@ -2,7 +2,7 @@
 
 import { SwiftvrError } from '../errors.js';
 import { JobLayout, type JobRecord } from './jobs.js';
-import { parseRendition } from '../hls/rendition-playlist.js';
+import { parseRendition, type RenditionPlaylist } from '../hls/rendition-playlist.js';
 import type { SegmentMetrics } from './metrics.js';
 import { bytesToText, type ObjectStore } from './object-store/object-store.js';
 
@@ -39,8 +39,15 @@ export interface JobStatus {
   readonly errors: readonly ErrorRecord[];
   /** Segments whose last failure was final (sent to the dead-letter queue). */
   readonly deadLettered: readonly number[];
-  /** VOD segments published as EXT-X-GAP entries (`swiftvr redrive --gap`). */
+  /**
+   * Segments published as EXT-X-GAP entries: VOD by `swiftvr redrive --gap`; live when a segment
+   * could not be restored or upscaled (corrupt, missing, gone from the source window).
+   */
   readonly gaps: readonly number[];
+  /** Live: the follow stopped (the source went idle, or the job failed for good): why, and what to do. */
+  readonly stopped?: { readonly reason: string; readonly afterSn?: number; readonly at: string; readonly next: string };
+  /** The rendition playlist could not be read back (status still reports everything else). */
+  readonly renditionProblem?: string;
   /** Live segments published as plain upscales (late, or their restore failed), with why. */
   readonly plainUpscaled: readonly { readonly sn: number; readonly reason: string }[];
 }
@@ -64,11 +71,25 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     store.head(layout.multivariant),
     store.list(layout.gapsPrefix),
   ]);
-  const gaps = gapKeys.map((o) => Number(/(\d+)\.json$/.exec(o.key)?.[1])).filter((n) => Number.isInteger(n)).sort((a, b) => a - b);
   metrics.sort((a, b) => a.sn - b.sn);
   errors.sort((a, b) => (a.sn ?? -1) - (b.sn ?? -1) || a.attempt - b.attempt);
   const done = new Set(metrics.map((m) => m.sn));
-  const ended = rendition !== undefined && parseRendition(bytesToText(rendition.body), layout.rendition).ended;
+  // The job's own playlist never makes status fail: a playlist it cannot read is reported as such.
+  let playlist: RenditionPlaylist | undefined;
+  let renditionProblem: string | undefined;
+  if (rendition !== undefined) {
+    try {
+      playlist = parseRendition(bytesToText(rendition.body), layout.rendition);
+    } catch (e) {
+      renditionProblem = e instanceof Error ? e.message : String(e);
+    }
+  }
+  const ended = playlist?.ended === true;
+  const gapSet = new Set(gapKeys.map((o) => Number(/(\d+)\.json$/.exec(o.key)?.[1])).filter((n) => Number.isInteger(n)));
+  for (const e of playlist?.entries ?? []) if (e.gap === true) gapSet.add(e.sourceSn);
+  const gaps = [...gapSet].sort((a, b) => a - b);
+  const newestAt = metrics.reduce((t, m) => (m.at > t ? m.at : t), '');
+  const stopped = record.mode === 'live' ? liveStop(errors, playlist, ended, job, newestAt) : undefined;
   const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
   const newest = metrics.at(-1);
   return {
@@ -93,7 +114,31 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
       : [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn) && !gaps.includes(e.sn)).map((e) => e.sn!))],
     gaps,
     plainUpscaled: metrics.filter((m) => m.fallback).map((m) => ({ sn: m.sn, reason: m.fallbackReason ?? 'unknown' })),
+    ...(stopped === undefined ? {} : { stopped }),
+    ...(renditionProblem === undefined ? {} : { renditionProblem }),
   };
+}
+
+/**
+ * A live follow that stopped: its newest final job-level error record (no segment: the follow
+ * itself), with the newest listed segment and the next step. Undefined while it runs or after the
+ * source ended normally (EXT-X-ENDLIST from the source).
+ */
+function liveStop(
+  errors: readonly ErrorRecord[],
+  playlist: RenditionPlaylist | undefined,
+  ended: boolean,
+  job: string,
+  newestSegmentAt: string,
+): JobStatus['stopped'] {
+  const last = errors.filter((e) => e.sn === undefined && e.final).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  // A follow that published segments after its last failure (redriven, resubmitted) runs again.
+  if (last === undefined || newestSegmentAt > last.at) return undefined;
+  const afterSn = playlist?.entries.at(-1)?.sourceSn;
+  const next = ended
+    ? `the rendition was ended with EXT-X-ENDLIST; when the source is live again, start a new follow: swiftvr submit <source playlist> --live (and this command's store options)`
+    : `the follow was dead-lettered; fix the cause, then run: swiftvr redrive ${job} --queue-url <job queue URL> (and this command's store options)`;
+  return { reason: last.message, ...(afterSn === undefined ? {} : { afterSn }), at: last.at, next };
 }
 
 /** A few human lines for the terminal. */
@@ -110,8 +155,15 @@ export function formatStatus(s: JobStatus): string {
     lines.push(`plain      ${s.plainUpscaled.length} of ${s.segmentsDone} segments published as plain upscales; latest sn ${last.sn}: ${last.reason}`);
   }
   lines.push(`errors     ${s.errors.length}${s.deadLettered.length > 0 ? `; dead-lettered sn ${s.deadLettered.join(', ')}` : ''}`);
-  for (const e of s.errors.slice(-5)) lines.push(`  sn ${e.sn ?? '-'} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
+  for (const e of s.errors.slice(-5)) lines.push(`  ${e.sn === undefined ? 'job' : `sn ${e.sn}`} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
   if (s.gaps.length > 0) lines.push(`gaps       sn ${s.gaps.join(', ')} published as EXT-X-GAP (source unrecoverable)`);
+  if (s.renditionProblem !== undefined) lines.push(`rendition  cannot be read back: ${s.renditionProblem}`);
+  if (s.stopped !== undefined) {
+    lines.push(
+      `stopped    at ${s.stopped.at}${s.stopped.afterSn === undefined ? '' : ` after sn ${s.stopped.afterSn}`}: ${s.stopped.reason}`,
+      `next       ${s.stopped.next}`,
+    );
+  }
   if (s.deadLettered.length > 0) {
     const sources = s.deadLettered.map((sn) => {
       const key = s.errors.find((e) => e.sn === sn && e.segment !== undefined)?.segment;

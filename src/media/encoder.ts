@@ -42,8 +42,10 @@ export interface SegmentEncoderOptions {
    * Predictive profile, which not every player decodes: for measurements). @default DEFAULT_CRF
    */
   readonly quality?: number;
-  /** Encoder preset. @default 'veryfast' (libx264), 'p4' (h264_nvenc) */
+  /** Encoder preset. @default 'veryfast' (libx264), 'p4' (h264_nvenc); with `quick`: 'ultrafast', 'p1' */
   readonly preset?: string;
+  /** The encoder's fastest preset (the live plain-upscale fallback, which must keep pace). @default false */
+  readonly quick?: boolean;
   /**
    * Encoder threads. Fixed, not derived from the machine, so that the same frames give
    * byte-identical segments everywhere (retries and resumed streams rely on it). @default 4
@@ -149,10 +151,10 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
   const lossless = encoder === 'libx264' && o.quality === 0;
   const video =
     encoder === 'libx264'
-      ? ['-c:v', 'libx264', '-preset', o.preset ?? 'veryfast', ...(lossless ? ['-qp', '0', '-profile:v', 'high444']
+      ? ['-c:v', 'libx264', '-preset', o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'), ...(lossless ? ['-qp', '0', '-profile:v', 'high444']
         : ['-crf', quality, '-profile:v', 'high']),
          '-threads', threads, '-x264-params', `keyint=${keyint}:bframes=0`]
-      : ['-c:v', 'h264_nvenc', '-preset', o.preset ?? 'p4', '-rc', 'vbr', '-cq', quality, '-b:v', '0',
+      : ['-c:v', 'h264_nvenc', '-preset', o.preset ?? (o.quick === true ? 'p1' : 'p4'), '-rc', 'vbr', '-cq', quality, '-b:v', '0',
          '-profile:v', 'high', '-bf', '0', '-g', keyint, '-forced-idr', '1'];
   const muxer =
     o.container === 'ts'

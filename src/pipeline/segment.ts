@@ -52,6 +52,8 @@ export interface SegmentOutput {
   readonly encoder: EncoderChoice;
   /** Encoder quality (libx264 CRF, h264_nvenc CQ). @default the encoder's DEFAULT_CRF */
   readonly quality?: number;
+  /** The encoder's fastest preset (live plain upscales, which must keep pace). @default false */
+  readonly quick?: boolean;
 }
 
 /** A segment whose frames are being decoded into a bounded queue. */
@@ -174,6 +176,7 @@ function encoderFor(prepared: PreparedSegment, scale: number, output: SegmentOut
     ...(output.initOutPath !== undefined ? { initOutPath: output.initOutPath } : {}),
     encoder: output.encoder,
     ...(output.quality !== undefined ? { quality: output.quality } : {}),
+    ...(output.quick === true ? { quick: true } : {}),
     // fMP4 fragments count up across the rendition (mfhd), as in the source.
     sequenceNumber: input.sn + 1,
     name: segmentName(input),

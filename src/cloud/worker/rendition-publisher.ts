@@ -41,12 +41,13 @@ export class RenditionPublisher {
    * segment published as a plain upscale is marked (EXT-X-DATERANGE); without a source
    * PROGRAM-DATE-TIME it is dated from when the source segment was first seen.
    */
-  async appendLive(m: SegmentMessage, layout: JobLayout, o: { readonly plainUpscaleSeenAt?: Date } = {}): Promise<void> {
+  async appendLive(m: SegmentMessage, layout: JobLayout, o: { readonly plainUpscaleSeenAt?: Date; readonly gap?: boolean } = {}): Promise<void> {
     const s = m.segment;
     const plain = o.plainUpscaleSeenAt;
     const entry: RenditionEntry = {
       ...renditionEntry(s, layout, m.stream.container),
-      ...(plain === undefined ? {} : { fallback: true }),
+      ...(plain === undefined || o.gap === true ? {} : { fallback: true }),
+      ...(o.gap === true ? { gap: true } : {}),
     };
     for (let attempt = 1; ; attempt++) {
       const current = await this.readRendition(layout);
@@ -62,6 +63,29 @@ export class RenditionPublisher {
           cacheControl: 'max-age=1',
         });
         return;
+      } catch (e) {
+        if (!isPreconditionFailed(e) || attempt >= 10) throw e;
+        await sleep(20 * attempt);
+      }
+    }
+  }
+
+  /**
+   * Live: the source stopped for good (no new segment past the idle timeout): the rendition ends
+   * with EXT-X-ENDLIST so players stop polling. Returns false when there is no rendition yet.
+   */
+  async endLive(layout: JobLayout): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.readRendition(layout);
+      if (current === undefined) return false;
+      if (current.playlist.ended) return true;
+      try {
+        await this.store.put(layout.rendition, renderRendition({ ...current.playlist, ended: true }), {
+          condition: { ifMatch: current.etag },
+          contentType: PLAYLIST,
+          cacheControl: 'max-age=1',
+        });
+        return true;
       } catch (e) {
         if (!isPreconditionFailed(e) || attempt >= 10) throw e;
         await sleep(20 * attempt);

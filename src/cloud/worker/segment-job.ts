@@ -107,7 +107,10 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
       // The state restarts: the next segment warms on this one's source (no checkpoint is written).
       await ctx.pool.forget(slot);
       const t0 = performance.now();
-      done = await plainUpscaleSegment(input, ctx.pool.scale, fallback, output, { workDir: dir, signal: t.signal, limit: ctx.pool.frameLimit });
+      // Live: the encoder's fastest preset, so the fallback itself keeps within the budget.
+      done = await plainUpscaleSegment(input, ctx.pool.scale, fallback, { ...output, quick: deadline !== undefined }, {
+        workDir: dir, signal: t.signal, limit: ctx.pool.frameLimit,
+      });
       const plainSeconds = (performance.now() - t0) / 1000;
       ctx.pace.plain(m.segment.duration, plainSeconds, done.result.frames);
       ctx.log({ event: 'segment-fallback', job, sn, reason: fallback, plainSeconds: Math.round(plainSeconds * 1000) / 1000 });
