@@ -53,6 +53,7 @@ export function makeWorker(
     /** How restorers are opened (tests inject faults). */
     open?: typeof openRestorer;
     liveLatencyBudgetSeconds?: number;
+    liveIdleTimeoutMs?: number;
   },
 ): Worker {
   return new Worker({
@@ -67,7 +68,7 @@ export function makeWorker(
     consume: fastConsume(o.consume),
     liveWindow: o.liveWindow ?? 6,
     livePollMs: o.livePollMs ?? 100,
-    liveIdleTimeoutMs: 20_000,
+    liveIdleTimeoutMs: o.liveIdleTimeoutMs ?? 20_000,
     encoder: 'libx264',
     workerId: o.workerId,
     ...(o.ecsAgentUri === undefined ? {} : { ecsAgentUri: o.ecsAgentUri }),

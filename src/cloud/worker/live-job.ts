@@ -88,8 +88,11 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
           await sleep(wait, undefined, { signal });
           continue;
         }
-        // Given up: the record says why, the rendition lists a gap of the segment's duration.
+        // Given up: the records say why, the rendition lists a gap of the segment's duration.
         await ctx.records.recordError(sm, e, attempt, attempt, false);
+        await store.put(layout.gap(sm.segment.sn), JSON.stringify({
+          job: m.job, sn: sm.segment.sn, source: sm.segment.key, reason: e instanceof Error ? e.message : String(e), at: new Date().toISOString(),
+        }), { contentType: 'application/json' });
         await ctx.publisher.appendLive(sm, layout, { gap: true });
         ctx.log({ event: 'segment-gap', job: m.job, sn: sm.segment.sn, reason: e instanceof Error ? e.message : String(e) });
         return;
