@@ -269,8 +269,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["prepare", "run"])
-    p.add_argument("--set", default="test", choices=[*SETS, "all"],
-                   help="test (reported only; the default), val (validation: every decision) or all (prepare)")
+    p.add_argument("--set", default=None, choices=[*SETS, "all"],
+                   help="run: test (reported only; the default) or val (validation: every decision); "
+                        "prepare: all (the default), test or val")
     p.add_argument("--raw", default=str(DATA / "raw"))
     p.add_argument("--bench", default=str(DATA / "bench"))
     p.add_argument("--model", default=None, help="ONNX model (default: the CLI's shipped model)")
@@ -278,6 +279,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crf", type=int, default=None, help="output encode CRF passed to the CLI")
     p.add_argument("--out", default=None, help="write the results as JSON")
     a = p.parse_args(argv)
+    a.set = a.set or ("all" if a.command == "prepare" else "test")
     a.argv = argv
     return a
 

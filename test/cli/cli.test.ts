@@ -79,13 +79,15 @@ describe('swiftvr CLI', () => {
     const r = await cli(['restore', TS_INPUT, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | boolean>);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.sn)).toEqual([0, 1, 2]);
     for (const [i, l] of lines.entries()) {
       // the first segment has no boundary to a previous one
       expect(Object.keys(l)).toEqual([
-        'sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker']), 'modelSeconds', 'threadHostMs',
+        'sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker']), 'modelSeconds', 'threadHostMs', 'picture',
       ]);
+      // the picture facts the output carries: a plain progressive square-pixel stream has nothing applied
+      expect(l.picture).toMatchObject({ carried: { sar: '1:1' }, applied: [], dropped: [] });
       expect(l.frames).toBe(10);
       expect(l.seconds).toBeGreaterThan(0);
       expect(l.modelSeconds).toBeGreaterThan(0);
