@@ -20,6 +20,8 @@ export default defineConfig({
       'test/cloud/metrics.test.ts',
       'test/cloud/task-protection.test.ts',
       'cdk/test/config.test.ts',
+      'test/events/job-events.test.ts',
+      'test/media/picture.test.ts',
     ],
     pool: 'threads',
   },

@@ -2,7 +2,9 @@
 // Each stage module owns its internals; only what crosses a stage boundary lives here.
 import type { SourceAccess } from './hls/resource-loader.js';
 import type { VideoColour } from './media/colour.js';
-import type { PictureInfo, PictureReport } from './media/picture.js';
+import type { PictureInfo, PictureReport, SampleBits } from './media/picture.js';
+
+export type { SampleBits };
 
 export type { VideoColour };
 
@@ -144,18 +146,25 @@ export interface SegmentMediaInfo {
 }
 
 /**
- * A decoded frame as the codec's own planes: yuv420p 8-bit (I420: the Y plane, then U, then V,
- * each row-major without padding), `width * height * 3 / 2` bytes; width and height are even.
- * No colour matrix is ever applied to it: its meaning is its stream's `VideoColour`.
+ * A decoded frame as the codec's own planes: 4:2:0 (I420: the Y plane, then U, then V, each
+ * row-major without padding), `width * height * 3 / 2` samples; width and height are even. 8-bit
+ * samples are one byte each (yuv420p); 10-bit ones (HDR sources) two bytes little-endian
+ * (yuv420p10le). No colour matrix is ever applied to it: its meaning is its stream's `VideoColour`.
  */
 export interface YuvFrame {
   readonly width: number;
   readonly height: number;
   readonly data: Uint8Array;
+  /** Bits per sample; absent means 8. */
+  readonly bits?: SampleBits;
 }
 
-/** Bytes of one yuv420p frame. */
-export const yuvFrameBytes = (width: number, height: number): number => (width * height * 3) / 2;
+/** Bytes of one 4:2:0 frame at `bits` per sample. */
+export const yuvFrameBytes = (width: number, height: number, bits: SampleBits = 8): number =>
+  ((width * height * 3) / 2) * (bits > 8 ? 2 : 1);
+
+/** Bits per sample of a frame. */
+export const frameBits = (f: YuvFrame): SampleBits => f.bits ?? 8;
 
 /** One carried-state tensor spec from the model sidecar. */
 export interface StateSpec {
@@ -185,10 +194,17 @@ export interface ModelContract {
   readonly alignment: number;
   /** Largest chunk T the model accepts. */
   readonly tMax: number;
-  /** Input tensor `lq`: uint8 [1, T, 3H/2, W], each frame one yuv420p frame (I420 planes). */
+  /**
+   * Input tensor `lq`: [1, T, 3H/2, W], each frame one 4:2:0 frame (I420 planes): uint8 yuv420p
+   * for an 8-bit graph, int16 holding 0..1023 (yuv420p10le) for a 10-bit one.
+   */
   readonly input: string;
-  /** Output tensor `hq`: uint8 [1, T, 3H*scale/2, W*scale], each frame one yuv420p frame. */
+  /** Output tensor `hq`: [1, T, 3H*scale/2, W*scale] of the input's dtype, each frame one 4:2:0 frame. */
   readonly output: string;
+  /** Bits per sample of the planes the graph reads and writes. */
+  readonly bits: SampleBits;
+  /** File name (beside this model) of the same weights as a 10-bit graph, for HDR sources. */
+  readonly p10?: string;
   readonly states: readonly StateSpec[];
 }
 
@@ -213,6 +229,9 @@ export interface SegmentResult {
   readonly changed?: number;
   /** Restored jump at the boundary to the previous segment over the source's jump (1: no seam). */
   readonly boundaryFlicker?: number;
+  /** Fidelity to the source: the restored luma area-downscaled to the source size against the decoded source (see SegmentStats). */
+  readonly fidelityPsnrY?: number;
+  readonly fidelitySsimY?: number;
   /** Wall seconds in the model's runs (see SegmentStats). */
   readonly modelSeconds?: number;
   /** Inference-thread CPU ms outside the model's runs (see SegmentStats). */

@@ -47,6 +47,10 @@ export interface SwiftvrConfig {
   readonly liveLatencyBudgetSeconds?: number;
   /** Alarm when more than this share of live segments (0..1) in 5 minutes were plain upscales. */
   readonly maxFallbackShare: number;
+  /** Where the job events go: an event bus of the stack's own, or the account's default bus. */
+  readonly eventBus: 'stack' | 'default';
+  /** Address mailed on each job's COMPLETE and ERROR event (an SNS topic and an EventBridge rule). */
+  readonly notifyEmail?: string;
 }
 
 export const DEFAULT_CONFIG: SwiftvrConfig = Object.freeze({
@@ -65,6 +69,7 @@ export const DEFAULT_CONFIG: SwiftvrConfig = Object.freeze({
   outputPrefix: 'output/',
   natGateways: 0,
   maxFallbackShare: 0.1,
+  eventBus: 'stack',
 });
 
 /** CloudWatch Logs accepts only these retention periods. */
@@ -144,11 +149,20 @@ export function readConfig(get: ContextReader): SwiftvrConfig {
     alarmEmail: email(raw, 'alarmEmail'),
     liveLatencyBudgetSeconds: num(raw, 'liveLatencyBudgetSeconds', 0.5, 600),
     maxFallbackShare: num(raw, 'maxFallbackShare', 0.01, 0.99) ?? d.maxFallbackShare,
+    eventBus: eventBusKind(raw) ?? d.eventBus,
+    notifyEmail: email(raw, 'notifyEmail'),
   };
   return Object.freeze(config);
 }
 
 type Raw = (key: string) => unknown;
+
+function eventBusKind(raw: Raw): 'stack' | 'default' | undefined {
+  const v = str(raw, 'eventBus');
+  if (v === undefined) return undefined;
+  if (v !== 'stack' && v !== 'default') throw badInput(`${CONTEXT_PREFIX}eventBus is '${v}'; it must be 'stack' (a bus of the stack's own) or 'default'`);
+  return v;
+}
 
 function str(raw: Raw, key: string): string | undefined {
   const v = raw(key);

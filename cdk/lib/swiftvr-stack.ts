@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import type { SwiftvrConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { Ingest } from './ingest.js';
+import { JobEvents } from './job-events.js';
 import { Monitoring } from './monitoring.js';
 import { Storage } from './storage.js';
 import { Workers, type WorkerCapacity } from './workers.js';
@@ -26,6 +27,7 @@ export class SwiftvrStack extends Stack {
   public readonly workers: Workers;
   public readonly delivery: Delivery;
   public readonly monitoring: Monitoring;
+  public readonly jobEvents: JobEvents;
 
   constructor(scope: Construct, id: string, props: SwiftvrStackProps) {
     super(scope, id, props);
@@ -37,12 +39,20 @@ export class SwiftvrStack extends Stack {
       checkpointRetentionDays: c.checkpointRetentionDays,
     });
 
+    this.jobEvents = new JobEvents(this, 'JobEvents', {
+      bus: c.eventBus,
+      ...(c.notifyEmail === undefined ? {} : { notifyEmail: c.notifyEmail }),
+    });
+
     this.ingest = new Ingest(this, 'Ingest', {
       bucket: this.storage.bucket,
       sourcePrefix: c.sourcePrefix,
       outputPrefix: c.outputPrefix,
       logRetention,
+      // The router sends a routed job's SUBMITTED event (src/cloud/router-lambda.ts).
+      routerEnvironment: { SWIFTVR_EVENT_BUS: this.jobEvents.bus.eventBusName },
     });
+    this.jobEvents.grantPut(this.ingest.router);
 
     const capacity: WorkerCapacity =
       c.capacity === 'managed-instances'
@@ -65,7 +75,9 @@ export class SwiftvrStack extends Stack {
       natGateways: c.natGateways,
       flowLogBucket: this.storage.logBucket,
       image: props.workerImage,
+      eventBusName: this.jobEvents.bus.eventBusName,
     });
+    this.jobEvents.grantPut(this.workers.taskDefinition.taskRole);
 
     this.delivery = new Delivery(this, 'Delivery', {
       outputBucket: this.storage.bucket,
@@ -96,6 +108,7 @@ export class SwiftvrStack extends Stack {
       value: `https://${this.delivery.distribution.distributionDomainName}${this.delivery.playbackBasePath}`,
     });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'JobEventBus', { description: 'EventBridge bus of the job events (docs/events.md)', value: this.jobEvents.bus.eventBusName });
     new CfnOutput(this, 'ClusterName', { value: this.workers.cluster.clusterName });
     new CfnOutput(this, 'ServiceName', { value: this.workers.service.serviceName });
   }

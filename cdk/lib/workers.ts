@@ -36,6 +36,11 @@ export interface WorkersProps {
    * @default - the stream's target duration
    */
   readonly liveLatencyBudgetSeconds?: number;
+  /**
+   * EventBridge bus of the job events (SWIFTVR_EVENT_BUS); the caller grants PutEvents on it.
+   * @default - events are kept in the bucket only
+   */
+  readonly eventBusName?: string;
   /** @default 4 */
   readonly maxTasks?: number;
   /** @default 4096 */
@@ -114,6 +119,7 @@ export class Workers extends Construct {
       outputPrefix: props.outputPrefix,
       modelPath: props.modelPath,
       ...(props.liveLatencyBudgetSeconds === undefined ? {} : { liveLatencyBudgetSeconds: props.liveLatencyBudgetSeconds }),
+      ...(props.eventBusName === undefined ? {} : { eventBusName: props.eventBusName }),
       taskCpu,
       taskMemoryMiB,
       logGroup: this.logGroup,

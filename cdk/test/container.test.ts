@@ -76,7 +76,7 @@ describe('containers/Dockerfile', () => {
     const sources = instructions
       .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
       .flatMap((l) => l.split(/\s+/).slice(1, -1).filter((a) => !a.startsWith('--')));
-    expect(sources).toEqual(expect.arrayContaining(['src', 'models/swiftvr-x2.onnx', 'models/swiftvr-x2.json', 'containers/healthcheck.mjs']));
+    expect(sources).toEqual(expect.arrayContaining(['src', 'models/swiftvr-x2.onnx', 'models/swiftvr-x2.json', 'models/swiftvr-x2-p10.onnx', 'models/swiftvr-x2-p10.json', 'containers/healthcheck.mjs']));
     for (const s of sources) expect(ignore.ignores(path.join(REPO_ROOT, s)), s).toBe(false);
     for (const never of ['node_modules', '.venv', 'models/data', 'test', 'cdk', '.git']) {
       expect(ignore.ignores(path.join(REPO_ROOT, never)), never).toBe(true);

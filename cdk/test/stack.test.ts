@@ -95,12 +95,24 @@ describe('SwiftvrStack', () => {
       'AWS::IAM::Policy': 3,
       'AWS::IAM::InstanceProfile': 1,
       'AWS::Logs::LogGroup': 2,
+      // job events: the bus the router and workers send SUBMITTED..COMPLETE to (docs/events.md)
+      'AWS::Events::EventBus': 1,
       // monitoring: alarms to one topic, a dashboard
       'AWS::CloudWatch::Alarm': 6,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::SNS::Topic': 1,
       'AWS::SNS::TopicPolicy': 1,
     });
+  });
+
+  it('sends job events to its own bus: the worker and the router are told its name and may PutEvents on it alone', () => {
+    const bus = Object.keys(managedTemplate.findResources('AWS::Events::EventBus'))[0]!;
+    const task = Object.values(managedTemplate.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] } };
+    const env = Object.fromEntries(task.Properties.ContainerDefinitions[0]!.Environment.map((e) => [e.Name, e.Value]));
+    expect(env['SWIFTVR_EVENT_BUS']).toEqual({ Ref: bus });
+    managedTemplate.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SWIFTVR_EVENT_BUS: { Ref: bus } } } });
+    const puts = policyStatements(managedTemplate).filter((p) => actionsOf(p.statement).includes('events:PutEvents'));
+    expect(puts.map((p) => p.statement.Resource)).toEqual([{ 'Fn::GetAtt': [bus, 'Arn'] }, { 'Fn::GetAtt': [bus, 'Arn'] }]);
   });
 
   it('synthesises offline through the CDK app entry (cdk.json "app"), with cdk-nag as a validation plugin', () => {

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .config import SwiftVRConfig, get_config
-from .model import STATE_NAMES, SwiftVR
+from .model import DTYPE, STATE_NAMES, TOP, SwiftVR
 
 FORMAT = "swiftvr-model/1"
 OPSET = 17
@@ -44,9 +44,10 @@ def state_specs(cfg: SwiftVRConfig) -> list[dict]:
 
 
 def export_onnx(model: SwiftVR, path: str | Path, h: int = 64, w: int = 96, t: int = 2) -> None:
-    """Trace at (t, h, w) with dynamic T, H, W; window indices and padding follow the input shape in-graph."""
+    """Trace at (t, h, w) with dynamic T, H, W; window indices and padding follow the input shape in-graph.
+    The planes' dtype follows model.bits (uint8, or int16 for the 10-bit graph)."""
     model = model.eval()
-    lq = torch.randint(0, 256, (1, t, h * 3 // 2, w), dtype=torch.uint8)
+    lq = torch.randint(0, int(TOP[model.bits]) + 1, (1, t, h * 3 // 2, w), dtype=DTYPE[model.bits])
     state = model.init_state(1, h, w)
     dyn = {"lq": {1: "T", 2: "H3_2", 3: "W"}, "hq": {1: "T", 2: "H3", 3: "W2"}}
     for i, n in enumerate(STATE_NAMES):
@@ -63,18 +64,25 @@ def export_onnx(model: SwiftVR, path: str | Path, h: int = 64, w: int = 96, t: i
 
 PLANES = {"name": "lq", "layout": "NT(I420)", "dtype": "uint8", "pix_fmt": "yuv420p",
           "note": "each frame is the codec's yuv420p planes (Y rows, then U, then V) as one (3H/2, W) block"}
+PLANES_P10 = {"name": "lq", "layout": "NT(I420)", "dtype": "int16", "pix_fmt": "yuv420p10le",
+              "note": "each frame is the codec's yuv420p10le planes (Y rows, then U, then V; samples 0..1023) "
+                      "as one (3H/2, W) block"}
 
 
-def sidecar(cfg: SwiftVRConfig, fixture: bool, provenance: dict, quality: dict) -> dict:
+def sidecar(cfg: SwiftVRConfig, fixture: bool, provenance: dict, quality: dict, bits: int = 8,
+            p10: str | None = None) -> dict:
+    planes = PLANES if bits == 8 else PLANES_P10
     return {
         "format": FORMAT,
-        "name": f"swiftvr-{cfg.name}" + ("-fixture" if fixture else ""),
+        "name": f"swiftvr-{cfg.name}" + ("-fixture" if fixture else "") + ("-p10" if bits == 10 else ""),
         "fixture": fixture,
         "scale": cfg.scale,
         "alignment": cfg.alignment,
         "t_max": cfg.t_max,
-        "input": PLANES,
-        "output": {**PLANES, "name": "hq"},
+        "input": planes,
+        "output": {**planes, "name": "hq"},
+        # The same weights as a graph on 10-bit planes (HDR sources), beside this file.
+        **({"p10": p10} if p10 is not None else {}),
         "colour": "planes pass through: no matrix is applied; luma restored by the network, chroma by bicubic x2",
         "states": state_specs(cfg),
         "config": cfg.to_dict(),
@@ -150,11 +158,17 @@ def main(args: argparse.Namespace) -> None:
         b = json.loads(Path(args.bench).read_text())
         quality["cpu_bench"] = {k: b[k] for k in ("fps", "output", "chunk", "threads", "cpu_count", "load_avg_1m", "command")
                                if k in b}
-    meta = sidecar(model.cfg, fixture, provenance, quality)
+    p10 = out.with_name(out.stem + "-p10.onnx")
+    meta = sidecar(model.cfg, fixture, provenance, quality, p10=p10.name)
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     if args.reference:
         write_reference(model, out, Path(args.reference))
     print(f"wrote {out} ({out.stat().st_size} bytes) and {out.with_suffix('.json')}")
+    # The 10-bit graph: same weights, int16 planes of 0..1023, for HDR sources.
+    model.bits = 10
+    export_onnx(model, p10)
+    p10.with_suffix(".json").write_text(json.dumps(sidecar(model.cfg, fixture, provenance, {}, bits=10), indent=2) + "\n")
+    print(f"wrote {p10} ({p10.stat().st_size} bytes) and {p10.with_suffix('.json')}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -5,6 +5,7 @@ Streaming contract (see export.py / the JSON sidecar):
     forward(lq, state_ctx, state_dec0, state_dec1) -> (hq, *state_out)
     lq: (B, T, 3H/2, W) uint8, each frame yuv420p (I420: Y rows, then U, then V), H and W even, 1 <= T <= t_max
     hq: (B, T, 3H, 2W) uint8, each frame yuv420p at 2H x 2W
+    With `bits = 10` (the HDR graph) lq and hq are int16 holding 0..1023 (yuv420p10le planes).
     Luma runs through the network on Y padded (edge-replicated) to Hp, Wp = multiples of `alignment`;
     state shapes follow Hp, Wp:
     state_ctx:  (B, latent_ch, Hp/4, Wp/4)  restored latent of the previous frame (DiT context)
@@ -103,6 +104,18 @@ def pack_i420(y: Tensor, u: Tensor, v: Tensor) -> Tensor:
 def to_u8(x: Tensor) -> Tensor:
     """Float in 0..255 -> uint8, rounded, saturated."""
     return torch.round(x.clamp(0.0, 255.0)).to(torch.uint8)
+
+
+# Sample depths of the exported graph's planes: 8 bits as uint8 (yuv420p), 10 bits as int16 holding
+# 0..1023 (the bytes of yuv420p10le, the HDR path). The network sees both on the same 0..1 scale, so
+# a level means the same signal in either graph and the carried state passes between them.
+TOP = {8: 255.0, 10: 1023.0}
+DTYPE = {8: torch.uint8, 10: torch.int16}
+
+
+def to_samples(x: Tensor, bits: int) -> Tensor:
+    """Float in 0..TOP[bits] -> the planes' dtype, rounded, saturated."""
+    return torch.round(x.clamp(0.0, TOP[bits])).to(DTYPE[bits])
 
 
 def _frames(x: Tensor) -> Tensor:
@@ -296,6 +309,8 @@ class SwiftVR(nn.Module):
         self.dit = DiT(cfg)
         self.dec = Decoder(cfg)
         self.register_buffer("chroma_kernel", bicubic_x2_kernel(1), persistent=False)
+        # Sample depth of the planes forward() reads and writes (8, or 10 for the HDR graph).
+        self.bits = 8
 
     def state_shapes(self, b: int, h: int, w: int) -> list[tuple[int, ...]]:
         """State shapes for LQ luma of h x w (rounded up to the alignment, as the graph pads)."""
@@ -325,8 +340,9 @@ class SwiftVR(nn.Module):
         return hq, z_hq[:, -1], s0, s1
 
     def check_input(self, lq: Tensor) -> None:
-        assert lq.dim() == 4 and lq.dtype == torch.uint8, \
-            f"lq {lq.dtype} {tuple(lq.shape)} must be uint8 (B, T, 3H/2, W) yuv420p frames"
+        want = DTYPE[self.bits]
+        assert lq.dim() == 4 and lq.dtype == want, \
+            f"lq {lq.dtype} {tuple(lq.shape)} must be {want} (B, T, 3H/2, W) {self.bits}-bit 4:2:0 frames"
         t, h32, w = lq.shape[1], lq.shape[2], lq.shape[3]
         assert 1 <= t <= self.cfg.t_max, f"T={t} must be in 1..t_max={self.cfg.t_max}"
         assert h32 % 3 == 0 and (2 * h32 // 3) % 2 == 0 and w % 2 == 0, \
@@ -340,11 +356,12 @@ class SwiftVR(nn.Module):
         y, u, v = unpack_i420(lq)  # uint8 (B, T, H, W), (B, T, H/2, W/2) x 2
         b, t, h, w = y.shape
         dt = self.chroma_kernel.dtype  # follows the model's dtype (float32 exported; half on a GPU)
-        yp = pad_to(_frames(y[:, :, None]).to(dt) * (1.0 / 255.0), self.cfg.alignment)  # (B*T, 1, Hp, Wp)
+        top = TOP[self.bits]
+        yp = pad_to(_frames(y[:, :, None]).to(dt) * (1.0 / top), self.cfg.alignment)  # (B*T, 1, Hp, Wp)
         yq, *state = self.restore_y(yp.reshape(b, t, *yp.shape[1:]), state_ctx, state_dec0, state_dec1)
-        yq = to_u8(yq[:, :, 0, :2 * h, :2 * w] * 255.0)  # (B, T, 2H, 2W)
+        yq = to_samples(yq[:, :, 0, :2 * h, :2 * w] * top, self.bits)  # (B, T, 2H, 2W)
         uv = torch.stack([u, v], dim=2).flatten(0, 2)[:, None].to(dt)  # (B*T*2, 1, H/2, W/2)
-        uvq = to_u8(bicubic_x2(uv, self.chroma_kernel)).reshape(b, t, 2, h, w)
+        uvq = to_samples(bicubic_x2(uv, self.chroma_kernel), self.bits).reshape(b, t, 2, h, w)
         return (pack_i420(yq, uvq[:, :, 0], uvq[:, :, 1]), *state)
 
 

@@ -142,3 +142,35 @@ def test_committed_fixture_is_reproducible_from_seed():
         assert np.abs(out[0].astype(int) - exp).max() <= tol, "ONNX fixture vs stored reference"
         assert np.abs(pt.numpy().astype(int) - exp).max() <= tol, "seeded PyTorch model vs stored reference"
         i += c["t"]
+
+
+def test_10bit_graph_matches_pytorch_and_the_8bit_one(tmp_path):
+    """The HDR graph: int16 planes of 0..1023, the same weights, the same state. On 8-bit content
+    scaled by 4 (1023/255 ~ 4.01) it restores what the 8-bit graph restores, scaled likewise."""
+    model = randomised_tiny(7)
+    model.bits = 10
+    p10 = tmp_path / "m-p10.onnx"
+    export_onnx(model, p10, h=64, w=96, t=2)
+    g = torch.Generator().manual_seed(3)
+    t, h, w = 2, 40, 56
+    lq = torch.randint(0, 1024, (1, t, h * 3 // 2, w), generator=g, dtype=torch.int16)
+    state = [torch.rand(s.shape, generator=g) for s in model.init_state(1, h, w)]
+    with torch.no_grad():
+        ref = model(lq, *state)
+    sess = ort.InferenceSession(str(p10), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].type == "tensor(int16)"
+    got = sess.run(None, {"lq": lq.numpy(), **{n: s.numpy() for n, s in zip(STATE_NAMES, state)}})
+    assert got[0].dtype == np.int16 and got[0].shape == (1, t, 3 * h, 2 * w)
+    assert got[0].min() >= 0 and got[0].max() <= 1023
+    diff = np.abs(got[0].astype(int) - ref[0].numpy().astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, f"10-bit hq: {diff.max()} levels"
+    for r, o in zip(ref[1:], got[1:]):
+        assert float(np.abs(o - r.numpy()).max()) < 1e-4
+    # The same picture at 8 bits: samples x 1023/255 in, the 8-bit output x 1023/255 out (within rounding).
+    lq8 = torch.randint(0, 256, (1, t, h * 3 // 2, w), generator=g, dtype=torch.uint8)
+    with torch.no_grad():
+        model.bits = 8
+        out8 = model(lq8, *state)[0].numpy().astype(float)
+        model.bits = 10
+        out10 = model(torch.round(lq8.float() * (1023 / 255)).to(torch.int16), *state)[0].numpy().astype(float)
+    assert np.abs(out10 * (255 / 1023) - out8).max() <= 1.5

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../cloud/queue/job-queue.js';
 import type { WorkerLog } from '../cloud/worker/worker-context.js';
 import { Worker } from '../cloud/worker/worker.js';
+import { EventBridgeSink, makeEventBridgeClient } from '../cloud/events.js';
 import { openRestorer } from '../inference/restorer.js';
 
 export interface ParsedCloudArgs {
@@ -75,6 +76,9 @@ export function workerOf(
     ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
     log: o.log,
     ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),
+    ...(config.eventBus === undefined
+      ? {}
+      : { events: new EventBridgeSink(makeEventBridgeClient({ region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) }), config.eventBus) }),
   });
 }
 

@@ -8,6 +8,7 @@ import { restore } from '../pipeline/restore.js';
 import type { EncoderChoice } from '../pipeline/segment.js';
 import { DEFAULT_CRF } from '../media/encoder.js';
 import { createProgressReporter } from '../report/progress.js';
+import { jsonLinesSink } from '../events/job-events.js';
 import type { CliIo, Command } from './command.js';
 import { defaultModelPath } from './package-root.js';
 
@@ -21,15 +22,19 @@ export const RESTORE_USAGE = `usage: swiftvr restore <input> --out <dir> [option
   --chunk-frames <N>   frames per model call, 1..t_max of the model (default: t_max)
   --variant <V>        which variant of a multivariant input to restore: a 0-based index in
                        playlist order, its URI or its resolution WxH (default: highest BANDWIDTH)
-  --encoder <name>     libx264, h264_nvenc or auto (default: auto: h264_nvenc when present)
+  --encoder <name>     libx264, h264_nvenc or auto (default: auto: h264_nvenc when present);
+                       HDR sources (PQ, HLG) are always encoded with libx265 as HEVC Main 10
   --crf <N>            output quality, 0..51: libx264 CRF or h264_nvenc CQ, lower is better
                        (default: ${DEFAULT_CRF}); 0 with libx264 is lossless (High 4:4:4 profile)
   --fallback-plain     a segment whose restore fails (other than for bad input) is published as a
                        plain bicubic upscale, marked in --json, instead of failing the job
   --allow-host <host>  also accept segment URIs on this host (repeatable)
   --quiet              print errors only
-  --json               print one JSON line per segment: sn, frames, seconds, fps, fallback
-                       (and reason), changed, boundaryFlicker (see README)
+  --json               print the job's events as JSON lines (docs/events.md): SUBMITTED,
+                       PROGRESSING at each segment (with the segment: sn, frames, fps, fallback,
+                       changed, boundaryFlicker, picture) and between segments, COMPLETE or ERROR
+  --progress-every <s> with --json, PROGRESSING between segments at most every <s> seconds
+                       (default 5)
   -h, --help           show this help`;
 
 export interface RestoreConfig {
@@ -44,6 +49,7 @@ export interface RestoreConfig {
   readonly fallbackPlain: boolean;
   readonly allowedHosts: readonly string[];
   readonly report: ReportMode;
+  readonly progressEveryMs?: number;
 }
 
 function intFlag(flag: string, value: string | undefined, min: number): number | undefined {
@@ -74,6 +80,7 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
         'allow-host': { type: 'string', multiple: true },
         quiet: { type: 'boolean', short: 'q' },
         json: { type: 'boolean' },
+        'progress-every': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -98,6 +105,11 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
   const chunkFrames = intFlag('chunk-frames', v['chunk-frames'], 1);
   const quality = intFlag('crf', v.crf, 0);
   if (quality !== undefined && quality > 51) throw usageError(`--crf is ${quality}; it must be an integer from 0 to 51`);
+  const every = v['progress-every'];
+  if (every !== undefined && !(/^\d+(\.\d+)?$/.test(every) && Number(every) > 0 && Number(every) <= 3600)) {
+    throw usageError(`--progress-every is ${JSON.stringify(every)}; it must be a number of seconds above 0 and at most 3600`);
+  }
+  if (every !== undefined && v.json !== true) throw usageError('--progress-every needs --json (it paces the JSON events)');
   const variant = v.variant === undefined ? undefined : /^\d+$/.test(v.variant) ? Number(v.variant) : v.variant;
   if (variant === '') throw usageError('--variant is ""; it must be an index, a URI or WxH');
   const model = v.model ?? defaultModelPath();
@@ -121,6 +133,7 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
     ...(chunkFrames !== undefined ? { chunkFrames } : {}),
     ...(quality !== undefined ? { quality } : {}),
     ...(variant !== undefined ? { variant } : {}),
+    ...(every !== undefined ? { progressEveryMs: Number(every) * 1000 } : {}),
   });
 }
 
@@ -147,6 +160,8 @@ export const restoreCommand: Command = {
         ...(config.quality !== undefined ? { quality: config.quality } : {}),
         fallbackPlain: config.fallbackPlain,
         ...(config.variant !== undefined ? { variant: config.variant } : {}),
+        ...(config.report === 'json' ? { events: jsonLinesSink(io.stdout) } : {}),
+        ...(config.progressEveryMs !== undefined ? { progressEveryMs: config.progressEveryMs } : {}),
       });
       progress.stop();
       if (config.report === 'bar') {
@@ -154,7 +169,7 @@ export const restoreCommand: Command = {
         io.stderr.write(
           `restored ${summary.segments.length} segments, ${summary.frames} frames in ${summary.seconds.toFixed(1)} s ` +
             `(${fps.toFixed(1)} fps, ${summary.provider})\n` +
-            `  playlist: ${summary.multivariantPath}\n  compare:  ${summary.comparePagePath}\n`,
+            `  playlist: ${summary.multivariantPath}\n  compare:  ${summary.comparePagePath}\n  report:   ${summary.reportPath}\n`,
         );
       }
       return 0;

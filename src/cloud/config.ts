@@ -27,6 +27,8 @@ export interface CloudConfig {
   readonly outputPrefix: string;
   readonly region: string;
   readonly endpoint?: string;
+  /** EventBridge bus the job events go to (`default`, a name or an ARN); none: events stay in the store. */
+  readonly eventBus?: string;
 }
 
 export interface WorkerConfig extends CloudConfig {
@@ -68,6 +70,7 @@ export const CLOUD_ENV = {
   'live-idle-timeout': 'SWIFTVR_LIVE_IDLE_TIMEOUT',
   'latency-budget': 'SWIFTVR_LATENCY_BUDGET',
   'worker-id': 'SWIFTVR_WORKER_ID',
+  'event-bus': 'SWIFTVR_EVENT_BUS',
 } as const;
 
 export type CloudFlag = keyof typeof CLOUD_ENV;
@@ -85,7 +88,9 @@ export const CLOUD_OPTIONS_HELP = `  --bucket <name>           S3 bucket of sour
   --source-prefix <p>       key prefix of source playlists (default: none) (SWIFTVR_SOURCE_PREFIX)
   --output-prefix <p>       key prefix of outputs (default: output/)     (SWIFTVR_OUTPUT_PREFIX)
   --region <r>              AWS region (default: us-east-1)              (AWS_REGION)
-  --endpoint <url>          S3/SQS endpoint override, e.g. a local moto  (SWIFTVR_ENDPOINT)
+  --endpoint <url>          S3/SQS/EventBridge endpoint override, e.g. a local moto (SWIFTVR_ENDPOINT)
+  --event-bus <name|arn>    EventBridge bus for the job events (docs/events.md): default, a bus
+                            name or ARN; without it events are kept in the store only (SWIFTVR_EVENT_BUS)
 
   AWS credentials come from the SDK's usual chain (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY,
   AWS_PROFILE, or a task role). A local endpoint such as moto needs them too: any dummy pair,
@@ -170,6 +175,10 @@ export function readCloudConfig(values: Values, env: NodeJS.ProcessEnv, opts: { 
   if (endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(endpoint.value)) {
     throw usage(`${endpoint.from} is ${JSON.stringify(endpoint.value)}; it must be an http(s) URL with no path, e.g. http://127.0.0.1:5000`);
   }
+  const bus = pick(values, env, 'event-bus');
+  if (bus !== undefined && !/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/.test(bus.value)) {
+    throw usage(`${bus.from} is ${JSON.stringify(bus.value)}; it must be default, an event bus name (letters, digits, . _ - /) or an event bus ARN`);
+  }
   const region = pick(values, env, 'region')?.value ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw usage(`region ${JSON.stringify(region)} is not an AWS region name like us-east-1`);
   return {
@@ -179,6 +188,7 @@ export function readCloudConfig(values: Values, env: NodeJS.ProcessEnv, opts: { 
     outputPrefix: prefixOf(values, env, 'output-prefix', 'output/'),
     region,
     ...(endpoint === undefined ? {} : { endpoint: endpoint.value.replace(/\/$/, '') }),
+    ...(bus === undefined ? {} : { eventBus: bus.value }),
   };
 }
 

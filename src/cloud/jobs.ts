@@ -150,6 +150,13 @@ export class JobLayout {
   get multivariant(): string {
     return joinKey(this.root, 'index.m3u8');
   }
+  /** The quality report (report.json, and report.csv beside it). */
+  get report(): string {
+    return joinKey(this.root, 'report.json');
+  }
+  get reportCsv(): string {
+    return joinKey(this.root, 'report.csv');
+  }
   segment(sn: number, container: ContainerKind): string {
     return joinKey(this.root, 'restored', `seg_${pad(sn)}.${container === 'ts' ? 'ts' : 'm4s'}`);
   }
@@ -199,6 +206,21 @@ export class JobLayout {
   /** Where a job-level failure (no segment) is recorded. */
   jobError(attempt: number): string {
     return joinKey(this.root, 'errors', `job-${attempt}.json`);
+  }
+  /** Marker of a segment done, its frame count in the name, so one listing sums a job's progress. */
+  progress(sn: number, frames: number): string {
+    return joinKey(this.root, 'progress', `${pad(sn)}-${frames}`);
+  }
+  get progressPrefix(): string {
+    return joinKey(this.root, 'progress') + '/';
+  }
+  /** An event sent, by its id (`<job>:<TYPE>[:<seq>]`): a repeat of it is not sent again. */
+  event(id: string): string {
+    const tail = id.startsWith(`${this.job}:`) ? id.slice(this.job.length + 1) : id;
+    return joinKey(this.root, 'events', `${tail.replace(/[^A-Za-z0-9+_.-]/g, '_')}.json`);
+  }
+  get eventsPrefix(): string {
+    return joinKey(this.root, 'events') + '/';
   }
 }
 

@@ -28,6 +28,9 @@ export interface SegmentMetrics {
   readonly changed?: number;
   /** Restored jump at the segment's start over the source's (1: no seam); restored segments only. */
   readonly boundaryFlicker?: number;
+  /** Fidelity to the source (restored, area-downscaled, against the decoded source): PSNR-Y dB and SSIM-Y; restored segments only. */
+  readonly fidelityPsnrY?: number;
+  readonly fidelitySsimY?: number;
   /** Picture properties the segment kept, what was applied to keep their meaning, what it dropped. */
   readonly picture?: PictureReport;
   readonly attempt: number;
@@ -49,6 +52,7 @@ export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): Record<
     ...(m.lagSeconds === undefined ? [] : [{ Name: 'LagSeconds', Unit: 'Seconds' }, { Name: 'Fallback', Unit: 'Count' }]),
     ...(m.changed === undefined ? [] : [{ Name: 'ChangedLevels', Unit: 'None' }]),
     ...(m.boundaryFlicker === undefined ? [] : [{ Name: 'BoundaryFlicker', Unit: 'None' }]),
+    ...(m.fidelityPsnrY === undefined ? [] : [{ Name: 'FidelityPsnrY', Unit: 'None' }]),
   ];
   return {
     _aws: {
@@ -66,6 +70,7 @@ export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): Record<
     ...(m.fallbackReason === undefined ? {} : { fallbackReason: m.fallbackReason }),
     ...(m.changed === undefined ? {} : { ChangedLevels: round(m.changed) }),
     ...(m.boundaryFlicker === undefined ? {} : { BoundaryFlicker: round(m.boundaryFlicker) }),
+    ...(m.fidelityPsnrY === undefined ? {} : { FidelityPsnrY: round(m.fidelityPsnrY) }),
     bytes: m.bytes,
     attempt: m.attempt,
     worker: m.worker,

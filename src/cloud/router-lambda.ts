@@ -7,10 +7,13 @@
  *  - `SOURCE_PREFIX`  (required, may be empty) key prefix of source playlists, e.g. `input/`.
  *  - `OUTPUT_PREFIX`  (required) key prefix the workers publish under, e.g. `output/`;
  *                     events for keys under it are ignored (our own writes).
- *  - `SWIFTVR_ENDPOINT` (optional) endpoint override for S3 and SQS (tests on loopback).
+ *  - `SWIFTVR_ENDPOINT` (optional) endpoint override for S3, SQS and EventBridge (tests on loopback).
+ *  - `SWIFTVR_EVENT_BUS` (optional) EventBridge bus of the job events (docs/events.md); the
+ *                     router sends a routed job's SUBMITTED event there.
  *  - `AWS_REGION` is set by Lambda.
  * Permissions: s3:GetObject on the source prefix and output prefix, s3:PutObject on
- * `<OUTPUT_PREFIX>*` (the job record), sqs:SendMessage on the queue.
+ * `<OUTPUT_PREFIX>*` (the job record and its events), sqs:SendMessage on the queue,
+ * events:PutEvents on the bus.
  * The bucket comes from each event; one event is one playlist write.
  */
 
@@ -18,6 +21,7 @@ import { SwiftvrError } from '../errors.js';
 import { makeS3Client, S3ObjectStore } from './object-store/s3-object-store.js';
 import { makeSqsClient, SqsQueue } from './queue/sqs-queue.js';
 import { routeObjectCreated, type ObjectCreatedEvent, type RouteResult } from './router.js';
+import { EventBridgeSink, makeEventBridgeClient, StoreEventSink } from './events.js';
 import type { JobMessage } from './jobs.js';
 
 interface RouterEnv {
@@ -26,6 +30,7 @@ interface RouterEnv {
   readonly outputPrefix: string;
   readonly region: string;
   readonly endpoint?: string;
+  readonly eventBus?: string;
 }
 
 /** Reads the environment once per cold start; names the variable that is wrong. */
@@ -40,7 +45,9 @@ export function readRouterEnv(env: NodeJS.ProcessEnv): RouterEnv {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (region === undefined || region === '') throw new SwiftvrError('usage', 'environment variable AWS_REGION must be set');
   const endpoint = env.SWIFTVR_ENDPOINT?.trim();
+  const eventBus = env.SWIFTVR_EVENT_BUS?.trim();
   return Object.freeze({
+    ...(eventBus ? { eventBus } : {}),
     queueUrl: need('QUEUE_URL'),
     sourcePrefix: need('SOURCE_PREFIX', true),
     outputPrefix: need('OUTPUT_PREFIX'),
@@ -49,13 +56,18 @@ export function readRouterEnv(env: NodeJS.ProcessEnv): RouterEnv {
   });
 }
 
-let cached: { env: RouterEnv; queue: SqsQueue<JobMessage>; stores: Map<string, S3ObjectStore> } | undefined;
+let cached: { env: RouterEnv; queue: SqsQueue<JobMessage>; stores: Map<string, S3ObjectStore>; bus?: EventBridgeSink } | undefined;
 
 export async function handler(event: ObjectCreatedEvent): Promise<RouteResult> {
   if (cached === undefined) {
     const env = readRouterEnv(process.env);
     const clientOpts = { region: env.region, ...(env.endpoint === undefined ? {} : { endpoint: env.endpoint }) };
-    cached = { env, queue: new SqsQueue<JobMessage>({ client: makeSqsClient(clientOpts), queueUrl: env.queueUrl }), stores: new Map() };
+    cached = {
+      env,
+      queue: new SqsQueue<JobMessage>({ client: makeSqsClient(clientOpts), queueUrl: env.queueUrl }),
+      stores: new Map(),
+      ...(env.eventBus === undefined ? {} : { bus: new EventBridgeSink(makeEventBridgeClient(clientOpts), env.eventBus) }),
+    };
     cached.stores.set('', new S3ObjectStore({ bucket: '-', client: makeS3Client(clientOpts) }));
   }
   const { env, queue, stores } = cached;
@@ -65,7 +77,9 @@ export async function handler(event: ObjectCreatedEvent): Promise<RouteResult> {
     store = new S3ObjectStore({ bucket, client: stores.get('')!.client });
     stores.set(bucket, store);
   }
-  const result = await routeObjectCreated(event, { store, queue, sourcePrefix: env.sourcePrefix, outputPrefix: env.outputPrefix });
+  const log = (line: Record<string, unknown>): void => console.log(JSON.stringify(line));
+  const events = new StoreEventSink(store, env.outputPrefix, cached.bus, log);
+  const result = await routeObjectCreated(event, { store, queue, sourcePrefix: env.sourcePrefix, outputPrefix: env.outputPrefix, events });
   // One structured line per event, for CloudWatch Logs Insights.
   console.log(JSON.stringify({ event: 'route', ...result }));
   return result;

@@ -5,6 +5,7 @@
 // playlist that lists it, so the playlist event is the one that knows sn, duration and order.
 
 import { isSwiftvrError } from '../errors.js';
+import { jobEvent, type EventSink } from '../events/job-events.js';
 import { parseRendition } from '../hls/rendition-playlist.js';
 import {
   dedupOf,
@@ -35,6 +36,8 @@ export interface RouterDeps {
   readonly queue: JobQueue<JobMessage>;
   readonly sourcePrefix: string;
   readonly outputPrefix: string;
+  /** Where the job's SUBMITTED event goes (a StoreEventSink: a repeat is dropped). @default none */
+  readonly events?: EventSink;
 }
 
 export type RouteResult =
@@ -76,9 +79,19 @@ export async function routeObjectCreated(event: ObjectCreatedEvent, deps: Router
     ...(mode === 'vod' ? { segments: specs } : {}),
     createdAt: new Date().toISOString(),
   };
-  await store.put(layout.record, JSON.stringify(record, null, 2), { condition: { ifNoneMatch: '*' }, contentType: 'application/json' }).catch((e: unknown) => {
-    if (!isPreconditionFailed(e)) throw e;
-  });
+  const created = await store.put(layout.record, JSON.stringify(record, null, 2), { condition: { ifNoneMatch: '*' }, contentType: 'application/json' }).then(
+    () => true,
+    (e: unknown) => {
+      if (!isPreconditionFailed(e)) throw e;
+      return false;
+    },
+  );
+  if (created) {
+    await deps.events?.publish(jobEvent('SUBMITTED', job, {
+      input: key, mode, segments: mode === 'vod' ? specs.length : null,
+      durationSeconds: mode === 'vod' ? Math.round(specs.reduce((t, s) => t + s.duration, 0) * 1000) / 1000 : null,
+    }));
+  }
 
   // Skip what the rendition already lists; re-sent ones are dropped by FIFO deduplication
   // (5 minutes) and, after that, skipped by the worker (deterministic output keys).

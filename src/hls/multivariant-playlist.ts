@@ -21,6 +21,8 @@ export interface RestoredVariant {
   /** e.g. `avc1.640028,mp4a.40.2` ({@link restoredCodecs}). */
   readonly codecs: string;
   readonly frameRate: number;
+  /** VIDEO-RANGE: PQ or HLG for an HDR rendition (players offer it to HDR screens only); absent for SDR. */
+  readonly videoRange?: 'PQ' | 'HLG';
 }
 
 /** A source variant to list when the input was a media playlist (no source multivariant). */
@@ -32,6 +34,7 @@ export interface ListedVariant {
   readonly resolution?: Resolution;
   readonly codecs?: string;
   readonly frameRate?: number;
+  readonly videoRange?: 'PQ' | 'HLG';
 }
 
 export interface MultivariantOptions {
@@ -102,6 +105,7 @@ export function renderMultivariantPlaylist(opts: MultivariantOptions): string {
             ...(v.resolution ? { resolution: v.resolution } : {}),
             ...(v.codecs ? { codecs: v.codecs } : {}),
             ...(v.frameRate ? { frameRate: v.frameRate } : {}),
+            ...(v.videoRange ? { videoRange: v.videoRange } : {}),
           }),
       ),
       independentSegments: true,
@@ -117,6 +121,7 @@ export function renderMultivariantPlaylist(opts: MultivariantOptions): string {
     resolution: { width: r.resolution.width, height: r.resolution.height },
     codecs: r.codecs,
     frameRate: r.frameRate,
+    ...(r.videoRange !== undefined ? { videoRange: r.videoRange } : {}),
     audio: copyGroup(basedOn?.audio),
     video: [],
     subtitles: copyGroup(basedOn?.subtitles),

@@ -2,8 +2,15 @@
 // frames it already holds: luma only, on a sparse grid of the input (every 4th row and column, wider
 // apart on large frames so that a frame costs at most about 16k samples: the thread's time between
 // model runs is the accelerator's idle time), the output averaged over the block each sampled input
-// pixel became.
+// pixel became. 10-bit frames are read on the 8-bit scale (a sample / 4), so figures compare across depths.
+import { frameBits } from '../types.js';
 import type { YuvFrame } from '../types.js';
+
+/** The luma sample at index `i` of a frame, on the 8-bit scale. */
+function lumaReader(f: YuvFrame): (i: number) => number {
+  const d = f.data;
+  return frameBits(f) === 8 ? (i) => d[i]! : (i) => (d[2 * i]! | (d[2 * i + 1]! << 8)) / 4;
+}
 
 const MAX_SAMPLES = 16_384;
 
@@ -16,8 +23,9 @@ export function inputSamples(f: YuvFrame): Float32Array {
   const cols = Math.ceil(f.width / step);
   const rows = Math.ceil(f.height / step);
   const out = new Float32Array(cols * rows);
+  const at = lumaReader(f);
   let k = 0;
-  for (let y = 0; y < f.height; y += step) for (let x = 0; x < f.width; x += step) out[k++] = f.data[y * f.width + x]!;
+  for (let y = 0; y < f.height; y += step) for (let x = 0; x < f.width; x += step) out[k++] = at(y * f.width + x);
   return out;
 }
 
@@ -30,19 +38,94 @@ export function outputSamples(f: YuvFrame, scale: number): Float32Array {
   const rows = Math.ceil(h / step);
   const out = new Float32Array(cols * rows);
   const area = scale * scale;
+  const at = lumaReader(f);
   let k = 0;
   for (let y = 0; y < h; y += step) {
     for (let x = 0; x < w; x += step) {
       let sum = 0;
       for (let dy = 0; dy < scale; dy++) {
         const row = (y * scale + dy) * f.width + x * scale;
-        for (let dx = 0; dx < scale; dx++) sum += f.data[row + dx]!;
+        for (let dx = 0; dx < scale; dx++) sum += at(row + dx);
       }
       out[k++] = sum / area;
     }
   }
   return out;
 }
+
+/**
+ * Frames of a segment whose fidelity is measured: every `fidelityStride`-th, from its first, so
+ * that a frame costs about as much as 16k input pixels measured in full (every frame at 128x128,
+ * one in 127 at 1920x1080: the inference thread's time between model runs is the accelerator's
+ * idle time).
+ */
+export const fidelityStride = (width: number, height: number): number => Math.max(1, Math.ceil((width * height) / 16_384));
+
+/**
+ * Fidelity of one output frame to its input: the output luma area-downscaled (mean of each
+ * scale x scale block) against the input luma, both on the 8-bit scale. Returns the mean squared
+ * error and the mean SSIM over 8x8 windows at a stride of 4 (uniform weights, K1 0.01, K2 0.03,
+ * peak 255): a restoration that invents content or shifts it moves both.
+ */
+export function fidelity(input: YuvFrame, output: YuvFrame, scale: number): { mse: number; ssim: number } {
+  const w = input.width;
+  const h = input.height;
+  const inY = lumaReader(input);
+  const outY = lumaReader(output);
+  const down = new Float32Array(w * h);
+  const area = scale * scale;
+  let se = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < scale; dy++) {
+        const row = (y * scale + dy) * output.width + x * scale;
+        for (let dx = 0; dx < scale; dx++) sum += outY(row + dx);
+      }
+      const v = sum / area;
+      down[y * w + x] = v;
+      const d = v - inY(y * w + x);
+      se += d * d;
+    }
+  }
+  const c1 = (0.01 * 255) ** 2;
+  const c2 = (0.03 * 255) ** 2;
+  const win = Math.min(8, w, h);
+  const n = win * win;
+  let ssimSum = 0;
+  let windows = 0;
+  for (let y0 = 0; y0 + win <= h; y0 += 4) {
+    for (let x0 = 0; x0 + win <= w; x0 += 4) {
+      let sa = 0;
+      let sb = 0;
+      let saa = 0;
+      let sbb = 0;
+      let sab = 0;
+      for (let y = y0; y < y0 + win; y++) {
+        for (let x = x0; x < x0 + win; x++) {
+          const a = inY(y * w + x);
+          const b = down[y * w + x]!;
+          sa += a;
+          sb += b;
+          saa += a * a;
+          sbb += b * b;
+          sab += a * b;
+        }
+      }
+      const ma = sa / n;
+      const mb = sb / n;
+      const va = saa / n - ma * ma;
+      const vb = sbb / n - mb * mb;
+      const cov = sab / n - ma * mb;
+      ssimSum += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+      windows++;
+    }
+  }
+  return { mse: se / (w * h), ssim: windows === 0 ? 1 : ssimSum / windows };
+}
+
+/** PSNR of a mean squared error at peak 255 (100 dB for a perfect match). */
+export const psnrOf = (mse: number): number => (mse <= 1e-10 ? 100 : 10 * Math.log10((255 * 255) / mse));
 
 export const meanAbsDiff = (a: Float32Array, b: Float32Array): number => {
   let s = 0;
@@ -63,6 +146,13 @@ export interface SegmentStats {
    * for a stream's first segment.
    */
   readonly boundaryFlicker?: number;
+  /**
+   * Fidelity to the source, on the segment's measured frames (see fidelityStride): PSNR of the
+   * mean squared error and mean SSIM between the restored luma area-downscaled to the source size
+   * and the decoded source luma. High: the restoration kept to what the source shows.
+   */
+  readonly fidelityPsnrY?: number;
+  readonly fidelitySsimY?: number;
   /** Wall seconds in the model's runs for the segment (onnxruntime-node's run, its output copy included). */
   readonly modelSeconds?: number;
   /**
@@ -87,11 +177,20 @@ export class StatsTracker {
   private boundary: number | undefined;
   private atSegmentStart = true;
   private last: { input: Float32Array; output: Float32Array } | undefined;
+  private fidelityMse = 0;
+  private fidelitySsim = 0;
+  private fidelityFrames = 0;
 
   add(input: YuvFrame, output: YuvFrame, scale: number): void {
     const i = inputSamples(input);
     const o = outputSamples(output, scale);
     this.sum += meanAbsDiff(o, i);
+    if (this.frames % fidelityStride(input.width, input.height) === 0) {
+      const f = fidelity(input, output, scale);
+      this.fidelityMse += f.mse;
+      this.fidelitySsim += f.ssim;
+      this.fidelityFrames++;
+    }
     this.frames++;
     if (this.atSegmentStart && this.last !== undefined && this.last.input.length === i.length) {
       const sourceJump = meanAbsDiff(i, this.last.input);
@@ -102,9 +201,19 @@ export class StatsTracker {
   }
 
   endSegment(): SegmentStats {
-    const stats = { changed: this.frames === 0 ? 0 : this.sum / this.frames, ...(this.boundary === undefined ? {} : { boundaryFlicker: this.boundary }) };
+    const stats = {
+      changed: this.frames === 0 ? 0 : this.sum / this.frames,
+      ...(this.boundary === undefined ? {} : { boundaryFlicker: this.boundary }),
+      ...(this.fidelityFrames === 0 ? {} : {
+        fidelityPsnrY: psnrOf(this.fidelityMse / this.fidelityFrames),
+        fidelitySsimY: this.fidelitySsim / this.fidelityFrames,
+      }),
+    };
     this.sum = 0;
     this.frames = 0;
+    this.fidelityMse = 0;
+    this.fidelitySsim = 0;
+    this.fidelityFrames = 0;
     this.boundary = undefined;
     this.atSegmentStart = true;
     return stats;

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { SwiftvrError } from '../errors.js';
 import { threadCpuMs, type SegmentStats } from './frame-stats.js';
 import type { ThreadFailure, ThreadLog, ThreadOk, ThreadRequest } from './restorer.js';
-import { toWire } from './restorer.js';
+import { companionOpener, toWire } from './restorer.js';
 import { ModelSession } from './session.js';
 import { StreamRestorer } from './stream-restorer.js';
 
@@ -34,8 +34,13 @@ async function handle(m: ThreadRequest): Promise<{ reply: Omit<ThreadOk, 'id' | 
   switch (m.op) {
     case 'open': {
       const { chunkFrames, ...options } = m.options;
-      session = await ModelSession.open(m.modelPath, options, (line) => port!.postMessage({ log: line } satisfies ThreadLog));
-      core = new StreamRestorer(session, { keepConsumed: true, ...(chunkFrames === undefined ? {} : { chunkFrames }) });
+      const log = (line: string): void => port!.postMessage({ log: line } satisfies ThreadLog);
+      session = await ModelSession.open(m.modelPath, options, log);
+      core = new StreamRestorer(session, {
+        keepConsumed: true,
+        openP10: companionOpener(m.modelPath, options, log),
+        ...(chunkFrames === undefined ? {} : { chunkFrames }),
+      });
       // Opening the model is start-up, not a segment's host work.
       segmentStart = { cpu: threadCpuMs() ?? 0, model: 0 };
       return { reply: { info: { contract: session.contract, provider: session.provider, chunkFrames: core.chunkFrames } } };
@@ -70,7 +75,7 @@ async function handle(m: ThreadRequest): Promise<{ reply: Omit<ThreadOk, 'id' | 
     case 'hasState':
       return { reply: { flag: open().hasState } };
     case 'close':
-      core?.reset();
+      await core?.close();
       await session?.release();
       core = undefined;
       session = undefined;

@@ -1,7 +1,7 @@
 // Reads the model's JSON sidecar (`<model>.json`, format swiftvr-model/1) into a ModelContract
 // and checks it against the names the ONNX session actually exposes.
 import { readFile } from 'node:fs/promises';
-import type { ModelContract, StateSpec } from '../types.js';
+import type { ModelContract, SampleBits, StateSpec } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 
 export const SIDECAR_FORMAT = 'swiftvr-model/1';
@@ -37,24 +37,43 @@ function nonEmptyString(src: string, obj: Json, field: string, where = ''): stri
 /** Symbolic state dims: `H/k`, `W/k`, `H*k`, `W*k` (k a positive integer), or `H`, `W`. */
 const SYMBOLIC_DIM = /^[HW]([/*][1-9][0-9]*)?$/;
 
-/** The one frame layout models read and write: yuv420p planes, uint8, frames as [T, 3H/2, W] blocks. */
+/** The one frame layout models read and write: 4:2:0 planes, frames as [T, 3H/2, W] blocks. */
 export const PLANES_LAYOUT = 'NT(I420)';
 
-function tensorBlock(src: string, json: Json, field: 'input' | 'output'): string {
+/** The sample formats a graph may read and write: dtype and pixel format, by bits per sample. */
+const SAMPLE_FORMATS: Readonly<Record<SampleBits, { readonly dtype: string; readonly pix_fmt: string }>> = {
+  8: { dtype: 'uint8', pix_fmt: 'yuv420p' },
+  10: { dtype: 'int16', pix_fmt: 'yuv420p10le' },
+};
+
+function tensorBlock(src: string, json: Json, field: 'input' | 'output'): { name: string; bits: SampleBits } {
   const block = json[field];
   if (!isObject(block)) throw modelError(src, `"${field}" must be an object with name, layout, dtype, pix_fmt`);
   const name = nonEmptyString(src, block, 'name', `${field}.`);
-  const want: Record<string, string> = { layout: PLANES_LAYOUT, dtype: 'uint8', pix_fmt: 'yuv420p' };
-  for (const [key, value] of Object.entries(want)) {
-    if (block[key] !== value) {
-      throw modelError(
-        src,
-        `"${field}.${key}" is ${JSON.stringify(block[key])}; it must be ${JSON.stringify(value)} ` +
-          '(models read and write the codec\'s yuv420p planes)',
-      );
-    }
+  if (block.layout !== PLANES_LAYOUT) {
+    throw modelError(src, `"${field}.layout" is ${JSON.stringify(block.layout)}; it must be ${JSON.stringify(PLANES_LAYOUT)}`);
   }
-  return name;
+  const entry = (Object.entries(SAMPLE_FORMATS) as [string, { dtype: string; pix_fmt: string }][]).find(
+    ([, f]) => f.dtype === block.dtype && f.pix_fmt === block.pix_fmt,
+  );
+  if (entry === undefined) {
+    throw modelError(
+      src,
+      `"${field}.dtype" ${JSON.stringify(block.dtype)} with "${field}.pix_fmt" ${JSON.stringify(block.pix_fmt)} is not a sample format models use; ` +
+        'it must be "uint8" with "yuv420p" or "int16" with "yuv420p10le" (the codec\'s 4:2:0 planes)',
+    );
+  }
+  return { name, bits: Number(entry[0]) as SampleBits };
+}
+
+/** A companion model's file name: a plain name beside the model, never a path. */
+function companionName(src: string, json: Json, field: string): string | undefined {
+  const v = json[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^[A-Za-z0-9._-]+\.onnx$/.test(v) || v.startsWith('.')) {
+    throw modelError(src, `"${field}" is ${JSON.stringify(v)}; it must be the file name of an .onnx model beside this one (letters, digits, . _ -)`);
+  }
+  return v;
 }
 
 function stateSpec(src: string, raw: unknown, i: number): StateSpec {
@@ -98,15 +117,25 @@ export function parseModelContract(json: unknown, src: string): ModelContract {
   const scale = positiveInt(src, json, 'scale');
   const alignment = positiveInt(src, json, 'alignment');
   const tMax = positiveInt(src, json, 't_max');
-  const input = tensorBlock(src, json, 'input');
-  const output = tensorBlock(src, json, 'output');
+  const inBlock = tensorBlock(src, json, 'input');
+  const outBlock = tensorBlock(src, json, 'output');
+  if (inBlock.bits !== outBlock.bits) {
+    throw modelError(src, `input planes are ${inBlock.bits}-bit and output planes ${outBlock.bits}-bit; they must match`);
+  }
+  const input = inBlock.name;
+  const output = outBlock.name;
+  const p10 = companionName(src, json, 'p10');
+  if (p10 !== undefined && inBlock.bits !== 8) throw modelError(src, `"p10" names a 10-bit companion, but this model is already ${inBlock.bits}-bit`);
   const rawStates = json.states ?? [];
   if (!Array.isArray(rawStates)) throw modelError(src, `"states" must be an array`);
   const states = rawStates.map((s, i) => stateSpec(src, s, i));
   const names = [input, output, ...states.flatMap((s) => [s.input, s.output])];
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw modelError(src, `tensor name "${dup}" is used twice; names must be unique`);
-  return Object.freeze({ name, fixture: json.fixture === true, scale, alignment, tMax, input, output, states: Object.freeze(states) });
+  return Object.freeze({
+    name, fixture: json.fixture === true, scale, alignment, tMax, input, output, bits: inBlock.bits,
+    ...(p10 === undefined ? {} : { p10 }), states: Object.freeze(states),
+  });
 }
 
 /** Reads and validates the sidecar next to `modelPath`. */

@@ -3,7 +3,9 @@
 // same interface; frames go to the thread and come back as transferred buffers, and the state
 // never crosses the boundary (only snapshot()/load() bytes do, when asked for).
 import { Worker } from 'node:worker_threads';
-import type { ExecutionProvider, ModelContract, YuvFrame } from '../types.js';
+import { dirname, join } from 'node:path';
+import { frameBits, yuvFrameBytes } from '../types.js';
+import type { ExecutionProvider, ModelContract, SampleBits, YuvFrame } from '../types.js';
 import { SwiftvrError, type ErrorKind } from '../errors.js';
 import type { SegmentStats } from './frame-stats.js';
 import { framePool } from '../util/frame-pool.js';
@@ -57,6 +59,7 @@ export interface Restorer extends RestorerInfo {
 export interface WireFrames {
   readonly width: number;
   readonly height: number;
+  readonly bits: SampleBits;
   readonly count: number;
   readonly buffer: ArrayBuffer;
   readonly byteOffset: number;
@@ -109,19 +112,29 @@ export function toWire(frames: readonly YuvFrame[]): { wire: WireFrames | undefi
   })();
   const buffer = data.buffer as ArrayBuffer;
   return {
-    wire: { width: first.width, height: first.height, count: frames.length, buffer, byteOffset: data.byteOffset },
+    wire: { width: first.width, height: first.height, bits: frameBits(first), count: frames.length, buffer, byteOffset: data.byteOffset },
     transfer: [buffer],
   };
 }
 
 export function fromWire(w: WireFrames | undefined): YuvFrame[] {
   if (w === undefined) return [];
-  const bytes = (w.width * w.height * 3) / 2;
+  const bytes = yuvFrameBytes(w.width, w.height, w.bits);
   return Array.from({ length: w.count }, (_, i) => ({
     width: w.width,
     height: w.height,
     data: new Uint8Array(w.buffer, w.byteOffset + i * bytes, bytes),
+    ...(w.bits === 8 ? {} : { bits: w.bits }),
   }));
+}
+
+/** Opens a model's companion graph (its 10-bit one) beside it, with the model's own options. */
+export function companionOpener(
+  modelPath: string,
+  options: SessionOptions,
+  log: (line: string) => void,
+): (fileName: string) => Promise<ModelSession> {
+  return (fileName) => ModelSession.open(join(dirname(modelPath), fileName), options, log);
 }
 
 // ---- inline: the same core on the caller's thread -------------------------------------------
@@ -132,7 +145,13 @@ class InlineRestorer implements Restorer {
   static async open(modelPath: string, o: RestorerOptions): Promise<InlineRestorer> {
     const session = await ModelSession.open(modelPath, o, o.log ?? defaultLog);
     try {
-      return new InlineRestorer(new StreamRestorer(session, o.chunkFrames === undefined ? {} : { chunkFrames: o.chunkFrames }), session);
+      return new InlineRestorer(
+        new StreamRestorer(session, {
+          openP10: companionOpener(modelPath, o, o.log ?? defaultLog),
+          ...(o.chunkFrames === undefined ? {} : { chunkFrames: o.chunkFrames }),
+        }),
+        session,
+      );
     } catch (e) {
       await session.release();
       throw e;
@@ -173,7 +192,7 @@ class InlineRestorer implements Restorer {
     return this.core.hasState;
   }
   async close(): Promise<void> {
-    this.core.reset();
+    await this.core.close();
     await this.session.release();
   }
 }

@@ -4,11 +4,13 @@
 //   push(frame)      buffer frames; returns restored frames whenever a full chunk ran
 //   flush()          run what is buffered (the end of a segment)
 //   snapshot()/load() serialise the state so another process resumes with identical output
-// Frames go in and come out as the codec's yuv420p planes: the chunk's frames are laid end to end
-// as the model's uint8 input and the output frames are views into the model's output, so no pixel
-// is touched on the host.
-import { yuvFrameBytes } from '../types.js';
-import type { YuvFrame } from '../types.js';
+// Frames go in and come out as the codec's 4:2:0 planes: the chunk's frames are laid end to end
+// as the model's input (uint8, or int16 for 10-bit planes) and the output frames are views into
+// the model's output, so no pixel is touched on the host. 10-bit frames (HDR sources) run through
+// the model's 10-bit graph (its sidecar's "p10"), opened at the first such frame; both graphs hold
+// the same weights and see samples on the same scale, so the carried state is shared.
+import { frameBits, yuvFrameBytes } from '../types.js';
+import type { SampleBits, YuvFrame } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { StatsTracker, threadCpuMs, type SegmentStats } from './frame-stats.js';
 import { resolveStateShape } from './model-contract.js';
@@ -31,6 +33,8 @@ export interface StreamRestorerOptions {
   readonly chunkFrames?: number;
   /** List the buffers of input frames whose chunk has run, for takeConsumed(). @default false */
   readonly keepConsumed?: boolean;
+  /** Opens the model's 10-bit graph (the sidecar's "p10" file), for 10-bit frames. */
+  readonly openP10?: (fileName: string) => Promise<ModelSession>;
 }
 
 export class StreamRestorer {
@@ -51,6 +55,9 @@ export class StreamRestorer {
   /** Buffers of input frames whose chunk has run (see takeConsumed()). */
   private consumed: ArrayBuffer[] = [];
   private readonly keepConsumed: boolean;
+  private readonly openP10: ((fileName: string) => Promise<ModelSession>) | undefined;
+  /** The 10-bit graph, once a 10-bit frame asked for it. */
+  private p10: Promise<ModelSession> | undefined;
 
   constructor(session: ModelSession, options: StreamRestorerOptions = {}) {
     const { tMax } = session.contract;
@@ -61,6 +68,45 @@ export class StreamRestorer {
     this.session = session;
     this.chunkFrames = n;
     this.keepConsumed = options.keepConsumed === true;
+    this.openP10 = options.openP10;
+  }
+
+  /** The graph for frames of `bits` per sample: the model itself, or its 10-bit companion. */
+  private sessionFor(bits: SampleBits): Promise<ModelSession> {
+    const c = this.session.contract;
+    if (bits === c.bits) return Promise.resolve(this.session);
+    if (bits === 10 && c.p10 !== undefined && this.openP10 !== undefined) {
+      if (this.p10 === undefined) {
+        const opening = this.openP10(c.p10).then((s) => {
+          const p = s.contract;
+          if (p.bits !== 10 || p.scale !== c.scale || p.alignment !== c.alignment || p.tMax !== c.tMax ||
+            p.input !== c.input || p.output !== c.output || JSON.stringify(p.states) !== JSON.stringify(c.states)) {
+            void s.release();
+            throw new SwiftvrError('model', `the 10-bit graph ${c.p10} of model ${c.name} does not match it (10 bits; scale, alignment, t_max, tensor names and states as the model's)`);
+          }
+          return s;
+        });
+        // A failed opening is not cached: the next 10-bit chunk tries again.
+        opening.catch(() => {
+          if (this.p10 === opening) this.p10 = undefined;
+        });
+        this.p10 = opening;
+      }
+      return this.p10;
+    }
+    return Promise.reject(new SwiftvrError(
+      'bad-input',
+      `the frames are ${bits}-bit, but model ${c.name} reads ${c.bits}-bit planes and names no ${bits}-bit graph ("p10" in its sidecar); ` +
+        'restore this source with a model that has one',
+    ));
+  }
+
+  /** Releases the 10-bit graph, if one was opened (the main session is its owner's to release). */
+  async close(): Promise<void> {
+    const p10 = this.p10;
+    this.p10 = undefined;
+    this.reset();
+    if (p10 !== undefined) await (await p10.catch(() => undefined))?.release();
   }
 
   /** This thread's CPU ms in model runs since construction (NaN where Node cannot tell a thread's CPU time). */
@@ -115,15 +161,20 @@ export class StreamRestorer {
       throw new SwiftvrError('internal', `chunk of ${chunk.length} frames exceeds chunkFrames ${this.chunkFrames}`);
     }
     const { width: w, height: h } = chunk[0]!;
-    const frameBytes = yuvFrameBytes(w, h);
+    const bits = frameBits(chunk[0]!);
+    const frameBytes = yuvFrameBytes(w, h, bits);
     for (const f of chunk) {
-      if (f.width !== w || f.height !== h) {
-        throw new SwiftvrError('bad-input', `frame size ${f.width}x${f.height} differs from ${w}x${h} within one chunk; sizes must match`);
+      if (f.width !== w || f.height !== h || frameBits(f) !== bits) {
+        throw new SwiftvrError(
+          'bad-input',
+          `frame ${f.width}x${f.height} ${frameBits(f)}-bit differs from ${w}x${h} ${bits}-bit within one chunk; size and depth must match`,
+        );
       }
       if (f.data.length !== frameBytes) {
-        throw new SwiftvrError('internal', `frame buffer has ${f.data.length} bytes; yuv420p ${w}x${h} needs ${frameBytes}`);
+        throw new SwiftvrError('internal', `frame buffer has ${f.data.length} bytes; 4:2:0 ${w}x${h} at ${bits} bits needs ${frameBytes}`);
       }
     }
+    const session = await this.sessionFor(bits);
     const ph = alignUp(h, c.alignment);
     const pw = alignUp(w, c.alignment);
     // A new frame size (e.g. after a discontinuity) cannot reuse state of another size.
@@ -133,12 +184,14 @@ export class StreamRestorer {
     if (this.input?.length !== t * frameBytes) this.input = new Uint8Array(t * frameBytes);
     const input = this.input;
     chunk.forEach((f, i) => input.set(f.data, i * frameBytes));
-    const lq = new ort.Tensor('uint8', input, [1, t, (h * 3) / 2, w]);
+    const dims = [1, t, (h * 3) / 2, w];
+    // 10-bit planes are little-endian 16-bit samples: the same bytes viewed as int16 (0..1023).
+    const lq = bits === 8 ? new ort.Tensor('uint8', input, dims) : new ort.Tensor('int16', new Int16Array(input.buffer, input.byteOffset, input.length / 2), dims);
     const feeds: Record<string, ort.Tensor> = { [c.input]: lq };
     for (const s of c.states) feeds[s.input] = state.tensors.get(s.input)!;
     const wall0 = performance.now();
     const cpu0 = threadCpuMs() ?? Number.NaN;
-    const out = await this.session.run(feeds);
+    const out = await session.run(feeds);
     this.segmentModelSeconds += (performance.now() - wall0) / 1000;
     this.modelCpuMs += (threadCpuMs() ?? Number.NaN) - cpu0;
     lq.dispose();
@@ -146,10 +199,11 @@ export class StreamRestorer {
     const oh = h * c.scale;
     const ow = w * c.scale;
     const want = [1, t, (oh * 3) / 2, ow];
-    if (hq === undefined || hq.type !== 'uint8' || hq.dims.join(',') !== want.join(',')) {
+    const wantType = bits === 8 ? 'uint8' : 'int16';
+    if (hq === undefined || hq.type !== wantType || hq.dims.join(',') !== want.join(',')) {
       throw new SwiftvrError(
         'model',
-        `output "${c.output}" is ${hq?.type ?? 'missing'} [${hq?.dims.join(',') ?? ''}]; the contract wants uint8 [${want.join(',')}]`,
+        `output "${c.output}" is ${hq?.type ?? 'missing'} [${hq?.dims.join(',') ?? ''}]; the contract wants ${wantType} [${want.join(',')}]`,
       );
     }
     // Map *_out to the next call's inputs; release what they replace.
@@ -161,10 +215,14 @@ export class StreamRestorer {
     }
     for (const old of state.tensors.values()) old.dispose();
     this.state = { height: ph, width: pw, tensors: next };
-    const data = hq.data as Uint8Array;
-    const outBytes = yuvFrameBytes(ow, oh);
+    const typed = hq.data as Uint8Array | Int16Array;
+    const data = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+    const outBytes = yuvFrameBytes(ow, oh, bits);
     const frames: YuvFrame[] = [];
-    for (let i = 0; i < t; i++) frames.push({ width: ow, height: oh, data: data.subarray(i * outBytes, (i + 1) * outBytes) });
+    for (let i = 0; i < t; i++) {
+      const f = { width: ow, height: oh, data: data.subarray(i * outBytes, (i + 1) * outBytes) };
+      frames.push(bits === 8 ? f : { ...f, bits });
+    }
     chunk.forEach((f, i) => this.stats.add(f, frames[i]!, c.scale));
     if (this.keepConsumed) {
       for (const f of chunk) {

@@ -47,11 +47,14 @@ function psiSection(ts: Uint8Array, pid: number): Uint8Array | undefined {
   return undefined;
 }
 
+/** Video stream types in a PMT: H.264 and HEVC. */
+const TS_VIDEO = { 0x1b: 'h264', 0x24: 'hevc' } as const;
+
 /**
- * The codec string of the H.264 stream in MPEG-TS bytes: PAT -> PMT -> the PID with stream_type
- * 0x1b -> the SPS in its first PES. Undefined when there is no H.264 stream or SPS.
+ * The codec string of the video stream in MPEG-TS bytes: PAT -> PMT -> the PID with stream_type
+ * 0x1b (H.264) or 0x24 (HEVC) -> the SPS in its first PES. Undefined when there is no such stream or SPS.
  */
-export function avcCodecFromTs(ts: Uint8Array): string | undefined {
+export function videoCodecFromTs(ts: Uint8Array): string | undefined {
   const pat = psiSection(ts, 0);
   if (pat === undefined || pat.length < 16) return undefined;
   let pmtPid: number | undefined;
@@ -65,17 +68,20 @@ export function avcCodecFromTs(ts: Uint8Array): string | undefined {
   const pmt = pmtPid === undefined ? undefined : psiSection(ts, pmtPid);
   if (pmt === undefined || pmt.length < 12) return undefined;
   let videoPid: number | undefined;
+  let kind: 'h264' | 'hevc' | undefined;
   const infoLength = ((pmt[10]! & 0x0f) << 8) | pmt[11]!;
   for (let i = 12 + infoLength; i + 5 <= pmt.length - 4; ) {
     const esInfo = ((pmt[i + 3]! & 0x0f) << 8) | pmt[i + 4]!;
-    if (pmt[i] === 0x1b) {
+    const type = TS_VIDEO[pmt[i]! as keyof typeof TS_VIDEO];
+    if (type !== undefined) {
       videoPid = ((pmt[i + 1]! & 0x1f) << 8) | pmt[i + 2]!;
+      kind = type;
       break;
     }
     i += 5 + esInfo;
   }
   if (videoPid === undefined) return undefined;
-  // The first PES of the video PID, up to the next one (an access unit with SPS/PPS first).
+  // The first PES of the video PID, up to the next one (an access unit with parameter sets first).
   const parts: Uint8Array[] = [];
   for (const { start, payload } of tsPayloads(ts, videoPid)) {
     if (start && parts.length > 0) break;
@@ -83,7 +89,79 @@ export function avcCodecFromTs(ts: Uint8Array): string | undefined {
   }
   const pes = Buffer.concat(parts);
   if (pes.length < 9 || pes[0] !== 0 || pes[1] !== 0 || pes[2] !== 1) return undefined;
-  return avcCodecFromAnnexB(pes.subarray(9 + pes[8]!));
+  const es = pes.subarray(9 + pes[8]!);
+  return kind === 'h264' ? avcCodecFromAnnexB(es) : hevcCodecFromAnnexB(es, 'hev1');
+}
+
+/** The H.264 codec string of MPEG-TS bytes (see videoCodecFromTs), or undefined for any other video. */
+export function avcCodecFromTs(ts: Uint8Array): string | undefined {
+  const c = videoCodecFromTs(ts);
+  return c?.startsWith('avc1.') === true ? c : undefined;
+}
+
+/**
+ * RFC 6381 / ISO/IEC 14496-15 Annex E codec string of HEVC from its 12-byte general
+ * profile_tier_level (profile space, tier, profile, compatibility flags, constraint flags, level),
+ * e.g. `hvc1.2.4.L120.90` for Main 10 at level 4.
+ */
+export function hevcCodecString(entry: 'hvc1' | 'hev1', ptl: Uint8Array): string {
+  const space = ptl[0]! >> 6;
+  const tier = (ptl[0]! >> 5) & 1;
+  const profile = ptl[0]! & 0x1f;
+  const compat = ((ptl[1]! << 24) | (ptl[2]! << 16) | (ptl[3]! << 8) | ptl[4]!) >>> 0;
+  let reversed = 0;
+  for (let j = 0; j < 32; j++) if ((compat >>> (31 - j)) & 1) reversed = (reversed | (1 << j)) >>> 0;
+  const constraints = Array.from(ptl.subarray(5, 11));
+  while (constraints.length > 0 && constraints[constraints.length - 1] === 0) constraints.pop();
+  return [
+    entry,
+    `${['', 'A', 'B', 'C'][space]}${profile}`,
+    reversed.toString(16).toUpperCase(),
+    `${tier === 1 ? 'H' : 'L'}${ptl[11]!}`,
+    ...constraints.map((b) => hex2(b).toUpperCase()),
+  ].join('.');
+}
+
+/** RBSP bytes of a NAL unit's payload: emulation prevention bytes (00 00 03) removed, up to `max` bytes. */
+function rbsp(nal: Uint8Array, max: number): Uint8Array {
+  const out: number[] = [];
+  let zeros = 0;
+  for (let i = 0; i < nal.length && out.length < max; i++) {
+    const b = nal[i]!;
+    if (zeros >= 2 && b === 3) {
+      zeros = 0;
+      continue;
+    }
+    zeros = b === 0 ? zeros + 1 : 0;
+    out.push(b);
+  }
+  return Uint8Array.from(out);
+}
+
+/** The HEVC codec string from the first SPS (NAL type 33) in Annex B bytes, or undefined when there is none. */
+export function hevcCodecFromAnnexB(bytes: Uint8Array, entry: 'hvc1' | 'hev1'): string | undefined {
+  for (let i = 0; i + 5 < bytes.length; i++) {
+    if (bytes[i] !== 0 || bytes[i + 1] !== 0 || bytes[i + 2] !== 1) continue;
+    if (((bytes[i + 3]! >> 1) & 0x3f) !== 33) continue;
+    // After the 2-byte NAL header: vps id, max sub-layers, nesting (1 byte), then the 12-byte general PTL.
+    const sps = rbsp(bytes.subarray(i + 5), 13);
+    if (sps.length < 13) return undefined;
+    return hevcCodecString(entry, sps.subarray(1, 13));
+  }
+  return undefined;
+}
+
+/**
+ * The HEVC codec string from the hvcC box of an MP4 init section
+ * (HEVCDecoderConfigurationRecord: version, then the general profile_tier_level), or undefined.
+ */
+export function hevcCodecFromInit(init: Uint8Array): string | undefined {
+  for (const entry of ['hvc1', 'hev1'] as const) {
+    const hvcC = findBoxes(init, [...STSD, entry, 'hvcC'])[0];
+    if (hvcC === undefined || hvcC.body + 13 > hvcC.end || init[hvcC.body] !== 1) continue;
+    return hevcCodecString(entry, init.subarray(hvcC.body + 1, hvcC.body + 13));
+  }
+  return undefined;
 }
 
 /**
@@ -94,6 +172,16 @@ export function avcCodecFromInit(init: Uint8Array): string | undefined {
   const avcC = ['avc1', 'avc3'].flatMap((entry) => findBoxes(init, [...STSD, entry, 'avcC']))[0];
   if (avcC === undefined || avcC.body + 4 > avcC.end || init[avcC.body] !== 1) return undefined;
   return avcCodecString(init[avcC.body + 1]!, init[avcC.body + 2]!, init[avcC.body + 3]!);
+}
+
+/** The video codec string of an MP4 init section: H.264 (avcC) or HEVC (hvcC). */
+export function videoCodecFromInit(init: Uint8Array): string | undefined {
+  return avcCodecFromInit(init) ?? hevcCodecFromInit(init);
+}
+
+/** The video codec string of Annex B bytes: H.264 or HEVC (parameter sets in band: `hev1`). */
+export function videoCodecFromAnnexB(bytes: Uint8Array): string | undefined {
+  return avcCodecFromAnnexB(bytes) ?? hevcCodecFromAnnexB(bytes, 'hev1');
 }
 
 /** moov -> trak -> ... -> stsd: where a track's sample entries (avc1, mp4a) live. */

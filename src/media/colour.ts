@@ -123,9 +123,11 @@ export function droppedColourWarning(colour: VideoColour): string | undefined {
 /**
  * The raw pixel format frames travel in: yuv420p, or yuvj420p (the same plane layout) for a source
  * coded in a yuvj format, so that ffmpeg converts neither range nor values on the way between the
- * codec and the model (a yuvj -> yuv conversion would squeeze full range into limited).
+ * codec and the model (a yuvj -> yuv conversion would squeeze full range into limited); at 10 bits
+ * (HDR sources) yuv420p10le, whose range is as tagged.
  */
-export function planeFormat(sourcePixFmt: string): 'yuv420p' | 'yuvj420p' {
+export function planeFormat(sourcePixFmt: string, bits: 8 | 10 = 8): 'yuv420p' | 'yuvj420p' | 'yuv420p10le' {
+  if (bits === 10) return 'yuv420p10le';
   return sourcePixFmt.startsWith('yuvj') ? 'yuvj420p' : 'yuv420p';
 }
 

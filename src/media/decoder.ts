@@ -1,11 +1,12 @@
-// Decoding a segment to the codec's yuv420p planes through ffmpeg's stdout, one frame per iteration.
+// Decoding a segment to the codec's 4:2:0 planes through ffmpeg's stdout, one frame per iteration:
+// 8-bit yuv420p, or 10-bit yuv420p10le for an HDR source.
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import { yuvFrameBytes } from '../types.js';
 import type { SegmentMediaInfo, YuvFrame } from '../types.js';
 import { framePool } from '../util/frame-pool.js';
 import { planeFormat } from './colour.js';
-import { uprightFilters } from './picture.js';
+import { planeBits, uprightFilters } from './picture.js';
 import { abortedError, spawnTool, stderrSummary } from './ffmpeg.js';
 import { rawTimestamps } from './probe.js';
 
@@ -35,8 +36,8 @@ export interface DecodeOptions {
  * `info.video.frameCount` of them (no frame-rate conversion), progressive and upright
  * (src/media/picture.ts: interlaced sources are deinterlaced at the frame rate, a display rotation
  * is applied, so frames are `info.video` size: the coded size turned). No colour conversion: 4:2:0
- * 8-bit sources come out as coded; others are reduced once (chroma subsampled to 4:2:0, samples
- * to 8 bits), keeping their matrix and range. The iterator applies backpressure:
+ * 8-bit sources come out as coded, HDR sources as 10-bit planes; others are reduced once (chroma
+ * subsampled to 4:2:0, samples to 8 bits, or 10 for HDR), keeping their matrix and range. The iterator applies backpressure:
  * ffmpeg is paused while the consumer does not pull. Stopping early (break) kills ffmpeg.
  * A decoding failure or a frame count other than the probed one is a `bad-input` error.
  * Frame buffers come from the process's frame pool; each yielded frame's buffer is the consumer's.
@@ -51,7 +52,8 @@ export async function* decodeFrames(
   const { frameCount } = info.video;
   const width = info.video.width * scale;
   const height = info.video.height * scale;
-  const frameBytes = yuvFrameBytes(width, height);
+  const bits = planeBits(info.video.picture);
+  const frameBytes = yuvFrameBytes(width, height, bits);
   const args = [
     '-nostdin', '-hide_banner', '-v', 'error',
     ...(options.strict === false ? [] : ['-xerror']),
@@ -64,7 +66,7 @@ export async function* decodeFrames(
     '-fps_mode', 'passthrough',
     ...videoFilter(uprightFilters(info.video.picture), options.skipFrames ?? 0,
       scale === 1 ? undefined : `scale=${width}:${height}:flags=bicubic`),
-    '-f', 'rawvideo', '-pix_fmt', planeFormat(info.video.pixFmt),
+    '-f', 'rawvideo', '-pix_fmt', planeFormat(info.video.pixFmt, bits),
     'pipe:1',
   ];
   const proc = await spawnTool('ffmpeg', args, { signal: options.signal, stdout: true });
@@ -87,7 +89,7 @@ export async function* decodeFrames(
         filled = 0;
         // Frames beyond the probed count are only counted, for the error below.
         if (frames <= frameCount) {
-          yield { width, height, data: frame };
+          yield bits === 8 ? { width, height, data: frame } : { width, height, data: frame, bits };
           frame = framePool.take(frameBytes);
         }
       }

@@ -1,22 +1,25 @@
-// Encoding restored yuv420p frames into one HLS segment that lines up with its source segment:
+// Encoding restored 4:2:0 frames into one HLS segment that lines up with its source segment:
 // same container, same start PTS, IDR first, same frame count and duration, audio copied, and the
 // source's colour tags (the planes pass through untouched, so the colours are the source's).
+// 8-bit frames become H.264 (libx264, or h264_nvenc on a GPU); 10-bit frames (HDR sources) HEVC
+// Main 10 with libx265, which writes the source's mastering display and content light level as
+// SEI (this ffmpeg's NVENC wrappers cannot take them).
 import { readFile, rm } from 'node:fs/promises';
 
 import { SwiftvrError, badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import { yuvFrameBytes } from '../types.js';
 import type { ContainerKind, SegmentMediaInfo, VideoStreamInfo, YuvFrame } from '../types.js';
-import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, avcCodecFromInit, avcCodecFromTs } from './codecs.js';
+import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, videoCodecFromInit, videoCodecFromTs } from './codecs.js';
 import { topLevelBoxes } from './iso-bmff.js';
 import { colourTagArgs, planeFormat } from './colour.js';
-import { shapeFilters } from './picture.js';
+import { planeBits, shapeFilters } from './picture.js';
 import { commitFile, tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
 import { frameTicks, parseRational, rawTimestamps, startTicks } from './probe.js';
 
-export type VideoEncoderName = 'libx264' | 'h264_nvenc';
+export type VideoEncoderName = 'libx264' | 'h264_nvenc' | 'libx265';
 
 /** Output quality (libx264 CRF, h264_nvenc CQ) when none is given. */
 export const DEFAULT_CRF = 20;
@@ -35,7 +38,10 @@ export interface SegmentEncoderOptions {
   readonly outPath: string;
   /** fMP4 only: where the init section (ftyp+moov) goes; required for fMP4. */
   readonly initOutPath?: string;
-  /** `auto` uses h264_nvenc when this ffmpeg has it and a GPU encoder opens, else libx264. @default 'auto' */
+  /**
+   * `auto` uses h264_nvenc when this ffmpeg has it and a GPU encoder opens, else libx264. 10-bit
+   * frames (HDR) always use libx265. @default 'auto'
+   */
   readonly encoder?: VideoEncoderName | 'auto';
   /**
    * CRF for libx264, CQ for h264_nvenc; lower is better. 0 with libx264 is lossless (High 4:4:4
@@ -115,7 +121,10 @@ export function nvencAvailable(): Promise<boolean> {
   return nvencProbe;
 }
 
-async function chooseEncoder(requested: VideoEncoderName | 'auto'): Promise<VideoEncoderName> {
+async function chooseEncoder(requested: VideoEncoderName | 'auto', bits: 8 | 10): Promise<VideoEncoderName> {
+  // HEVC Main 10 for 10-bit planes: H.264 NVENC has no 10-bit 4:2:0, and only libx265 takes the HDR metadata here.
+  if (bits === 10) return 'libx265';
+  if (requested === 'libx265') return 'libx264';
   if (requested !== 'auto') return requested;
   return (await nvencAvailable()) ? 'h264_nvenc' : 'libx264';
 }
@@ -154,8 +163,10 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
       ? ['-c:v', 'libx264', '-preset', o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'), ...(lossless ? ['-qp', '0', '-profile:v', 'high444']
         : ['-crf', quality, '-profile:v', 'high']),
          '-threads', threads, '-x264-params', `keyint=${keyint}:bframes=0`]
-      : ['-c:v', 'h264_nvenc', '-preset', o.preset ?? (o.quick === true ? 'p1' : 'p4'), '-rc', 'vbr', '-cq', quality, '-b:v', '0',
-         '-profile:v', 'high', '-bf', '0', '-g', keyint, '-forced-idr', '1'];
+      : encoder === 'libx265'
+        ? x265Args(o, quality, keyint, threads)
+        : ['-c:v', 'h264_nvenc', '-preset', o.preset ?? (o.quick === true ? 'p1' : 'p4'), '-rc', 'vbr', '-cq', quality, '-b:v', '0',
+           '-profile:v', 'high', '-bf', '0', '-g', keyint, '-forced-idr', '1'];
   const muxer =
     o.container === 'ts'
       ? ['-f', 'mpegts', '-muxdelay', '0', '-muxpreload', '0']
@@ -164,7 +175,7 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
   return [
     '-nostdin', '-hide_banner', '-v', 'error', '-y',
     '-copyts',
-    '-f', 'rawvideo', '-pix_fmt', planeFormat(o.info.video.pixFmt), '-video_size', `${o.width}x${o.height}`,
+    '-f', 'rawvideo', '-pix_fmt', planeFormat(o.info.video.pixFmt, planeBits(o.info.video.picture)), '-video_size', `${o.width}x${o.height}`,
     '-framerate', `${o.info.video.frameRate.num}/${o.info.video.frameRate.den}`, '-i', 'pipe:0',
     ...(withAudio ? [...rawTimestamps(o.container), '-i', o.sourcePath] : []),
     '-map', '0:v:0', ...(withAudio ? ['-map', '1:a', '-c:a', 'copy'] : ['-an']),
@@ -177,6 +188,27 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
     '-fflags', '+bitexact', '-flags:v', '+bitexact',
     ...muxer,
     tmpPath,
+  ];
+}
+
+/**
+ * HEVC Main 10 with libx265: closed GOPs (every segment starts with an IDR), no B-frames, one
+ * frame thread (output independent of the machine's cores), and the source's HDR10 static metadata
+ * (mastering display, content light level) written as SEI; HLG needs only its transfer tag.
+ */
+function x265Args(o: SegmentEncoderOptions, quality: string, keyint: string, threads: string): string[] {
+  const hdr = o.info.video.picture.hdr;
+  const params = [
+    'log-level=error', `keyint=${keyint}`, 'bframes=0', 'open-gop=0', 'frame-threads=1', `pools=${threads}`,
+    ...(hdr?.masteringDisplay !== undefined || hdr?.contentLight !== undefined ? ['hdr10=1'] : []),
+    ...(hdr?.masteringDisplay !== undefined ? [`master-display=${hdr.masteringDisplay}`] : []),
+    ...(hdr?.contentLight !== undefined ? [`max-cll=${hdr.contentLight.maxCll},${hdr.contentLight.maxFall}`] : []),
+  ];
+  return [
+    '-c:v', 'libx265', '-preset', o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'), '-crf', quality, '-profile:v', 'main10',
+    // fMP4: parameter sets in the sample entry (hvc1), as Apple's players require.
+    ...(o.container === 'fmp4' ? ['-tag:v', 'hvc1'] : []),
+    '-x265-params', params.join(':'),
   ];
 }
 
@@ -239,6 +271,8 @@ interface Running {
 class FfmpegSegmentEncoder implements SegmentEncoder {
   private readonly running: Promise<Running>;
   private readonly frameBytes: number;
+  /** Bits per sample of the frames this encoder takes (10 for an HDR source). */
+  private readonly bits: 8 | 10;
   private readonly name: string;
   private readonly temps: string[] = [];
   private frames = 0;
@@ -246,14 +280,15 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
 
   constructor(private readonly o: SegmentEncoderOptions) {
     this.name = o.name ?? o.outPath;
-    this.frameBytes = yuvFrameBytes(o.width, o.height);
+    this.bits = planeBits(o.info.video.picture);
+    this.frameBytes = yuvFrameBytes(o.width, o.height, this.bits);
     this.running = this.start();
     // Failures surface from write/finish; this only keeps an unawaited rejection from crashing.
     this.running.catch(() => undefined);
   }
 
   private async start(): Promise<Running> {
-    const encoder = await chooseEncoder(this.o.encoder ?? 'auto');
+    const encoder = await chooseEncoder(this.o.encoder ?? 'auto', this.bits);
     const tmpPath = tempPathFor(this.o.outPath);
     this.temps.push(tmpPath);
     const withAudio = this.o.audio !== false && this.o.info.audio !== undefined;
@@ -277,11 +312,11 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
 
   async write(frame: YuvFrame): Promise<void> {
     if (this.state !== 'open') throw new SwiftvrError('internal', `write() on the ${this.state} encoder of ${this.name}`);
-    if (frame.width !== this.o.width || frame.height !== this.o.height || frame.data.length !== this.frameBytes) {
+    if (frame.width !== this.o.width || frame.height !== this.o.height || frame.data.length !== this.frameBytes || (frame.bits ?? 8) !== this.bits) {
       throw new SwiftvrError(
         'internal',
-        `frame ${this.frames} for ${this.name} is ${frame.width}x${frame.height} (${frame.data.length} bytes); ` +
-          `the encoder was opened for ${this.o.width}x${this.o.height} yuv420p (${this.frameBytes} bytes)`,
+        `frame ${this.frames} for ${this.name} is ${frame.width}x${frame.height} ${frame.bits ?? 8}-bit (${frame.data.length} bytes); ` +
+          `the encoder was opened for ${this.o.width}x${this.o.height} ${this.bits}-bit 4:2:0 (${this.frameBytes} bytes)`,
         { context: this.o.context },
       );
     }
@@ -360,8 +395,8 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
 
     if (this.o.container === 'ts') {
       const ts = await readFile(tmpPath);
-      const video = avcCodecFromTs(ts);
-      if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no H.264 SPS in its first frame`);
+      const video = videoCodecFromTs(ts);
+      if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no H.264 or HEVC SPS in its first frame`);
       const bytes = ts.length;
       await commitFile(tmpPath, this.o.outPath);
       return {
@@ -378,8 +413,8 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     const source = await readFile(this.o.sourcePath);
     const init = copyEditLists(alignAudioBitrates(whole.subarray(0, firstMoof.start), source), source);
     const media = alignAudioDurations(whole.subarray(firstMoof.start), init, source);
-    const video = avcCodecFromInit(init);
-    if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no avcC box in its init section`);
+    const video = videoCodecFromInit(init);
+    if (video === undefined) throw new SwiftvrError('internal', `encoded ${this.name} has no avcC or hvcC box in its init section`);
     const initPath = this.o.initOutPath!;
     let initWritten = false;
     if (!(await sameBytes(initPath, init))) {

@@ -14,6 +14,9 @@
 // Sources whose meaning the product cannot keep are refused before any work (see pictureOf).
 import type { VideoColour } from './colour.js';
 
+/** Bits per sample of a frame's planes: 8 (yuv420p, a byte a sample) or 10 (yuv420p10le, two bytes little-endian). */
+export type SampleBits = 8 | 10;
+
 /** A positive fraction (the same shape as types.ts's Rational; declared here so types.ts can import this module). */
 export interface Rational {
   readonly num: number;
@@ -39,6 +42,8 @@ export interface PictureInfo {
   readonly bitDepth: number;
   /** Chroma sampling of the coded picture, e.g. `4:2:0`, `4:2:2` (frames travel as 4:2:0). */
   readonly chroma: string;
+  /** PQ or HLG sources: the transfer and static metadata kept (planes travel at 10 bits). */
+  readonly hdr?: HdrInfo;
 }
 
 /** The stream fields of ffprobe's JSON this module reads. */
@@ -48,7 +53,7 @@ export interface ProbedPicture {
   readonly pix_fmt?: string;
   readonly sample_aspect_ratio?: string;
   readonly field_order?: string;
-  readonly side_data_list?: readonly { readonly side_data_type?: string; readonly rotation?: number; readonly displaymatrix?: string }[];
+  readonly side_data_list?: readonly (ProbedSideData & { readonly rotation?: number; readonly displaymatrix?: string })[];
 }
 
 const INTERLACED = new Set<FieldOrder>(['tt', 'bb', 'tb', 'bt']);
@@ -163,18 +168,103 @@ export function pictureOf(probed: ProbedPicture, width: number, height: number, 
   };
 }
 
-/** High dynamic range transfers by ffprobe name. */
-const HDR_TRANSFERS: Readonly<Record<string, string>> = { smpte2084: 'PQ (SMPTE ST 2084)', 'arib-std-b67': 'HLG (ARIB STD-B67)' };
+/** High dynamic range transfers by ffprobe name, as HLS's VIDEO-RANGE names them. */
+const HDR_TRANSFERS: Readonly<Record<string, HdrTransfer>> = { smpte2084: 'PQ', 'arib-std-b67': 'HLG' };
+
+export type HdrTransfer = 'PQ' | 'HLG';
+
+/** Static HDR metadata of a PQ or HLG source, carried into the output's HEVC SEI. */
+export interface HdrInfo {
+  readonly transfer: HdrTransfer;
+  /**
+   * Mastering display colour volume (SMPTE ST 2086) in x265's notation:
+   * `G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)`, chromaticities in 0.00002 and luminance in 0.0001 cd/m2.
+   */
+  readonly masteringDisplay?: string;
+  /** Content light level: MaxCLL and MaxFALL in cd/m2. */
+  readonly contentLight?: { readonly maxCll: number; readonly maxFall: number };
+  /** Metadata the output cannot carry (dynamic metadata such as Dolby Vision's RPU). */
+  readonly dropped: readonly string[];
+}
+
+/** One side-data entry as ffprobe prints it (stream or frame). */
+export interface ProbedSideData {
+  readonly side_data_type?: string;
+  readonly [field: string]: unknown;
+}
+
+/** `34000/50000` -> 0.68; NaN when not a fraction or number. */
+function fraction(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return Number.NaN;
+  const m = /^(-?\d+)\/(\d+)$/.exec(v.trim());
+  if (m === null) return Number(v);
+  return Number(m[2]) === 0 ? Number.NaN : Number(m[1]) / Number(m[2]);
+}
+
+/** x265's master-display string from ffprobe's mastering display side data, or undefined when incomplete. */
+export function masteringDisplayOf(d: ProbedSideData): string | undefined {
+  const xy = (c: string): string | undefined => {
+    const x = Math.round(fraction(d[`${c}_x`]) * 50000);
+    const y = Math.round(fraction(d[`${c}_y`]) * 50000);
+    return Number.isFinite(x) && Number.isFinite(y) && x >= 0 && y >= 0 && x <= 50000 && y <= 50000 ? `(${x},${y})` : undefined;
+  };
+  const g = xy('green');
+  const b = xy('blue');
+  const r = xy('red');
+  const wp = xy('white_point');
+  const max = Math.round(fraction(d.max_luminance) * 10000);
+  const min = Math.round(fraction(d.min_luminance) * 10000);
+  if (g === undefined || b === undefined || r === undefined || wp === undefined) return undefined;
+  if (!Number.isFinite(max) || !Number.isFinite(min) || max <= 0 || min < 0 || min >= max) return undefined;
+  return `G${g}B${b}R${r}WP${wp}L(${max},${min})`;
+}
 
 /**
- * Why an HDR source is refused, or undefined for SDR: frames travel as 8-bit planes, and 8 bits of
- * PQ or HLG band visibly, so restoring one would not keep what its picture means.
+ * The HDR facts of a stream with a PQ or HLG transfer (undefined for SDR), from its side data
+ * (the stream's, as MP4 boxes carry it, then its first frame's, as HEVC SEI carries it).
  */
-export function hdrRefusal(colour: VideoColour): string | undefined {
-  const name = HDR_TRANSFERS[colour.transfer];
-  if (name === undefined) return undefined;
-  return `its transfer is ${name}: high dynamic range video is not supported (restoration runs on 8-bit planes, which band HDR); ` +
-    'publish an SDR rendition of it, or leave this stream as it is';
+export function hdrOf(colour: VideoColour, sideData: readonly ProbedSideData[]): HdrInfo | undefined {
+  const transfer = HDR_TRANSFERS[colour.transfer];
+  if (transfer === undefined) return undefined;
+  const md = sideData.find((d) => d.side_data_type === 'Mastering display metadata');
+  const cll = sideData.find((d) => d.side_data_type === 'Content light level metadata');
+  const masteringDisplay = md === undefined ? undefined : masteringDisplayOf(md);
+  const maxCll = Number(cll?.max_content);
+  const maxFall = Number(cll?.max_average);
+  const dropped: string[] = [];
+  if (sideData.some((d) => d.side_data_type === 'DOVI configuration record')) dropped.push('Dolby Vision RPU');
+  if (sideData.some((d) => /2094-40|HDR10\+/i.test(d.side_data_type ?? ''))) dropped.push('HDR10+ dynamic metadata');
+  return {
+    transfer,
+    ...(masteringDisplay === undefined ? {} : { masteringDisplay }),
+    ...(cll !== undefined && Number.isInteger(maxCll) && Number.isInteger(maxFall) && maxCll >= 0 && maxFall >= 0
+      ? { contentLight: { maxCll, maxFall } } : {}),
+    dropped,
+  };
+}
+
+/**
+ * Why an HDR source is refused, or undefined: one whose base layer means nothing without dynamic
+ * metadata the output cannot carry (Dolby Vision profile 5: IPT colours), or whose samples are
+ * 8-bit PQ or HLG (they band already; the 10-bit path needs 10-bit input).
+ */
+export function hdrRefusal(picture: PictureInfo, sideData: readonly ProbedSideData[]): string | undefined {
+  if (picture.hdr === undefined) return undefined;
+  const dovi = sideData.find((d) => d.side_data_type === 'DOVI configuration record');
+  if (dovi !== undefined && Number(dovi.dv_bl_signal_compatibility_id) === 0) {
+    return `it is Dolby Vision profile ${String(dovi.dv_profile)} with no HDR10 or SDR base layer (compatibility id 0); ` +
+      'its picture needs the RPU, which a re-encode cannot keep: not supported';
+  }
+  if (picture.bitDepth < 10) {
+    return `its transfer is ${picture.hdr.transfer} with ${picture.bitDepth}-bit samples; HDR is restored on 10-bit planes and needs a source of at least 10 bits`;
+  }
+  return undefined;
+}
+
+/** Bits per sample the planes travel in: 10 for an HDR source (PQ or HLG; kept), 8 otherwise. */
+export function planeBits(p: PictureInfo): SampleBits {
+  return p.hdr !== undefined && p.bitDepth > 8 ? 10 : 8;
 }
 
 /** Filters that give the model the picture as it is meant to be seen: progressive, upright. */
@@ -215,11 +305,19 @@ export function pictureReport(p: PictureInfo, colour: VideoColour): PictureRepor
   const applied: string[] = [];
   if (isInterlaced(p)) applied.push(`deinterlaced (field order ${p.fieldOrder}, bwdif at the frame rate)`);
   if (p.rotation !== 0) applied.push(`turned ${p.rotation} degrees clockwise (display matrix applied)`);
-  if (p.bitDepth > 8) applied.push(`reduced from ${p.bitDepth} to 8 bits per sample`);
+  const bits = planeBits(p);
+  if (p.bitDepth > bits) applied.push(`reduced from ${p.bitDepth} to ${bits} bits per sample`);
+  if (p.hdr !== undefined) {
+    carried['hdr'] = [
+      `${p.hdr.transfer}, ${bits}-bit HEVC Main 10`,
+      ...(p.hdr.masteringDisplay === undefined ? [] : [`mastering display ${p.hdr.masteringDisplay}`]),
+      ...(p.hdr.contentLight === undefined ? [] : [`MaxCLL ${p.hdr.contentLight.maxCll}, MaxFALL ${p.hdr.contentLight.maxFall}`]),
+    ].join('; ');
+  }
   if (p.chroma !== '4:2:0') applied.push(`chroma subsampled from ${p.chroma} to 4:2:0`);
   return {
     carried,
     applied,
-    dropped: colour.dropped.map((d) => `${d.field} ${d.value}`),
+    dropped: [...colour.dropped.map((d) => `${d.field} ${d.value}`), ...(p.hdr?.dropped ?? [])],
   };
 }

@@ -5,8 +5,8 @@ import { badInput } from '../errors.js';
 import type { ErrorContext } from '../errors.js';
 import type { AudioStreamInfo, ContainerKind, Rational, SegmentMediaInfo, VideoStreamInfo } from '../types.js';
 import { videoColour } from './colour.js';
-import { hdrRefusal, pictureOf } from './picture.js';
-import type { ProbedPicture } from './picture.js';
+import { hdrOf, hdrRefusal, pictureOf } from './picture.js';
+import type { ProbedPicture, ProbedSideData } from './picture.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
 
 export interface ProbeOptions {
@@ -211,13 +211,20 @@ export async function probeSegment(
   }
   const shape = pictureOf(videoStream, width, height, options.fileRotation ?? 0);
   const colour = videoColour(videoStream, width, height);
-  const refusal = shape.refusal ?? hdrRefusal(colour);
+  // HDR: the static metadata, from the stream (MP4 boxes) and its first frame (HEVC SEI).
+  let picture = shape.picture;
+  let sideData: readonly ProbedSideData[] = videoStream.side_data_list ?? [];
+  if (hdrOf(colour, []) !== undefined) {
+    sideData = [...sideData, ...(await firstFrameSideData(file, container, options.signal))];
+    picture = { ...picture, hdr: hdrOf(colour, sideData)! };
+  }
+  const refusal = shape.refusal ?? hdrRefusal(picture, sideData);
   if (refusal !== undefined) throw badInput(`${name}: ${refusal}`, context);
   const video: VideoStreamInfo = {
     // The size the model sees: the coded size, turned upright.
     width: shape.width,
     height: shape.height,
-    picture: shape.picture,
+    picture,
     frameCount: pts.length,
     frameRate,
     startTime: (startPts * timeBase.num) / timeBase.den,
@@ -238,6 +245,24 @@ export async function probeSegment(
     };
   }
   return { container, durationSeconds, video, ...(audio === undefined ? {} : { audio }) };
+}
+
+/** The side data of the first video frame (mastering display, content light level: HEVC SEI); none when unreadable. */
+export async function firstFrameSideData(file: string, container: ContainerKind, signal: AbortSignal | undefined): Promise<ProbedSideData[]> {
+  const r = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-of', 'json', '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_entries', 'frame_side_data',
+      ...rawTimestamps(container), file],
+    { signal },
+  );
+  if (r.aborted) throw abortedError(`probing ${file}`);
+  if (r.code !== 0) return [];
+  try {
+    const parsed = JSON.parse(r.stdout.toString('utf8')) as { frames?: { side_data_list?: ProbedSideData[] }[] };
+    return parsed.frames?.[0]?.side_data_list ?? [];
+  } catch {
+    return [];
+  }
 }
 
 /** The start PTS of the video, in ticks of its time base (exact, unlike `startTime` in seconds). */

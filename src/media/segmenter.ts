@@ -9,7 +9,9 @@ import { SwiftvrError, badInput, usageError } from '../errors.js';
 import { parseStrict } from '../hls/hls-parse.js';
 import type { ContainerKind } from '../types.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
-import { rotationOf, type ProbedPicture } from './picture.js';
+import { videoColour } from './colour.js';
+import { bitDepthOf, hdrOf, rotationOf, type HdrInfo, type ProbedPicture } from './picture.js';
+import { firstFrameSideData } from './probe.js';
 
 /** Shortest and longest segment the output may have (the last one may be shorter). */
 export const SEGMENT_SECONDS_MIN = 2;
@@ -39,8 +41,15 @@ interface ProbedStream extends ProbedPicture {
   index: number;
   codec_type?: string;
   codec_name?: string;
+  color_space?: string;
+  color_primaries?: string;
+  color_transfer?: string;
+  color_range?: string;
   disposition?: { attached_pic?: number };
 }
+
+/** Video codecs whose segments the restore decodes as they are cut (stream copy). */
+const COPYABLE_VIDEO = new Set(['h264', 'hevc']);
 
 const PLAYLIST = 'index.m3u8';
 
@@ -89,7 +98,9 @@ async function decodeProblem(dir: string, cut: MediaPlaylist, signal?: AbortSign
 async function probeStreams(input: string, signal: AbortSignal | undefined): Promise<ProbedStream[]> {
   const r = await runTool(
     'ffprobe',
-    ['-v', 'error', '-of', 'json', '-show_entries', 'stream=index,codec_type,codec_name:stream_disposition=attached_pic:stream_side_data_list', input],
+    ['-v', 'error', '-of', 'json', '-show_entries',
+      'stream=index,codec_type,codec_name,width,height,pix_fmt,color_space,color_primaries,color_transfer,color_range:' +
+        'stream_disposition=attached_pic:stream_side_data_list', input],
     { signal },
   );
   if (r.aborted) throw abortedError(`probing ${input}`);
@@ -105,17 +116,26 @@ function hlsArgs(
   targetSeconds: number,
   video: 'copy' | 'encode',
   audio: 'copy' | 'encode' | 'none',
+  hdr: HdrInfo | undefined,
+  hevc: boolean,
 ): string[] {
   const ext = container === 'ts' ? 'ts' : 'm4s';
+  // Even dimensions for 4:2:0; an IDR exactly every targetSeconds so every cut is on time.
+  const evenSize = ['-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2'];
+  const keyframes = ['-force_key_frames', `expr:gte(t,n_forced*${targetSeconds})`];
   const videoArgs =
     video === 'copy'
-      ? ['-c:v', 'copy']
-      : [
-          // Even dimensions for 4:2:0; an IDR exactly every targetSeconds so every cut is on time.
-          '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-pix_fmt', 'yuv420p',
-          '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-profile:v', 'high',
-          '-force_key_frames', `expr:gte(t,n_forced*${targetSeconds})`, '-sc_threshold', '0',
-        ];
+      ? ['-c:v', 'copy', ...(container === 'fmp4' && hevc ? ['-tag:v', 'hvc1'] : [])]
+      : hdr === undefined
+        ? [...evenSize, '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-profile:v', 'high',
+           ...keyframes, '-sc_threshold', '0']
+        : // HDR stays 10-bit HEVC with its static metadata (the restore keeps both).
+          [...evenSize, '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265', '-preset', 'veryfast', '-crf', '16', '-profile:v', 'main10',
+           ...keyframes, '-forced-idr', '1', ...(container === 'fmp4' ? ['-tag:v', 'hvc1'] : []),
+           '-x265-params', ['log-level=error', 'open-gop=0', 'scenecut=0', 'bframes=0',
+             ...(hdr.masteringDisplay !== undefined || hdr.contentLight !== undefined ? ['hdr10=1'] : []),
+             ...(hdr.masteringDisplay !== undefined ? [`master-display=${hdr.masteringDisplay}`] : []),
+             ...(hdr.contentLight !== undefined ? [`max-cll=${hdr.contentLight.maxCll},${hdr.contentLight.maxFall}`] : [])].join(':')];
   const audioArgs = audio === 'none' ? ['-an'] : audio === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '128k'];
   return [
     '-nostdin', '-hide_banner', '-v', 'error', '-y',
@@ -156,6 +176,11 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
     throw badInput(`${input} has no video stream; the input must be a video file (mp4, mkv, mov, ts) or an HLS playlist`);
   }
   const rotation = rotationOf(video);
+  // A 10-bit HDR source: its static metadata, for a re-encode that keeps it.
+  const colour = videoColour(video, video.width ?? 0, video.height ?? 0);
+  const hdr = bitDepthOf(video.pix_fmt) > 8 && hdrOf(colour, []) !== undefined
+    ? hdrOf(colour, [...(video.side_data_list ?? []), ...(await firstFrameSideData(input, 'ts', options.signal))])
+    : undefined;
   const audioStream = streams.find((s) => s.codec_type === 'audio');
   const audioCopyable = container === 'ts' ? ['aac', 'mp3'] : ['aac'];
   const audio = audioStream === undefined ? 'none' : audioCopyable.includes(audioStream.codec_name ?? '') ? 'copy' : 'encode';
@@ -166,7 +191,7 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
     const attempt = async (mode: 'copy' | 'encode'): Promise<string | undefined> => {
       await rm(work, { recursive: true, force: true });
       await mkdir(work);
-      const r = await runTool('ffmpeg', hlsArgs(input, work, container, targetSeconds, mode, audio), { signal: options.signal });
+      const r = await runTool('ffmpeg', hlsArgs(input, work, container, targetSeconds, mode, audio, hdr, video.codec_name === 'hevc'), { signal: options.signal });
       if (r.aborted) throw abortedError(`cutting ${input} into HLS`);
       if (r.code !== 0) {
         if (mode === 'copy') return `stream copy failed: ffmpeg ${stderrSummary(r, 200)}`;
@@ -177,9 +202,10 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
     };
 
     let plan: SegmentationPlan;
-    const copyBlocker = video.codec_name === 'h264' ? await attempt('copy') : `video codec ${String(video.codec_name)} is not H.264`;
+    const codec = String(video.codec_name);
+    const copyBlocker = COPYABLE_VIDEO.has(codec) ? await attempt('copy') : `video codec ${codec} is neither H.264 nor HEVC`;
     if (copyBlocker === undefined) {
-      plan = { mode: 'copy', reason: `H.264 keyframes allow ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s cuts`, rotation };
+      plan = { mode: 'copy', reason: `${codec === 'h264' ? 'H.264' : 'HEVC'} keyframes allow ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s cuts`, rotation };
     } else {
       plan = { mode: 're-encode', reason: copyBlocker, rotation };
       const problem = await attempt('encode');

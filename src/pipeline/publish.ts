@@ -16,6 +16,7 @@ import { renderRendition, restoredEntries, vodRendition } from '../hls/rendition
 import { restoredCodecs } from '../media/codecs.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeComparePage } from '../report/compare-page.js';
+import { qualityReport, REPORT_CSV, REPORT_JSON, reportCsv } from '../report/quality-report.js';
 import type { PreparedInput } from './input.js';
 import type { StagedSegment } from './segments.js';
 
@@ -27,12 +28,16 @@ export interface PublishOptions {
   readonly input: PreparedInput;
   readonly scale: number;
   readonly signal: AbortSignal;
+  /** What the quality report names: the job, the input as given, the model. */
+  readonly report: { readonly job: string; readonly input: string; readonly model: string };
 }
 
 export interface Published {
   readonly multivariantPath: string;
   readonly mediaPlaylistPath: string;
   readonly comparePagePath: string;
+  /** report.json (report.csv beside it). */
+  readonly reportPath: string;
 }
 
 /** Output layout under --out. */
@@ -157,6 +162,7 @@ export async function publish(o: PublishOptions): Promise<Published> {
     resolution: { width: video.width * o.scale, height: video.height * o.scale },
     codecs: plan.chosen?.codecs !== undefined ? restoredCodecs(restoredVideoCodec, plan.chosen.codecs) : first.encoded.codecs,
     frameRate,
+    ...(video.picture.hdr !== undefined ? { videoRange: video.picture.hdr.transfer } : {}),
   };
   const copy = await planSourceCopy(plan, outDir, o.signal);
   let multivariantText: string;
@@ -185,6 +191,7 @@ export async function publish(o: PublishOptions): Promise<Published> {
       resolution: { width: video.width, height: video.height },
       ...(first.sourceVideoCodec !== undefined ? { codecs: [first.sourceVideoCodec, ...audio].join(',') } : {}),
       frameRate,
+      ...(video.picture.hdr !== undefined ? { videoRange: video.picture.hdr.transfer } : {}),
     };
     multivariantText = renderMultivariantPlaylist({ restored, sourceVariants: [listed] });
   }
@@ -204,8 +211,13 @@ export async function publish(o: PublishOptions): Promise<Published> {
     await mkdir(dirname(to), { recursive: true });
     await copyFile(from, to);
   }
-  // 3. Playlists last, each atomically: the media playlist, then the multivariant that lists it.
+  // 3. Playlists last, each atomically: the media playlist, the quality report beside the
+  // multivariant, then the multivariant that lists the rendition.
   await writeFileAtomic(mediaPlaylistPath, mediaText);
+  const report = qualityReport({ ...o.report, results: staged.map((s) => s.result) });
+  const reportPath = join(outDir, REPORT_JSON);
+  await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + '\n');
+  await writeFileAtomic(join(outDir, REPORT_CSV), reportCsv(report));
   await writeFileAtomic(multivariantPath, multivariantText);
   // 4. The compare page: source on one side, restored on the other.
   const comparePagePath = await writeComparePage({
@@ -214,6 +226,7 @@ export async function publish(o: PublishOptions): Promise<Published> {
     restoredUri: restored.uri,
     width: restored.resolution.width,
     height: restored.resolution.height,
+    reportUri: REPORT_JSON,
   });
-  return { multivariantPath, mediaPlaylistPath, comparePagePath };
+  return { multivariantPath, mediaPlaylistPath, comparePagePath, reportPath };
 }

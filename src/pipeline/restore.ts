@@ -5,14 +5,16 @@
 // succeeded, so a failure or Ctrl-C never leaves a half-written rendition.
 import { linkedAbort } from '../util/abort.js';
 import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ExecutionProvider, SegmentResult, SourcePlan } from '../types.js';
-import { SwiftvrError } from '../errors.js';
+import { isSwiftvrError, SwiftvrError } from '../errors.js';
 import { openRestorer } from '../inference/restorer.js';
 import { readSourcePlan } from '../hls/playlist-reader.js';
 import type { ProgressReporter } from '../report/progress.js';
+import { jobEvent, noEvents, ProgressEvents, segmentSummary, type EventSink } from '../events/job-events.js';
 import { prepareInput } from './input.js';
 import { restoreSegments, type StagedSegment } from './segments.js';
 import { publish } from './publish.js';
@@ -39,6 +41,12 @@ export interface RestoreOptions {
   readonly progress?: ProgressReporter;
   /** Threads for onnxruntime (0: all cores). */
   readonly inferenceThreads?: number;
+  /** Where the job's events go (SUBMITTED, PROGRESSING, COMPLETE, ERROR, CANCELED). @default none */
+  readonly events?: EventSink;
+  /** The job's name in its events. @default local-<random> */
+  readonly job?: string;
+  /** PROGRESSING events between segments at most this often. @default 5000 */
+  readonly progressEveryMs?: number;
 }
 
 export interface RestoreSummary {
@@ -46,6 +54,8 @@ export interface RestoreSummary {
   readonly multivariantPath: string;
   readonly mediaPlaylistPath: string;
   readonly comparePagePath: string;
+  /** The quality report (report.json; report.csv beside it). */
+  readonly reportPath: string;
   readonly segments: readonly SegmentResult[];
   readonly frames: number;
   readonly seconds: number;
@@ -64,7 +74,22 @@ const noProgress: ProgressReporter = {
 
 export async function restore(options: RestoreOptions): Promise<RestoreSummary> {
   const started = performance.now();
-  const progress = options.progress ?? noProgress;
+  const events = options.events ?? noEvents;
+  const job = options.job ?? `local-${randomUUID().slice(0, 8)}`;
+  let progressEvents: ProgressEvents | undefined;
+  const reporter = options.progress ?? noProgress;
+  // The reporter as the user asked for it, and the job's PROGRESSING events from the same calls.
+  const progress: ProgressReporter = {
+    ...reporter,
+    frames: (n) => {
+      reporter.frames(n);
+      progressEvents?.frames(n);
+    },
+    segment: (r) => {
+      reporter.segment(r);
+      progressEvents?.segment(segmentSummary(r));
+    },
+  };
   const outDir = resolve(options.outDir);
   // Our own controller: a failing stage stops the others; the caller's signal stops all.
   const { controller, signal } = linkedAbort(options.signal);
@@ -89,6 +114,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       allowedHosts: options.allowedHosts ?? [],
       signal,
     });
+    const durationSeconds = plan.media.segments.reduce((t, s) => t + s.duration, 0);
+    await events.publish(jobEvent('SUBMITTED', job, {
+      input: options.input, mode: 'vod', segments: plan.media.segments.length, durationSeconds: Math.round(durationSeconds * 1000) / 1000,
+    }));
+    progressEvents = new ProgressEvents(job, events, { segmentsTotal: plan.media.segments.length, everyMs: options.progressEveryMs ?? 5000 });
     const restorer = await opening;
     createdOut = !existsSync(outDir);
     await mkdir(stageDir, { recursive: true });
@@ -105,13 +135,39 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       progress,
     });
     // Publish: segments moved into place, then the playlists, then the compare page.
-    const published = await publish({ plan, staged, stageDir, outDir, input, scale: restorer.scale, signal });
+    const published = await publish({
+      plan, staged, stageDir, outDir, input, scale: restorer.scale, signal,
+      report: { job, input: options.input, model: restorer.contract.name },
+    });
     const seconds = (performance.now() - started) / 1000;
+    await progressEvents.flush();
+    const results = staged.map((s) => s.result);
+    const restored = results.filter((r) => r.fallback === undefined);
+    const mean = (xs: (number | undefined)[]): number | undefined => {
+      const v = xs.filter((x): x is number => x !== undefined);
+      return v.length === 0 ? undefined : Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 1000) / 1000;
+    };
+    const frames = results.reduce((n, r) => n + r.frames, 0);
+    const changed = mean(restored.map((r) => r.changed));
+    const boundaryFlicker = mean(restored.map((r) => r.boundaryFlicker));
+    await events.publish(jobEvent('COMPLETE', job, {
+      outputs: { multivariant: published.multivariantPath, rendition: published.mediaPlaylistPath, report: published.reportPath },
+      segments: results.length,
+      frames,
+      durationSeconds: Math.round(seconds * 1000) / 1000,
+      figures: {
+        fps: seconds > 0 ? Math.round((frames / seconds) * 100) / 100 : 0,
+        fallbacks: results.length - restored.length,
+        ...(changed === undefined ? {} : { changed }),
+        ...(boundaryFlicker === undefined ? {} : { boundaryFlicker }),
+      },
+    }));
     return {
       outDir,
       multivariantPath: published.multivariantPath,
       mediaPlaylistPath: published.mediaPlaylistPath,
       comparePagePath: published.comparePagePath,
+      reportPath: published.reportPath,
       segments: staged.map((s) => s.result),
       frames: staged.reduce((n, s) => n + s.result.frames, 0),
       seconds,
@@ -122,9 +178,18 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     await rm(stageDir, { recursive: true, force: true });
     // Leave no empty output folder behind when this run created it.
     if (createdOut) await rmdir(outDir).catch(() => {});
+    await progressEvents?.flush();
     if (options.signal?.aborted === true) {
-      throw new SwiftvrError('aborted', `stopped (${String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason)}); nothing was published`, { cause: e });
+      const why = String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason);
+      await events.publish(jobEvent('CANCELED', job, { code: 'canceled', reason: `stopped (${why}); nothing was published`, by: 'signal' }));
+      throw new SwiftvrError('aborted', `stopped (${why}); nothing was published`, { cause: e });
     }
+    const sn = isSwiftvrError(e) ? e.context?.sn : undefined;
+    await events.publish(jobEvent('ERROR', job, {
+      code: isSwiftvrError(e) ? e.kind : 'internal',
+      reason: (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 1000) || 'failed',
+      ...(typeof sn === 'number' ? { sn } : {}),
+    }));
     throw e;
   } finally {
     await opening.then((r) => r.close(), () => {});

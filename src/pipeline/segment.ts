@@ -300,7 +300,7 @@ function segmentResult(
   startedAt: number,
   encoded: EncodedSegment,
   info: SegmentMediaInfo,
-  extra: Pick<SegmentResult, 'changed' | 'boundaryFlicker' | 'modelSeconds' | 'threadHostMs' | 'fallback'>,
+  extra: Pick<SegmentResult, 'changed' | 'boundaryFlicker' | 'fidelityPsnrY' | 'fidelitySsimY' | 'modelSeconds' | 'threadHostMs' | 'fallback'>,
 ): SegmentResult {
   const seconds = (performance.now() - startedAt) / 1000;
   return {

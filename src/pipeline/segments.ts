@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ByteRange, ResourceLocation, SegmentMediaInfo, SegmentRef, SegmentResult, SourcePlan } from '../types.js';
 import type { Restorer } from '../inference/restorer.js';
 import type { EncodedSegment } from '../media/encoder.js';
-import { avcCodecFromAnnexB, avcCodecFromInit } from '../media/codecs.js';
+import { videoCodecFromAnnexB, videoCodecFromInit, videoCodecFromTs } from '../media/codecs.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { isSwiftvrError } from '../errors.js';
 import {
@@ -141,7 +141,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
       next?.catch(() => {});
       if (i === 0) o.progress.frameRate(prepared.info.video.frameRate.num / prepared.info.video.frameRate.den);
       const { bytes, initBytes } = prepared.input;
-      const sourceCodec = initBytes !== undefined ? avcCodecFromInit(initBytes) : avcCodecFromAnnexB(bytes);
+      const sourceCodec = initBytes !== undefined ? videoCodecFromInit(initBytes) : (videoCodecFromTs(bytes) ?? videoCodecFromAnnexB(bytes));
       const file = segmentFileName(ref, media.container);
       const initFile = media.container === 'fmp4' ? initFileName(ref) : undefined;
       const output = {

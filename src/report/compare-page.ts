@@ -1,6 +1,8 @@
 // The compare page: a static compare.html in the output folder with a slider over the video,
 // the source rendition left of the split and the restored one right of it, both played by
-// hls.js (copied next to the page: nothing is fetched from elsewhere) and kept in sync.
+// hls.js (copied next to the page: nothing is fetched from elsewhere) and kept in sync. Under
+// the player, the job's quality report (report.json) as one chart per figure with a bar per
+// segment on the video's timeline; clicking a bar seeks to its segment.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -27,6 +29,8 @@ export interface ComparePageOptions {
   readonly sourceLabel?: string;
   /** @default 'restored' */
   readonly restoredLabel?: string;
+  /** URI of the quality report (report.json) relative to the page: plotted under the player. @default none */
+  readonly reportUri?: string;
 }
 
 export const COMPARE_PAGE = 'compare.html';
@@ -52,6 +56,7 @@ export async function writeComparePage(opts: ComparePageOptions): Promise<string
   for (const [name, uri] of [
     ['sourceUri', opts.sourceUri],
     ['restoredUri', opts.restoredUri],
+    ...(opts.reportUri === undefined ? [] : [['reportUri', opts.reportUri] as const]),
   ] as const) {
     if (uri.trim() === '' || /^(javascript|data):/i.test(uri.trim())) {
       throw new SwiftvrError('internal', `compare page ${name} "${uri}" must be a relative URI or an http(s) URL`);
@@ -73,6 +78,7 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
     restored: opts.restoredUri,
     width: opts.width ?? null,
     height: opts.height ?? null,
+    report: opts.reportUri ?? null,
   };
   // Until the restored video reports its size, a 16:9 box of at most 960 px stands in.
   const width = opts.width ?? 960;
@@ -104,6 +110,17 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
   #controls input[type=range] { flex: 1; }
   button { background: #333; color: #eee; border: 1px solid #555; border-radius: 3px; padding: 4px 10px; cursor: pointer; }
   #error { color: #f88; white-space: pre-wrap; }
+  #report { width: min(var(--w), calc(100vw - 32px)); min-width: 320px; margin-top: 14px; }
+  #report-summary { margin: 0 0 8px; color: #bbb; }
+  .chart { margin: 0 0 6px; }
+  .chart h2 { font-size: 12px; font-weight: 500; color: #aaa; margin: 0 0 2px; }
+  .chart svg { display: block; width: 100%; height: 48px; background: #1b1b1b; }
+  .chart rect.bar { fill: #5b9bd5; cursor: pointer; }
+  .chart rect.bar.fallback { fill: #e0884a; }
+  .chart rect.bar.current { fill: #9fd0ff; }
+  .chart rect.bar.fallback.current { fill: #ffb27a; }
+  .chart line.cursor { stroke: #fff; stroke-width: 2; }
+  .chart .none { fill: #777; font-size: 11px; }
 </style>
 </head>
 <body style="--split: 50%; --w: ${width}px; --aspect: ${width} / ${height}">
@@ -123,6 +140,10 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
   <span id="time">0.00 s</span>
 </div>
 <p id="error"></p>
+<div id="report" hidden>
+  <p id="report-summary"></p>
+  <div id="charts"></div>
+</div>
 <script id="compare-config" type="application/json">${json}</script>
 <script src="${HLS_SCRIPT}"></script>
 <script>
@@ -222,9 +243,99 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
       document.body.style.setProperty('--aspect', restored.videoWidth + ' / ' + restored.videoHeight);
     });
   }
+  // The quality report: one chart per figure, a bar per segment placed on the video's timeline.
+  var SVG = 'http://www.w3.org/2000/svg';
+  var FIGURES = [
+    { key: 'fidelityPsnrY', label: 'fidelity to the source: PSNR-Y of the restored picture, downscaled, against the source (dB)' },
+    { key: 'fidelitySsimY', label: 'fidelity to the source: SSIM-Y' },
+    { key: 'changed', label: 'change from the plain upscale (mean absolute luma difference, 8-bit levels)' },
+    { key: 'boundaryFlicker', label: 'boundary flicker at the segment start (restored over source; 1 = as the source)' },
+    { key: 'fps', label: 'frames per second' }
+  ];
+  var cursors = [];
+  var bars = [];
+  var total = 0;
+  function el(name, attrs) {
+    var e = document.createElementNS(SVG, name);
+    for (var k in attrs) e.setAttribute(k, String(attrs[k]));
+    return e;
+  }
+  function fmt(v) { return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(4); }
+  function seekTo(start) {
+    restored.currentTime = Math.min(start + 0.001, Math.max(0, (restored.duration || start + 1) - 0.05));
+  }
+  function drawReport(report) {
+    var segs = report.segments || [];
+    total = segs.reduce(function (t, s) { return Math.max(t, s.start + s.duration); }, 0);
+    if (segs.length === 0 || !(total > 0)) return;
+    var s = report.summary;
+    var parts = [s.segments + ' segments, ' + s.frames + ' frames, ' + s.restored + ' restored, ' + s.fallbacks + ' plain-upscale fallbacks'];
+    if (s.fidelityPsnrY !== undefined) parts.push('fidelity ' + s.fidelityPsnrY.toFixed(2) + ' dB / SSIM ' + (s.fidelitySsimY || 0).toFixed(4));
+    if (s.changed !== undefined) parts.push('change ' + s.changed.toFixed(2));
+    if (s.boundaryFlicker !== undefined) parts.push('flicker ' + s.boundaryFlicker.toFixed(3));
+    parts.push(s.fps.toFixed(1) + ' frames/s');
+    document.getElementById('report-summary').textContent = parts.join(' \u00b7 ');
+    var charts = document.getElementById('charts');
+    FIGURES.forEach(function (f) {
+      var values = segs.map(function (x) { return typeof x[f.key] === 'number' && isFinite(x[f.key]) ? x[f.key] : null; });
+      var known = values.filter(function (v) { return v !== null; });
+      var div = document.createElement('div');
+      div.className = 'chart';
+      div.dataset.figure = f.key;
+      var h2 = document.createElement('h2');
+      h2.textContent = f.label + (known.length ? ' \u2014 ' + fmt(Math.min.apply(null, known)) + ' to ' + fmt(Math.max.apply(null, known)) : '');
+      div.appendChild(h2);
+      var svg = el('svg', { viewBox: '0 0 1000 48', preserveAspectRatio: 'none', role: 'img', 'aria-label': f.label });
+      var lo = known.length ? Math.min.apply(null, known) : 0;
+      var hi = known.length ? Math.max.apply(null, known) : 1;
+      // Bars from a floor below the lowest value, so differences between segments show.
+      var floor = lo - (hi - lo || Math.abs(hi) || 1) * 0.25;
+      if (lo >= 0 && floor < 0) floor = 0;
+      segs.forEach(function (x, i) {
+        var v = values[i];
+        var bx = (x.start / total) * 1000;
+        var bw = Math.max(1, (x.duration / total) * 1000 - 1);
+        if (v === null) {
+          var t = el('text', { x: bx + 2, y: 30, class: 'none' });
+          t.textContent = '-';
+          svg.appendChild(t);
+          return;
+        }
+        var bh = 4 + ((v - floor) / ((hi - floor) || 1)) * 42;
+        var r = el('rect', { x: bx, y: 48 - bh, width: bw, height: bh, class: 'bar' + (x.fallback ? ' fallback' : '') });
+        r.dataset.sn = String(x.sn);
+        r.dataset.start = String(x.start);
+        var title = el('title', {});
+        title.textContent = 'segment ' + x.sn + ' at ' + x.start.toFixed(2) + ' s: ' + fmt(v) + (x.fallback ? ' (plain upscale: ' + (x.reason || '') + ')' : '');
+        r.appendChild(title);
+        r.addEventListener('click', function () { seekTo(x.start); });
+        svg.appendChild(r);
+        bars.push({ rect: r, start: x.start, end: x.start + x.duration });
+      });
+      var cursor = el('line', { x1: 0, x2: 0, y1: 0, y2: 48, class: 'cursor' });
+      svg.appendChild(cursor);
+      cursors.push(cursor);
+      div.appendChild(svg);
+      charts.appendChild(div);
+    });
+    document.getElementById('report').hidden = false;
+  }
+  function markTime(t) {
+    if (!(total > 0)) return;
+    var x = String((Math.min(t, total) / total) * 1000);
+    cursors.forEach(function (c) { c.setAttribute('x1', x); c.setAttribute('x2', x); });
+    bars.forEach(function (b) { b.rect.classList.toggle('current', t >= b.start && t < b.end); });
+  }
+  restored.addEventListener('timeupdate', function () { markTime(restored.currentTime); });
+  restored.addEventListener('seeked', function () { markTime(restored.currentTime); });
+  var report = config.report === null ? Promise.resolve(null) : fetch(config.report).then(function (r) {
+    if (!r.ok) throw new Error(config.report + ': HTTP ' + r.status);
+    return r.json();
+  }).then(function (j) { drawReport(j); return j; }, function (e) { fail('report: ' + e.message); return null; });
+
   var ready = Promise.all([attach(source, config.source), attach(restored, config.restored)]);
   ready.then(function () { play().catch(function () {}); });
-  window.swiftvrCompare = { source: source, restored: restored, setSplit: setSplit, ready: ready, play: play, players: players };
+  window.swiftvrCompare = { source: source, restored: restored, setSplit: setSplit, ready: ready, play: play, players: players, report: report };
 })();
 </script>
 </body>

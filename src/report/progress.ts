@@ -1,6 +1,8 @@
 // Progress reporting for `swiftvr restore`: a progress bar on a terminal, plain lines when
-// stderr is not a terminal, nothing but errors with --quiet, one JSON line per segment with --json.
+// stderr is not a terminal, nothing but errors with --quiet or --json (whose output is the job's
+// events, src/events/job-events.ts).
 import cliProgress from 'cli-progress';
+import { segmentSummary } from '../events/job-events.js';
 import type { ReportMode, SegmentResult } from '../types.js';
 
 export interface ProgressReporter {
@@ -24,29 +26,7 @@ export interface ProgressStreams {
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-const round = (v: number, digits: number): number => Number(v.toFixed(digits));
-
-/**
- * The JSON line printed per segment with --json: sn, frames, seconds, fps; `changed` (mean luma
- * change the model made, 8-bit levels) and `boundaryFlicker` (restored jump at the segment's start
- * over the source's), no-reference signals of what the model did; `modelSeconds` (time in the
- * model's runs) and `threadHostMs` (inference-thread CPU outside them); `fallback` with the reason when
- * the segment was published as a plain upscale.
- */
-export const segmentJsonLine = (r: SegmentResult): string =>
-  JSON.stringify({
-    sn: r.sn,
-    frames: r.frames,
-    seconds: round(r.seconds, 3),
-    fps: round(r.fps, 2),
-    fallback: r.fallback !== undefined,
-    ...(r.fallback === undefined ? {} : { reason: r.fallback }),
-    ...(r.changed === undefined ? {} : { changed: round(r.changed, 3) }),
-    ...(r.boundaryFlicker === undefined ? {} : { boundaryFlicker: round(r.boundaryFlicker, 3) }),
-    ...(r.modelSeconds === undefined ? {} : { modelSeconds: round(r.modelSeconds, 3) }),
-    ...(r.threadHostMs === undefined ? {} : { threadHostMs: round(r.threadHostMs, 1) }),
-    ...(r.picture === undefined ? {} : { picture: r.picture }),
-  });
+export { segmentSummary };
 
 export function createProgressReporter(
   mode: ReportMode,
@@ -57,16 +37,10 @@ export function createProgressReporter(
   if (mode === 'quiet') {
     return { start() {}, frameRate() {}, frames() {}, segment() {}, info() {}, error: errorLine, stop() {} };
   }
+  // --json: the job's events are the output (src/events/job-events.ts); the reporter prints errors only.
   if (mode === 'json') {
-    return {
-      start() {},
-      frameRate() {},
-      frames() {},
-      segment: (r) => void out.write(segmentJsonLine(r) + '\n'),
-      info() {},
-      error: errorLine,
-      stop() {},
-    };
+    void out;
+    return { start() {}, frameRate() {}, frames() {}, segment() {}, info() {}, error: errorLine, stop() {} };
   }
   if (err.isTTY !== true) return lineReporter(err);
   return barReporter(err);

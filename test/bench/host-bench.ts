@@ -55,7 +55,10 @@ try {
       if (res.status !== 0) throw new Error(`${v.name}: swiftvr restore exited with ${res.status}`);
       main.push((JSON.parse(readFileSync(cpu, 'utf8')) as { mainThreadCpuMs: number }).mainThreadCpuMs / frames);
       if (current) {
-        const segs = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { threadHostMs?: number; modelSeconds?: number });
+        // --json prints the job's events; each segment's figures ride on its PROGRESSING event.
+        const segs = res.stdout.trim().split('\n')
+          .map((l) => JSON.parse(l) as { segment?: { threadHostMs?: number; modelSeconds?: number } })
+          .flatMap((e) => (e.segment === undefined ? [] : [e.segment]));
         if (segs.some((s) => s.threadHostMs === undefined)) throw new Error('this Node cannot tell a thread\'s CPU time (process.threadCpuUsage): run under Node 24');
         thread.push(segs.reduce((a, s) => a + s.threadHostMs!, 0) / frames);
         model.push((segs.reduce((a, s) => a + s.modelSeconds!, 0) * 1000) / frames);

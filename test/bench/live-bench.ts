@@ -19,6 +19,10 @@
 //   --budget <s>       live latency budget (default: the segment length)
 //   --model <onnx>     default models/swiftvr-x2.onnx
 //   --threads <n>      onnxruntime intra-op threads (default 2)
+//   --faults           the source does what real packagers do: PROGRAM-DATE-TIME from a wall clock
+//                      (up to 16 ms short), a corrupt segment (sn 3), a discontinuity with a
+//                      timestamp jump of 1000 s (sn 6), a 5 s pause (after sn 9), old segment files
+//                      deleted as they leave the window; the corrupt one must come out as a gap
 //   --json             one JSON object instead of the table
 //   --help             this text
 import { spawn } from 'node:child_process';
@@ -51,6 +55,7 @@ const { values } = parseArgs({
     budget: { type: 'string' },
     model: { type: 'string', default: path.join(REPO, 'models/swiftvr-x2.onnx') },
     threads: { type: 'string', default: '2' },
+    faults: { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -77,19 +82,37 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-/** Cuts the clip into H.264 segments of --segment seconds (IDR at each start, no audio). */
+/** The --faults scenario: which segment is garbage, where the timestamps jump, where the source pauses. */
+const FAULTS = { corrupt: 3, jump: 6, pauseAfter: 9, pauseMs: 5000, jitterMs: 16 } as const;
+
+/**
+ * Cuts the clip into H.264 segments of --segment seconds (IDR at each start, no audio). With
+ * --faults, the segments from FAULTS.jump on are cut with their timestamps 1000 s later and the
+ * first of them opens a discontinuity, as a packager restarted with a new clock writes them.
+ */
 async function cutSegments(dir: string): Promise<LiveSegment[]> {
   const fps = Number(values.fps);
   const g = Math.round(segment * fps);
-  await run('ffmpeg', [
-    '-v', 'error', '-ss', values.start!, '-t', values.seconds!, '-i', values.video!,
-    '-vf', `scale=${width}:${height}:flags=area,fps=${fps}`, '-an', '-pix_fmt', 'yuv420p',
-    '-c:v', 'libx264', '-preset', 'medium', '-crf', values.crf!, '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0',
-    '-f', 'hls', '-hls_time', String(segment), '-hls_playlist_type', 'vod', '-hls_segment_filename', path.join(dir, 'seg_%03d.ts'),
-    path.join(dir, 'index.m3u8'),
-  ]);
-  const vod = HLS.parse(await readFile(path.join(dir, 'index.m3u8'), 'utf8')) as MediaPlaylist;
-  return Promise.all(vod.segments.map(async (s) => ({ bytes: new Uint8Array(await readFile(path.join(dir, s.uri))), duration: s.duration })));
+  const cut = async (name: string, from: number, seconds: number, offset: number): Promise<LiveSegment[]> => {
+    await run('ffmpeg', [
+      '-v', 'error', '-ss', String(from), '-t', String(seconds), '-i', values.video!,
+      '-vf', `scale=${width}:${height}:flags=area,fps=${fps}`, '-an', '-pix_fmt', 'yuv420p',
+      '-c:v', 'libx264', '-preset', 'medium', '-crf', values.crf!, '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0',
+      ...(offset > 0 ? ['-output_ts_offset', String(offset)] : []),
+      '-f', 'hls', '-hls_time', String(segment), '-hls_playlist_type', 'vod', '-hls_segment_filename', path.join(dir, `${name}_%03d.ts`),
+      path.join(dir, `${name}.m3u8`),
+    ]);
+    const vod = HLS.parse(await readFile(path.join(dir, `${name}.m3u8`), 'utf8')) as MediaPlaylist;
+    return Promise.all(vod.segments.map(async (s) => ({ bytes: new Uint8Array(await readFile(path.join(dir, s.uri))), duration: s.duration })));
+  };
+  const start = Number(values.start);
+  const total = Number(values.seconds);
+  if (values.faults !== true) return cut('seg', start, total, 0);
+  const before = FAULTS.jump * segment;
+  if (total <= before + 2 * segment) fail(`--faults needs --seconds above ${before + 2 * segment} (the jump is at segment ${FAULTS.jump})`);
+  const a = await cut('a', start, before, 0);
+  const b = await cut('b', start + before, total - before, 1000);
+  return [...a, ...b.map((s, i) => (i === 0 ? { ...s, discontinuity: true } : s))];
 }
 
 const quantile = (xs: number[], q: number): number => {
@@ -121,7 +144,12 @@ async function main(): Promise<void> {
     });
     await worker.start(); // opens the model before the clock starts, as a running worker has
     const rendition = 'output/live/index/restored/media.m3u8';
-    const source = playLive(store, segments, { playlistKey: 'input/live/index.m3u8', window: 6, programDateTime: true });
+    const source = playLive(store, segments, {
+      playlistKey: 'input/live/index.m3u8', window: 6, programDateTime: true,
+      ...(values.faults === true
+        ? { pdtJitterMs: FAULTS.jitterMs, corrupt: [FAULTS.corrupt], pauseAfter: { sn: FAULTS.pauseAfter, ms: FAULTS.pauseMs }, deleteOld: true }
+        : {}),
+    });
     await until(async () => (await store.head('input/live/index.m3u8')) !== undefined, 10_000, 'source listed');
     await submitJob(queue, jobMessageOf({ input: 's3://local/input/live/index.m3u8', live: true, shards: 1 }, 'input'));
 
@@ -150,8 +178,14 @@ async function main(): Promise<void> {
     }
     await source.done;
     await worker.stop();
-    const errors = logs.filter((l) => l.event === 'error');
+    const gaps = new Map(logs.filter((l) => l.event === 'segment-gap').map((l) => [l.sn as number, String(l.reason)]));
+    // With --faults the corrupt segment is the one expected failure, and it must be a gap.
+    const expectedGaps = values.faults === true ? [FAULTS.corrupt] : [];
+    const errors = logs.filter((l) => l.event === 'error' && !expectedGaps.includes(l.sn as number));
     if (errors.length > 0) throw new Error(`worker errors: ${JSON.stringify(errors)}`);
+    for (const sn of expectedGaps) if (!gaps.has(sn)) throw new Error(`the corrupt segment ${sn} was not published as a gap`);
+    const unexpectedGaps = [...gaps.keys()].filter((sn) => !expectedGaps.includes(sn));
+    if (unexpectedGaps.length > 0) throw new Error(`segments ${unexpectedGaps.join(', ')} became gaps: ${JSON.stringify([...gaps])}`);
 
     const done = new Map(logs.filter((l) => l.event === 'segment-done').map((l) => [l.sn as number, l]));
     const reasons = new Map(logs.filter((l) => l.event === 'segment-fallback').map((l) => [l.sn as number, String(l.reason)]));
@@ -159,34 +193,40 @@ async function main(): Promise<void> {
       const listed = source.listedAt.get(sn);
       const restored = restoredAt.get(sn);
       const d = done.get(sn);
+      const gap = gaps.has(sn);
       return {
         sn,
         duration: s.duration,
         latency: listed !== undefined && restored !== undefined ? (restored - listed) / 1000 : NaN,
+        published: gap ? 'gap' : d?.Fallback === 1 ? 'plain' : 'restored',
         plain: d?.Fallback === 1,
-        ...(reasons.has(sn) ? { reason: reasons.get(sn)! } : {}),
+        ...(gap ? { reason: gaps.get(sn)! } : reasons.has(sn) ? { reason: reasons.get(sn)! } : {}),
         fps: typeof d?.Fps === 'number' ? d.Fps : NaN,
       };
     });
-    const lat = rows.map((r) => r.latency).filter((x) => Number.isFinite(x));
-    const restoredRows = rows.filter((r) => !r.plain);
+    // Gaps are not published media: latency, shares and "fell behind" count the segments that were.
+    const media = rows.filter((r) => r.published !== 'gap');
+    const lat = media.map((r) => r.latency).filter((x) => Number.isFinite(x));
+    const restoredRows = media.filter((r) => !r.plain);
     const target = Math.max(...segments.map((s) => Math.round(s.duration)));
-    const fellBehind = rows.some((r) => !(r.latency <= budget + target));
+    const fellBehind = media.some((r) => !(r.latency <= budget + target));
     const summary = {
       video: path.basename(values.video!),
       size: `${width}x${height}`,
       output: `${width * 2}x${height * 2}`,
       fps: Number(values.fps),
       segments: rows.length,
+      gaps: rows.length - media.length,
+      faults: values.faults === true,
       segmentSeconds: segment,
       budgetSeconds: budget,
       latency: { p50: quantile(lat, 0.5), p95: quantile(lat, 0.95), max: Math.max(...lat) },
-      plainShare: rows.filter((r) => r.plain).length / rows.length,
+      plainShare: media.filter((r) => r.plain).length / media.length,
       restored: restoredRows.length,
       restoredFps: restoredRows.length > 0 ? restoredRows.reduce((a, r) => a + r.fps, 0) / restoredRows.length : NaN,
       maxEdgeGapSegments: maxEdgeGap,
       fellBehind,
-      withinBudgetShare: rows.filter((r) => r.latency <= budget).length / rows.length,
+      withinBudgetShare: media.filter((r) => r.latency <= budget).length / media.length,
       cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`,
       model: path.relative(REPO, values.model!),
     };
@@ -194,15 +234,18 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ ...summary, rows }, null, 1));
       return;
     }
-    console.log(`live source: ${summary.video} from ${values.start} s, ${summary.size} at ${summary.fps} fps, ${rows.length} segments of ${segment} s, real-time pace`);
+    console.log(`live source: ${summary.video} from ${values.start} s, ${summary.size} at ${summary.fps} fps, ${rows.length} segments of ${segment} s, real-time pace` +
+      (values.faults === true ? `; faults: date-times up to ${FAULTS.jitterMs} ms short, sn ${FAULTS.corrupt} corrupt, timestamps jump 1000 s at sn ${FAULTS.jump}, ` +
+        `${FAULTS.pauseMs / 1000} s pause after sn ${FAULTS.pauseAfter}, old files deleted` : ''));
     console.log(`worker: embedded (local files, in-process queue), ${summary.model}, CPU, ${values.threads} threads, budget ${budget} s; output ${summary.output}`);
     console.log('  sn  latency(s)  published     pipeline fps  reason');
     for (const r of rows) {
-      console.log(`${String(r.sn).padStart(4)}  ${r.latency.toFixed(2).padStart(10)}  ${(r.plain ? 'plain' : 'restored').padEnd(12)}  ${r.fps.toFixed(1).padStart(12)}  ${r.reason ?? ''}`);
+      console.log(`${String(r.sn).padStart(4)}  ${r.latency.toFixed(2).padStart(10)}  ${r.published.padEnd(12)}  ${r.fps.toFixed(1).padStart(12)}  ${r.reason ?? ''}`);
     }
     console.log(`latency p50 ${summary.latency.p50.toFixed(2)} s, p95 ${summary.latency.p95.toFixed(2)} s, max ${summary.latency.max.toFixed(2)} s`);
-    console.log(`within the ${budget} s budget: ${(summary.withinBudgetShare * 100).toFixed(0)} % of segments (${rows.filter((r) => r.latency <= budget).length} of ${rows.length})`);
-    console.log(`plain-upscale share ${(summary.plainShare * 100).toFixed(0)} % (${rows.length - restoredRows.length} of ${rows.length})` +
+    console.log(`within the ${budget} s budget: ${(summary.withinBudgetShare * 100).toFixed(0)} % of published segments (${media.filter((r) => r.latency <= budget).length} of ${media.length})` +
+      (summary.gaps > 0 ? `; ${summary.gaps} gap(s)` : ''));
+    console.log(`plain-upscale share ${(summary.plainShare * 100).toFixed(0)} % (${media.length - restoredRows.length} of ${media.length})` +
       (restoredRows.length > 0 ? `; restored segments ran at ${summary.restoredFps.toFixed(1)} fps end to end` : '; no segment was restored'));
     console.log(`restored edge trailed the source edge by at most ${maxEdgeGap} segment(s); fell behind: ${fellBehind ? 'YES' : 'no'} (every segment listed within budget + one target duration = ${budget + target} s)`);
     console.log(`CPU: ${summary.cpu}`);

@@ -112,7 +112,10 @@ async function measure(size: { width: number; height: number }, work: string): P
   }
   const code = await exited;
   if (code !== 0) throw new Error(`swiftvr restore exited ${code}: ${stderr.slice(-2000)}`);
-  const frames = stdout.split('\n').filter((l) => l.startsWith('{')).reduce((a, l) => a + (JSON.parse(l) as { frames: number }).frames, 0);
+  // --json prints the job's events; COMPLETE counts the frames.
+  const complete = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; frames?: number })
+    .find((e) => e.type === 'COMPLETE');
+  const frames = complete?.frames ?? 0;
   return { selfMiB: self / 1024, treeMiB: tree / 1024, seconds: (Date.now() - started) / 1000, frames };
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultModelPath, packageRoot } from '../../src/cli/package-root.js';
+import { jobEventSchema } from '../../src/events/job-events.js';
 import { FIXTURE_MODEL } from '../inference/fixture-model.js';
 import { tempDirs } from '../pipeline/temp-dirs.js';
 
@@ -74,26 +75,38 @@ describe('swiftvr CLI', () => {
     expect(defaultModelPath()).toBe(join(ROOT, 'models', 'swiftvr-x2.onnx'));
   });
 
-  it('--json prints one JSON line per segment, in order, and exits 0', async () => {
+  it('--json prints the job events: SUBMITTED, PROGRESSING at each segment in order (with the segment), COMPLETE; exits 0', async () => {
     const out = await tmpOut();
     const r = await cli(['restore', TS_INPUT, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = r.stdout.trim().split('\n').map((l) => jobEventSchema.parse(JSON.parse(l)));
+    const job = events[0]!.job;
+    expect(events.every((e) => e.job === job)).toBe(true);
+    expect(events[0]).toMatchObject({ type: 'SUBMITTED', id: `${job}:SUBMITTED`, mode: 'vod', segments: 3, input: TS_INPUT });
+    const last = events[events.length - 1]!;
+    expect(last).toMatchObject({ type: 'COMPLETE', id: `${job}:COMPLETE`, segments: 3, frames: 30, figures: { fallbacks: 0 } });
+    expect(last.type === 'COMPLETE' && last.outputs.multivariant).toBe(join(out, 'index.m3u8'));
+    // ids never repeat within a run
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    const atSegments = events.flatMap((e) => (e.type === 'PROGRESSING' && e.segment !== undefined ? [e] : []));
+    expect(atSegments.map((e) => [e.segmentsDone, e.segmentsTotal, e.percent])).toEqual([[1, 3, 33.3], [2, 3, 66.7], [3, 3, 100]]);
+    const lines = atSegments.map((e) => e.segment!);
     expect(lines.map((l) => l.sn)).toEqual([0, 1, 2]);
     for (const [i, l] of lines.entries()) {
       // the first segment has no boundary to a previous one
       expect(Object.keys(l)).toEqual([
-        'sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker']), 'modelSeconds', 'threadHostMs', 'picture',
+        'sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker']), 'fidelityPsnrY', 'fidelitySsimY',
+        'modelSeconds', 'threadHostMs', 'picture',
       ]);
       // the picture facts the output carries: a plain progressive square-pixel stream has nothing applied
       expect(l.picture).toMatchObject({ carried: { sar: '1:1' }, applied: [], dropped: [] });
       expect(l.frames).toBe(10);
       expect(l.seconds).toBeGreaterThan(0);
       expect(l.modelSeconds).toBeGreaterThan(0);
-      expect(l.modelSeconds).toBeLessThan(l.seconds as number);
+      expect(l.modelSeconds).toBeLessThan(l.seconds);
       expect(l.threadHostMs).toBeGreaterThanOrEqual(0);
-      expect(l.fps).toBeCloseTo((l.frames as number) / (l.seconds as number), 0);
+      expect(l.fps).toBeCloseTo(l.frames / l.seconds, 0);
       expect(l.fallback).toBe(false);
       // the fixture model is the plain bicubic upscale: it changes its input by a little only
       expect(l.changed).toBeGreaterThanOrEqual(0);
@@ -115,7 +128,7 @@ describe('swiftvr CLI', () => {
     let sent = false;
     const r = await cli(['restore', TS_INPUT, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--json', '--chunk-frames', '1'], (text, kill) => {
       // Segment 0 is reported once segment 1 is restored; segment 2 is still to do.
-      if (!sent && text.includes('\n')) {
+      if (!sent && text.includes('"PROGRESSING"')) {
         sent = true;
         kill('SIGINT');
       }
@@ -123,6 +136,7 @@ describe('swiftvr CLI', () => {
     expect(sent).toBe(true);
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/stopped; nothing was published/);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; by?: string }).at(-1)).toMatchObject({ type: 'CANCELED', by: 'signal' });
     // No playlist, no segment, no staging folder: the output folder is gone or empty.
     if (existsSync(out)) expect(await readdir(out, { recursive: true })).toEqual([]);
   });

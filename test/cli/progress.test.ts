@@ -1,7 +1,7 @@
 // What the user sees while `swiftvr restore` runs, per --quiet / --json / terminal.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgressReporter } from '../../src/report/progress.js';
+import { createProgressReporter, segmentSummary } from '../../src/report/progress.js';
 import type { SegmentResult } from '../../src/types.js';
 
 function sink(tty: boolean): PassThrough & { isTTY?: boolean; columns?: number; text(): string } {
@@ -29,12 +29,18 @@ function drive(r: ReturnType<typeof createProgressReporter>): void {
 }
 
 describe('progress reporting', () => {
-  it('--json: one JSON line per segment with sn, frames, seconds, fps, fallback (and the no-reference signals when known) on stdout', () => {
+  it('--json: the reporter prints errors only (the job events are the output) and the segment summary is the event field', () => {
     const out = sink(false);
     const err = sink(true);
-    drive(createProgressReporter('json', { out, err }));
-    expect(out.text()).toBe('{"sn":7,"frames":20,"seconds":2.5,"fps":8,"fallback":false}\n{"sn":8,"frames":20,"seconds":2.5,"fps":8,"fallback":false}\n');
-    expect(err.text()).toBe('');
+    const r = createProgressReporter('json', { out, err });
+    drive(r);
+    expect(out.text() + err.text()).toBe('');
+    r.error('swiftvr: boom');
+    expect(err.text()).toBe('swiftvr: boom\n');
+    expect(segmentSummary(result(7))).toEqual({ sn: 7, frames: 20, seconds: 2.5, fps: 8, fallback: false });
+    expect(segmentSummary({ ...result(8), fallback: 'deadline', changed: 1.23456 })).toEqual({
+      sn: 8, frames: 20, seconds: 2.5, fps: 8, fallback: true, reason: 'deadline', changed: 1.235,
+    });
   });
 
   it('--quiet: nothing but errors', () => {

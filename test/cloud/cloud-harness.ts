@@ -10,6 +10,7 @@ import type { ObjectStore } from '../../src/cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../../src/cloud/queue/job-queue.js';
 import { Worker } from '../../src/cloud/worker/worker.js';
 import { openRestorer } from '../../src/inference/restorer.js';
+import type { EventSink } from '../../src/events/job-events.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const FIXTURE_MODEL = path.join(REPO, 'test/fixtures/model/swiftvr-fixture.onnx');
@@ -54,6 +55,8 @@ export function makeWorker(
     open?: typeof openRestorer;
     liveLatencyBudgetSeconds?: number;
     liveIdleTimeoutMs?: number;
+    /** Where job events go besides the store. */
+    events?: EventSink;
   },
 ): Worker {
   return new Worker({
@@ -72,6 +75,7 @@ export function makeWorker(
     encoder: 'libx264',
     workerId: o.workerId,
     ...(o.ecsAgentUri === undefined ? {} : { ecsAgentUri: o.ecsAgentUri }),
+    ...(o.events === undefined ? {} : { events: o.events }),
     log: (line) => logs.push({ ...line, worker: o.workerId, t: Date.now() }),
   });
 }

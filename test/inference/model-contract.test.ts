@@ -46,8 +46,19 @@ describe('model sidecar contract', () => {
       tMax: 4,
       input: 'lq',
       output: 'hq',
+      bits: 8,
       states: [{ input: 'state_ctx', output: 'state_ctx_out', shape: [1, 16, 'H/4', 'W/4'], dtype: 'float32' }],
     });
+  });
+
+  it('reads a 10-bit graph (int16 yuv420p10le planes) and an 8-bit one naming its 10-bit companion', () => {
+    const p10 = valid();
+    for (const b of [p10.input, p10.output]) Object.assign(b, { dtype: 'int16', pix_fmt: 'yuv420p10le' });
+    expect(parseModelContract(p10, 'm-p10.json').bits).toBe(10);
+    const main = { ...valid(), p10: 'm-p10.onnx' };
+    expect(parseModelContract(main, 'm.json')).toMatchObject({ bits: 8, p10: 'm-p10.onnx' });
+    Object.assign(p10, { p10: 'other.onnx' });
+    expect(() => parseModelContract(p10, 'm-p10.json')).toThrow(/"p10" names a 10-bit companion, but this model is already 10-bit/);
   });
 
   it.each([
@@ -57,8 +68,10 @@ describe('model sidecar contract', () => {
     ['alignment', (j: any) => (j.alignment = 2.5), /"alignment" is 2.5/],
     ['input.name', (j: any) => (j.input.name = ''), /"input.name" is ""/],
     ['output.layout', (j: any) => (j.output.layout = 'NTCHW'), /"output.layout" is "NTCHW"; it must be "NT\(I420\)"/],
-    ['input.dtype', (j: any) => (j.input.dtype = 'float32'), /"input.dtype" is "float32"; it must be "uint8" \(models read and write the codec's yuv420p planes\)/],
-    ['input.pix_fmt', (j: any) => delete j.input.pix_fmt, /"input.pix_fmt" is undefined; it must be "yuv420p"/],
+    ['input.dtype', (j: any) => (j.input.dtype = 'float32'), /"input.dtype" "float32" with "input.pix_fmt" "yuv420p" is not a sample format models use; it must be "uint8" with "yuv420p" or "int16" with "yuv420p10le"/],
+    ['input.pix_fmt', (j: any) => delete j.input.pix_fmt, /"input.dtype" "uint8" with "input.pix_fmt" undefined is not a sample format/],
+    ['planes that differ', (j: any) => Object.assign(j.output, { dtype: 'int16', pix_fmt: 'yuv420p10le' }), /input planes are 8-bit and output planes 10-bit; they must match/],
+    ['p10 path', (j: any) => (j.p10 = '../elsewhere/m.onnx'), /"p10" is "..\/elsewhere\/m.onnx"; it must be the file name of an .onnx model beside this one/],
     ['states shape', (j: any) => (j.states[0].shape = [1, 16, 'H/x', 'W/4']), /"states\[0\].shape" entry "H\/x"/],
     ['states init', (j: any) => (j.states[0].init = 'random'), /"states\[0\].init" is "random"; only "zeros"/],
     ['states output', (j: any) => delete j.states[0].output, /"states\[0\].output" is undefined/],

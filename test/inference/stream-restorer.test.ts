@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelSession } from '../../src/inference/session.js';
 import { StreamRestorer } from '../../src/inference/stream-restorer.js';
@@ -222,5 +223,62 @@ describe('StreamRestorer with a model whose output depends on the state', () => 
     expect(sameFrames(await restoreSegment(b, seg2), expected)).toBe(true);
     const fresh = new StreamRestorer(session, { chunkFrames: 3 });
     expect(sameFrames(await restoreSegment(fresh, seg2), expected)).toBe(false);
+  });
+});
+
+describe('StreamRestorer on 10-bit frames (the HDR path)', () => {
+  /** The 8-bit frame's samples x 4, as yuv420p10le bytes: the same picture at 10 bits. */
+  const to10 = (f: YuvFrame): YuvFrame => {
+    const samples = new Uint16Array(f.data.length);
+    for (let i = 0; i < f.data.length; i++) samples[i] = f.data[i]! * 4;
+    return { width: f.width, height: f.height, data: new Uint8Array(samples.buffer), bits: 10 };
+  };
+  const samples10 = (f: YuvFrame): Uint16Array => new Uint16Array(f.data.buffer, f.data.byteOffset, f.data.length / 2);
+
+  it("runs 10-bit frames through the model's 10-bit graph, with the state the 8-bit graph carries", async () => {
+    const session = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }, () => {});
+    const opened: string[] = [];
+    const openP10 = (name: string): Promise<ModelSession> => {
+      opened.push(name);
+      return ModelSession.open(join(dirname(FIXTURE_MODEL), name), { ep: 'cpu', intraOpThreads: 1 }, () => {});
+    };
+    try {
+      const seg1 = frames(0, 3, 10, 6);
+      const seg2 = frames(3, 3, 10, 6);
+      const eight = new StreamRestorer(session, { chunkFrames: 3 });
+      const ref = [...(await restoreSegment(eight, seg1)), ...(await restoreSegment(eight, seg2))];
+      const ten = new StreamRestorer(session, { chunkFrames: 3, openP10 });
+      // 8-bit first, then 10-bit frames of the same pictures: the state goes across graphs.
+      const out = [...(await restoreSegment(ten, seg1)), ...(await restoreSegment(ten, seg2.map(to10)))];
+      expect(opened).toEqual(['swiftvr-fixture-p10.onnx']);
+      for (const [i, f] of out.slice(3).entries()) {
+        expect([f.bits, f.width, f.height, f.data.length]).toEqual([10, 20, 12, yuvFrameBytes(20, 12, 10)]);
+        const s = samples10(f);
+        const r = ref[3 + i]!.data;
+        // 1023/255 is 4.01, not 4: the same picture within a level or two of the 8-bit scale.
+        let worst = 0;
+        for (let k = 0; k < s.length; k++) worst = Math.max(worst, Math.abs(s[k]! / 4 - r[k]!));
+        expect(worst).toBeLessThan(2.5);
+        expect(Math.max(...s)).toBeLessThanOrEqual(1023);
+      }
+      await ten.close();
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('refuses 10-bit frames with one clear line when the model names no 10-bit graph', async () => {
+    const session = await ModelSession.open(FIXTURE_MODEL, { ep: 'cpu', intraOpThreads: 1 }, () => {});
+    try {
+      const r = new StreamRestorer(session, { chunkFrames: 2 });
+      await expect(r.restore([to10(frame(0, 10, 6))])).rejects.toMatchObject({
+        kind: 'bad-input',
+        message: expect.stringMatching(/^the frames are 10-bit, but model swiftvr-tiny-fixture reads 8-bit planes and names no 10-bit graph/),
+      });
+      // a chunk may not mix depths
+      await expect(r.restore([frame(0, 10, 6), to10(frame(1, 10, 6))])).rejects.toThrow(/10x6 10-bit differs from 10x6 8-bit within one chunk/);
+    } finally {
+      await session.release();
+    }
   });
 });

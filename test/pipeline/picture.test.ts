@@ -1,8 +1,8 @@
 // The picture-property matrix: streams with the properties real sources carry (colour tags the
 // encoder cannot write, anamorphic pixels, a phone's display rotation, interlaced fields, and a
-// broadcast combination), each made with ffmpeg, restored through the CLI, and compared with
-// ffprobe: colour description, SAR, orientation, field order and combing, frame count, PTS and
-// audio packets. src/media/picture.ts says what is kept and how.
+// broadcast combination, HDR10 and HLG), each made with ffmpeg, restored through the CLI, and
+// compared with ffprobe: colour description, SAR, orientation, field order and combing, bit depth,
+// HDR side data, VIDEO-RANGE, frame count, PTS and audio packets. src/media/picture.ts says what is kept and how.
 import { execFile, spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,7 +49,7 @@ interface Restored {
   segments: string[];
   /** Source segments the same way, in order. */
   sources: string[];
-  /** --json lines. */
+  /** The segment summaries of the --json events, in order. */
   lines: Record<string, any>[];
   out: string;
 }
@@ -77,7 +77,10 @@ async function restore(input: string, sourceDir: string | undefined): Promise<Re
   const x2 = join(out, 'x2');
   const segments = await readable(x2, await readdir(x2));
   const sources = sourceDir === undefined ? [] : await readable(sourceDir, await readdir(sourceDir));
-  return { segments, sources, lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l)), out };
+  // --json prints the job's events; each finished segment's summary rides on a PROGRESSING event.
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const lines = events.filter((e) => e.type === 'PROGRESSING' && e.segment !== undefined).map((e) => e.segment);
+  return { segments, sources, lines, out };
 }
 
 interface StreamFacts {
@@ -248,17 +251,88 @@ describe('picture properties end to end', () => {
     expect(r.lines[0]!.picture.dropped).toEqual([]);
   });
 
-  it('an HDR source (HEVC Main 10, PQ) is refused before any work with one line naming its transfer; nothing is published', async () => {
+  const MASTER_DISPLAY = 'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)';
+  const HDR10 = ['-pix_fmt', 'yuv420p10le', '-c:v', 'libx265',
+    '-x265-params', `log-level=error:keyint=25:open-gop=0:bframes=0:hdr10=1:master-display=${MASTER_DISPLAY}:max-cll=1000,400`,
+    '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc'];
+
+  /** Codec, profile, pixel format and colour tags of the video stream, and its first frame's HDR side data. */
+  async function hdrFacts(file: string): Promise<{ stream: Record<string, unknown>; side: Record<string, unknown>[] }> {
+    const { stdout: s } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-of', 'json', '-show_entries',
+      'stream=codec_name,profile,pix_fmt,width,height,color_space,color_primaries,color_transfer', file]);
+    const { stdout: f } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-of', 'json', '-read_intervals', '%+#1',
+      '-show_entries', 'frame_side_data', file]);
+    const side = ((JSON.parse(f) as { frames: { side_data_list?: Record<string, unknown>[] }[] }).frames[0]?.side_data_list ?? [])
+      .filter((d) => /Mastering|light level/.test(String(d['side_data_type'])));
+    return { stream: (JSON.parse(s) as { streams: Record<string, unknown>[] }).streams[0]!, side };
+  }
+
+  /** Share of luma samples of the first frame that are not a multiple of 4: 0 for 8-bit content padded to 10 bits. */
+  async function tenBitShare(file: string): Promise<number> {
+    const raw = await ffmpeg(['-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray10le', '-']);
+    const y = new Uint16Array(raw.buffer, raw.byteOffset, raw.length / 2);
+    return y.filter((v) => v % 4 !== 0).length / y.length;
+  }
+
+  for (const container of ['ts', 'fmp4'] as const) {
+    it(`HDR10 (HEVC Main 10, PQ, mastering display, light level) stays 10-bit PQ with its metadata, listed as VIDEO-RANGE=PQ (${container})`, async () => {
+      const dir = await temp();
+      const src = join(dir, 'hdr10.mp4');
+      await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=25', ...AUDIO, '-t', '2', ...HDR10, '-c:a', 'aac', '-shortest', src]);
+      const stream = await hls(src, container);
+      const r = await restore(stream.playlist, stream.dir);
+      await sameTiming(r);
+      const source = await hdrFacts(r.sources[0]!);
+      for (const seg of r.segments) {
+        const out = await hdrFacts(seg);
+        expect(out.stream).toMatchObject({ codec_name: 'hevc', profile: 'Main 10', pix_fmt: 'yuv420p10le', width: 256, height: 144,
+          color_space: 'bt2020nc', color_primaries: 'bt2020', color_transfer: 'smpte2084' });
+        // Mastering display and content light level exactly as the source's, in every segment.
+        expect(out.side).toEqual(source.side);
+        expect(out.side.map((d) => d['side_data_type'])).toEqual(['Mastering display metadata', 'Content light level metadata']);
+      }
+      // The model's 10-bit graph wrote 10-bit samples, not 8-bit ones shifted up.
+      expect(await tenBitShare(r.segments[0]!)).toBeGreaterThan(0.3);
+      const multivariant = await readFile(join(r.out, 'index.m3u8'), 'utf8');
+      const restoredLine = multivariant.split('\n').find((l) => l.startsWith('#EXT-X-STREAM-INF') && l.includes('RESOLUTION=256x144'))!;
+      expect(restoredLine).toContain('VIDEO-RANGE=PQ');
+      expect(restoredLine).toMatch(new RegExp(`CODECS="${container === 'fmp4' ? 'hvc1' : 'hev1'}\\.2\\.4\\.L\\d+\\.90,mp4a\\.40\\.2"`));
+      expect(r.lines[0]!.picture.carried.hdr).toBe(`PQ, 10-bit HEVC Main 10; mastering display ${MASTER_DISPLAY}; MaxCLL 1000, MaxFALL 400`);
+      expect(r.lines[0]!.picture.applied).toEqual([]);
+    });
+  }
+
+  it('a portrait phone clip in HLG (HEVC Main 10 file, display matrix) turns upright and stays 10-bit HLG', async () => {
     const dir = await temp();
-    const src = join(dir, 'hdr10.mp4');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=25', '-t', '1', '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265',
-      '-x265-params', 'log-level=error', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', src]);
+    const coded = join(dir, 'coded.mp4');
+    const src = join(dir, 'phone-hlg.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=30', ...AUDIO, '-t', '2', '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265',
+      '-x265-params', 'log-level=error:keyint=30:open-gop=0:bframes=0', '-color_primaries', 'bt2020', '-color_trc', 'arib-std-b67',
+      '-colorspace', 'bt2020nc', '-c:a', 'aac', '-shortest', coded]);
+    await ffmpeg(['-i', coded, '-c', 'copy', '-metadata:s:v', 'rotate=90', src]);
+    const r = await restore(src, undefined);
+    for (const seg of r.segments) {
+      const out = await hdrFacts(seg);
+      expect(out.stream).toMatchObject({ codec_name: 'hevc', pix_fmt: 'yuv420p10le', width: 144, height: 256, color_transfer: 'arib-std-b67' });
+    }
+    const multivariant = await readFile(join(r.out, 'index.m3u8'), 'utf8');
+    // both the source variant and the restored one are HLG
+    expect(multivariant.match(/VIDEO-RANGE=HLG/g)).toHaveLength(2);
+    expect(r.lines[0]!.picture.applied.join()).toContain('turned 270 degrees clockwise');
+    expect(r.lines[0]!.picture.carried.hdr).toBe('HLG, 10-bit HEVC Main 10');
+  });
+
+  it('8-bit PQ is refused before any work with one line naming the property; nothing is published', async () => {
+    const dir = await temp();
+    const src = join(dir, 'pq8.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=25', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p',
+      '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', src]);
     const out = join(dir, 'out');
     const r = await cli(['restore', src, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--quiet']);
     expect(r.code).not.toBe(0);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/transfer is PQ \(SMPTE ST 2084\): high dynamic range video is not supported/);
+    expect(lines[0]).toMatch(/its transfer is PQ with 8-bit samples; HDR is restored on 10-bit planes/);
     await expect(readdir(out)).rejects.toThrow();
   });
 });

@@ -8,6 +8,7 @@ import HLS from 'hls-parser';
 import type { MasterPlaylist, MediaPlaylist } from 'hls-parser/types.js';
 import { describe, expect, it } from 'vitest';
 import { restore } from '../../src/pipeline/restore.js';
+import type { QualityReport } from '../../src/report/quality-report.js';
 import { FIXTURE_MODEL } from '../inference/fixture-model.js';
 import { segmentFacts } from './media-facts.js';
 import { tempDirs } from './temp-dirs.js';
@@ -102,6 +103,27 @@ describe.each([
       for (const s of media.segments) expect(existsSync(join(dir, s.uri)), `${v.uri} -> ${s.uri} copied`).toBe(true);
     }
     expect(existsSync(join(out, 'compare.html'))).toBe(true);
+    // The quality report beside the multivariant: a row per segment on the rendition's timeline,
+    // fidelity to the source for restored segments, and the job's summary; the CSV says the same.
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as QualityReport;
+    expect(report.segments.map((s) => s.sn)).toEqual(outMedia.segments.map((_, i) => i));
+    let start = 0;
+    for (const [i, s] of report.segments.entries()) {
+      expect(s.start).toBeCloseTo(start, 3);
+      expect(s.duration).toBeCloseTo(outMedia.segments[i]!.duration, 3);
+      start += s.duration;
+      expect(s.fallback).toBe(false);
+      // The fixture model is close to a plain upscale: area-downscaled, it is close to its input.
+      expect(s.fidelityPsnrY).toBeGreaterThan(25);
+      expect(s.fidelitySsimY).toBeGreaterThan(0.8);
+      expect(s.fidelitySsimY).toBeLessThanOrEqual(1);
+    }
+    expect(report.summary).toMatchObject({ segments: report.segments.length, restored: report.segments.length, fallbacks: 0 });
+    expect(report.summary.frames).toBe(report.segments.reduce((n, s) => n + s.frames, 0));
+    const csv = (await readFile(join(out, 'report.csv'), 'utf8')).trimEnd().split('\r\n');
+    expect(csv[0]).toBe('sn,start,duration,frames,seconds,fps,fallback,reason,fidelityPsnrY,fidelitySsimY,changed,boundaryFlicker,modelSeconds');
+    expect(csv).toHaveLength(report.segments.length + 2);
+    expect(csv.at(-1)).toMatch(/^job,0,/);
     // Nothing staged is left behind.
     expect((await readdir(out)).filter((n) => n.startsWith('.'))).toEqual([]);
   });

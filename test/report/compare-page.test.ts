@@ -2,7 +2,7 @@
 // The compare page in a real browser: a small output folder served on 127.0.0.1, Chromium
 // headless via playwright-core. Source = the fixture's 48x32 rendition, restored = its 96x64
 // rendition (same timeline), so sync and scaling are checked on real HLS playback.
-import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { COMPARE_PAGE, HLS_SCRIPT, renderComparePage, writeComparePage } from '../../src/report/compare-page.js';
+import { qualityReport, REPORT_JSON } from '../../src/report/quality-report.js';
 import { startLoopbackServer } from '../hls/loopback-server.js';
 import type { LoopbackServer } from '../hls/loopback-server.js';
 import { launchChromium, skipWithoutChromium } from '../browser.js';
@@ -68,7 +69,18 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
       restoredUri: 'restored/media.m3u8',
       width: 384,
       height: 256,
+      reportUri: REPORT_JSON,
     });
+    // The fixture's three 1 s segments, the second one a plain-upscale fallback.
+    const result = (sn: number, extra: object) => ({ sn, frames: 10, seconds: 0.5 + sn * 0.1, fps: 20 - sn, bytes: 1000, duration: 1, ...extra });
+    await writeFile(path.join(out, REPORT_JSON), JSON.stringify(qualityReport({
+      job: 'local-test', input: 'in.m3u8', model: 'fixture',
+      results: [
+        result(0, { fidelityPsnrY: 41.2, fidelitySsimY: 0.985, changed: 1.8, modelSeconds: 0.3 }),
+        result(1, { fallback: 'restore failed: test' }),
+        result(2, { fidelityPsnrY: 38.9, fidelitySsimY: 0.97, changed: 2.4, boundaryFlicker: 1.1, modelSeconds: 0.3 }),
+      ],
+    })));
     // A second page with no size given: it must take the restored video's own size (96x64).
     await writeComparePage({ outDir: path.join(out, 'auto'), sourceUri: '../source/media.m3u8', restoredUri: '../restored/media.m3u8' });
     server = await startLoopbackServer(out);
@@ -90,7 +102,7 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
   });
 
   it('writes the page and hls.min.js next to each other', async () => {
-    expect((await readdir(out)).sort()).toEqual(['auto', COMPARE_PAGE, HLS_SCRIPT, 'restored', 'source']);
+    expect((await readdir(out)).sort()).toEqual(['auto', COMPARE_PAGE, HLS_SCRIPT, REPORT_JSON, 'restored', 'source']);
     expect((await readFile(path.join(out, HLS_SCRIPT))).length).toBeGreaterThan(100_000);
   });
 
@@ -197,6 +209,30 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
     expect([await at(0.2), await at(0.3)]).toEqual(['source', 'restored']);
 
     await page.locator('#split').fill('50');
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  it('plots the quality report under the player: a bar per segment on the timeline, fallbacks marked, a click seeks to the segment', async () => {
+    await page.evaluate(() => (window as unknown as { swiftvrCompare: { report: Promise<unknown> } }).swiftvrCompare.report);
+    const charts = await page.evaluate(() =>
+      [...document.querySelectorAll('#charts .chart')].map((c) => ({
+        figure: (c as HTMLElement).dataset.figure,
+        bars: [...c.querySelectorAll('rect.bar')].map((r) => [(r as SVGRectElement).dataset.sn, r.classList.contains('fallback')]),
+      })),
+    );
+    expect(charts.map((c) => c.figure)).toEqual(['fidelityPsnrY', 'fidelitySsimY', 'changed', 'boundaryFlicker', 'fps']);
+    // fidelity: segments 0 and 2 (the fallback has none); frames/s: all three, the fallback marked
+    expect(charts[0]!.bars).toEqual([['0', false], ['2', false]]);
+    expect(charts[4]!.bars).toEqual([['0', false], ['1', true], ['2', false]]);
+    expect(await page.locator('#report-summary').textContent()).toMatch(/^3 segments, 30 frames, 2 restored, 1 plain-upscale fallbacks · fidelity 40\.05 dB/);
+    expect(await page.locator('#error').textContent()).toBe('');
+    // The third segment's bar, clicked, seeks the player to its start (2 s): both videos follow.
+    await page.locator('#charts .chart[data-figure="fps"] rect.bar[data-sn="2"]').click();
+    await page.waitForFunction(() => {
+      const c = (window as unknown as { swiftvrCompare: { source: HTMLVideoElement; restored: HTMLVideoElement } }).swiftvrCompare;
+      return !c.restored.seeking && c.restored.currentTime >= 2 && c.restored.currentTime < 2.6 && Math.abs(c.source.currentTime - c.restored.currentTime) < 0.1;
+    });
+    await page.waitForFunction(() => document.querySelector('#charts .chart[data-figure="fps"] rect.bar[data-sn="2"]')?.classList.contains('current') === true);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 });

@@ -46,6 +46,7 @@ export interface WorkerServiceProps {
   readonly outputPrefix: string;
   readonly modelPath: string;
   readonly liveLatencyBudgetSeconds?: number;
+  readonly eventBusName?: string;
   readonly taskCpu: number;
   readonly taskMemoryMiB: number;
   readonly logGroup: logs.LogGroup;
@@ -97,6 +98,7 @@ export function addWorkerService(scope: Construct, props: WorkerServiceProps): W
       [CLOUD_ENV['visibility-timeout']]: String(props.queue instanceof sqs.Queue ? visibilitySeconds(props.queue) : 300),
       [CLOUD_ENV.region]: Aws.REGION,
       ...(props.liveLatencyBudgetSeconds === undefined ? {} : { [CLOUD_ENV['latency-budget']]: String(props.liveLatencyBudgetSeconds) }),
+      ...(props.eventBusName === undefined ? {} : { [CLOUD_ENV['event-bus']]: props.eventBusName }),
       // The worker touches this file every 15 s while its event loop runs; the health check
       // (containers/healthcheck.mjs) fails when it is older than the limit.
       [HEARTBEAT_ENV.file]: HEARTBEAT_FILE,

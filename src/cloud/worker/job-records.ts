@@ -1,6 +1,7 @@
 // The job record (written once when a job starts, read back schema-checked) and the error
-// records of failed attempts.
+// records of failed attempts; with them the job's SUBMITTED and ERROR events.
 import { isSwiftvrError, SwiftvrError, withContext } from '../../errors.js';
+import { jobEvent, noEvents, type EventSink } from '../../events/job-events.js';
 import type { SourcePlan } from '../../types.js';
 import { JobLayout, jobIdOf, parseJobRecord, type JobRecord, type SegmentSpec, type StreamSpec } from '../jobs.js';
 import { bytesToText, isPreconditionFailed, type ObjectStore } from '../object-store/object-store.js';
@@ -13,9 +14,13 @@ export class JobRecords {
     private readonly sourcePrefix: string,
     private readonly workerId: string,
     private readonly log: WorkerLog,
+    private readonly events: EventSink = noEvents,
   ) {}
 
-  /** Creates the job record once; a later writer (redelivery, another worker) leaves it as is. */
+  /**
+   * Creates the job record once; a later writer (redelivery, another worker) leaves it as is. The
+   * job's SUBMITTED event goes out with it (a repeat of it is dropped by the event sink).
+   */
   async write(plan: SourcePlan, sourceKey: string, stream: StreamSpec, shards: number, segments: readonly SegmentSpec[] | undefined): Promise<void> {
     const layout = new JobLayout(this.outputPrefix, stream.job);
     const record: JobRecord = {
@@ -35,6 +40,14 @@ export class JobRecords {
     } catch (e) {
       if (!isPreconditionFailed(e)) throw e;
     }
+    // Also when the record existed: a worker that died between the two sends it now (same id).
+    const stored = await this.read(layout);
+    await this.events.publish(jobEvent('SUBMITTED', stored.job, {
+      input: stored.sourceKey,
+      mode: stored.mode,
+      segments: stored.segments === undefined ? null : stored.segments.length,
+      durationSeconds: stored.segments === undefined ? null : Math.round(stored.segments.reduce((t, s) => t + s.duration, 0) * 1000) / 1000,
+    }, { now: () => new Date(stored.createdAt) }));
   }
 
   async read(layout: JobLayout): Promise<JobRecord> {
@@ -52,7 +65,8 @@ export class JobRecords {
 
   /** One record per failed attempt, naming the segment; `final` when the next stop is the DLQ. */
   /** `final`: no attempt follows (the receive limit is reached, or the message was dead-lettered at once). */
-  async recordError(body: unknown, e: unknown, attempt: number, maxReceives: number | undefined, deadLetteredNow = false): Promise<void> {
+  /** `jobGoesOn`: the failure is the segment's alone (a live gap): no job ERROR event. */
+  async recordError(body: unknown, e: unknown, attempt: number, maxReceives: number | undefined, deadLetteredNow = false, jobGoesOn = false): Promise<void> {
     const m = (typeof body === 'object' && body !== null ? body : {}) as {
       type?: unknown;
       job?: unknown;
@@ -79,6 +93,18 @@ export class JobRecords {
     };
     this.log({ event: 'error', ...record });
     if (job === undefined) return;
+    // No attempt follows: the job cannot go on past this (its first such failure is the job's ERROR).
+    if (record.final && !jobGoesOn) {
+      try {
+        await this.events.publish(jobEvent('ERROR', job, {
+          code: err.kind,
+          reason: err.message.split('\n')[0]!.slice(0, 1000) || 'failed',
+          ...(sn === undefined ? {} : { sn }),
+        }));
+      } catch (eventError) {
+        this.log({ event: 'job-event-failed', type: 'ERROR', job, message: eventError instanceof Error ? eventError.message : String(eventError) });
+      }
+    }
     let layout: JobLayout;
     try {
       layout = new JobLayout(this.outputPrefix, job);

@@ -15,6 +15,7 @@ import { isSwiftvrError, SwiftvrError } from '../../errors.js';
 import { JobLayout, segmentMessages, type JobMessage, type SegmentMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
 import { readStoredPlan, segmentSpecOf } from '../source.js';
+import { jobComplete } from './job-events.js';
 import { runSegmentJob } from './segment-job.js';
 import { streamOf } from './streams.js';
 import type { WorkerContext } from './worker-context.js';
@@ -89,7 +90,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
           continue;
         }
         // Given up: the records say why, the rendition lists a gap of the segment's duration.
-        await ctx.records.recordError(sm, e, attempt, attempt, false);
+        await ctx.records.recordError(sm, e, attempt, attempt, false, true);
         await store.put(layout.gap(sm.segment.sn), JSON.stringify({
           job: m.job, sn: sm.segment.sn, source: sm.segment.key, reason: e instanceof Error ? e.message : String(e), at: new Date().toISOString(),
         }), { contentType: 'application/json' });
@@ -131,10 +132,16 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
         done = sm.segment.sn;
         firstSeen.delete(done);
         lastProgress = Date.now();
-        if (sm.last) return;
+        if (sm.last) {
+          await jobComplete(ctx, layout, await ctx.records.read(layout));
+          return;
+        }
         if (await handBack()) return;
       }
-      if (plan.media.endList) return;
+      if (plan.media.endList) {
+        await jobComplete(ctx, layout, await ctx.records.read(layout));
+        return;
+      }
       if (Date.now() - lastProgress > ctx.o.liveIdleTimeoutMs) {
         // The source stopped for good: players are told the rendition ended, and the job says why.
         const reason = `live source ${m.sourceKey} gained no segment for ${ctx.o.liveIdleTimeoutMs} ms and has no EXT-X-ENDLIST`;

@@ -20,6 +20,7 @@ export const restoredFactsSchema = z.object({
   width: z.number().int().min(2),
   height: z.number().int().min(2),
   frameRate: z.object({ num: z.number().int().min(1), den: z.number().int().min(1) }),
+  videoRange: z.enum(['PQ', 'HLG']).optional(),
 });
 export type RestoredFacts = Readonly<z.infer<typeof restoredFactsSchema>>;
 
@@ -135,6 +136,7 @@ export class RenditionPublisher {
         resolution: { width: facts.width, height: facts.height },
         codecs: facts.codecs,
         frameRate: facts.frameRate.num / facts.frameRate.den,
+        ...(facts.videoRange !== undefined ? { videoRange: facts.videoRange } : {}),
       },
     });
     if ((await putOnce(this.store, layout.multivariant, text, { contentType: PLAYLIST, cacheControl: 'max-age=60' })) === 'created') {

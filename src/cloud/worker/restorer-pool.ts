@@ -40,6 +40,11 @@ export class RestorerPool {
     return this.slots.length;
   }
 
+  /** The model's name (its sidecar's), for reports. */
+  get modelName(): string {
+    return this.slots[0]?.restorer.contract.name ?? 'unknown';
+  }
+
   /** Output size / input size of the model. */
   get scale(): number {
     return this.slots[0]?.restorer.scale ?? 1;

@@ -11,7 +11,9 @@ import { JobLayout, STATE_TAG, type SegmentMessage, type SegmentSpec } from '../
 import { segmentMetricsLine, type SegmentMetrics } from '../metrics.js';
 import { putOnce } from '../object-store/object-store.js';
 import { readSegmentInput } from '../source.js';
-import { completeVodShard } from './vod-job.js';
+import { segmentSummary } from '../../events/job-events.js';
+import { jobComplete, segmentProgressed } from './job-events.js';
+import { completeVodShard, writeReport } from './vod-job.js';
 import type { RestoredFacts } from './rendition-publisher.js';
 import type { SegmentTicket, WorkerContext } from './worker-context.js';
 
@@ -37,6 +39,7 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
     await store.put(layout.gap(sn), JSON.stringify({ job, sn, source: m.segment.key, at: new Date().toISOString() }), { contentType: 'application/json' });
     ctx.log({ event: 'segment-gap', job, sn });
     await completeVodShard(ctx, m, layout, undefined);
+    await completeIfPublished(ctx, m, layout);
     return 'skipped';
   }
   ctx.log({ event: 'segment-start', job, sn, attempt: t.attempt, worker: ctx.workerId });
@@ -47,6 +50,7 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
     // Done before (a duplicate, or a crash after upload): publishing again is harmless.
     await publish(ctx, m, layout, segHead.size, undefined, t);
     ctx.log({ event: 'segment-skipped', job, sn, reason: 'segment and checkpoint already stored' });
+    await completeIfPublished(ctx, m, layout);
     return 'skipped';
   }
 
@@ -140,6 +144,7 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
       width: info.video.width * ctx.pool.scale,
       height: info.video.height * ctx.pool.scale,
       frameRate: info.video.frameRate,
+      ...(info.video.picture.hdr !== undefined ? { videoRange: info.video.picture.hdr.transfer } : {}),
     };
     const publishedAt = await publish(ctx, m, layout, body.length, facts, t, fallback !== undefined);
     // 4. metrics
@@ -159,6 +164,8 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
       ...(fallback === undefined ? {} : { fallbackReason: fallback }),
       ...(result.changed === undefined ? {} : { changed: result.changed }),
       ...(result.boundaryFlicker === undefined ? {} : { boundaryFlicker: result.boundaryFlicker }),
+      ...(result.fidelityPsnrY === undefined ? {} : { fidelityPsnrY: result.fidelityPsnrY }),
+      ...(result.fidelitySsimY === undefined ? {} : { fidelitySsimY: result.fidelitySsimY }),
       ...(result.picture === undefined ? {} : { picture: result.picture }),
       attempt: t.attempt,
       worker: ctx.workerId,
@@ -166,6 +173,10 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
     };
     await store.put(layout.metrics(sn), JSON.stringify(metrics), { contentType: 'application/json' });
     ctx.log(segmentMetricsLine(metrics));
+    // 5. the job's PROGRESSING event (after the metrics: a reader of the event finds them), and
+    // COMPLETE once the VOD rendition is published (by this segment or an earlier one: same id)
+    await segmentProgressed(ctx, layout, sn, segmentSummary(result));
+    await completeIfPublished(ctx, m, layout);
     return fallback === undefined ? 'restored' : 'plain';
   } catch (e) {
     await ctx.pool.forget(slot);
@@ -174,6 +185,14 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
     ctx.pool.release(slot);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** VOD: once the rendition is published, the job's COMPLETE event (the same id from every segment that sees it). */
+async function completeIfPublished(ctx: WorkerContext, m: SegmentMessage, layout: JobLayout): Promise<void> {
+  if (m.stream.mode !== 'vod' || (await ctx.o.store.head(layout.rendition)) === undefined) return;
+  const record = await ctx.records.read(layout);
+  await writeReport(ctx, layout, record);
+  await jobComplete(ctx, layout, record);
 }
 
 /** Publishes what the segment completes; returns the time it was listed (epoch ms). */

@@ -3,7 +3,10 @@
 // a shard is checked (one listing) only when its last segment is stored, or when a segment of an
 // already finished shard lands late (a dead-lettered segment redriven); each complete shard
 // creates a marker, and the job publishes when the markers of all shards exist.
-import type { JobMessage , JobLayout} from '../jobs.js';
+import type { JobMessage, JobLayout, JobRecord } from '../jobs.js';
+import type { SegmentMetrics } from '../metrics.js';
+import type { SegmentResult } from '../../types.js';
+import { qualityReport, reportCsv } from '../../report/quality-report.js';
 import { dedupOf, groupOf, segmentMessages, type SegmentMessage } from '../jobs.js';
 import { bytesToText, putOnce } from '../object-store/object-store.js';
 import { readStoredPlan, segmentSpecOf } from '../source.js';
@@ -70,6 +73,38 @@ async function publishVod(ctx: WorkerContext, layout: JobLayout, facts: Restored
     specs.map((s) => ({ bytes: sizes.get(layout.segment(s.sn, record.container)) ?? 0, duration: s.duration })),
     known,
   );
+}
+
+/**
+ * The job's quality report from its segments' metrics records, created once beside the playlists
+ * (after the last segment's metrics are stored: the caller runs it once the rendition is published
+ * and its own segment's records are written).
+ */
+export async function writeReport(ctx: WorkerContext, layout: JobLayout, record: JobRecord): Promise<void> {
+  const { store } = ctx.o;
+  if ((await store.head(layout.report)) !== undefined) return;
+  const results: SegmentResult[] = [];
+  for (const s of record.segments ?? []) {
+    const got = await store.get(layout.metrics(s.sn));
+    if (got === undefined) continue; // a gap: no media, no row
+    const m = JSON.parse(bytesToText(got.body)) as Partial<SegmentMetrics>;
+    results.push({
+      sn: s.sn,
+      frames: m.frames ?? 0,
+      seconds: m.processingSeconds ?? 0,
+      fps: m.fps ?? 0,
+      bytes: m.bytes ?? 0,
+      duration: s.duration,
+      ...(m.fallback === true ? { fallback: m.fallbackReason ?? 'plain upscale' } : {}),
+      ...(m.changed === undefined ? {} : { changed: m.changed }),
+      ...(m.boundaryFlicker === undefined ? {} : { boundaryFlicker: m.boundaryFlicker }),
+      ...(m.fidelityPsnrY === undefined ? {} : { fidelityPsnrY: m.fidelityPsnrY }),
+      ...(m.fidelitySsimY === undefined ? {} : { fidelitySsimY: m.fidelitySsimY }),
+    });
+  }
+  const report = qualityReport({ job: record.job, input: record.sourceKey, model: ctx.pool.modelName, results });
+  await putOnce(store, layout.reportCsv, reportCsv(report), { contentType: 'text/csv' });
+  await putOnce(store, layout.report, JSON.stringify(report, null, 2) + '\n', { contentType: 'application/json' });
 }
 
 /** A restored segment's facts from its stored metrics (read back, so checked). */

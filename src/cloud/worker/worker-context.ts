@@ -1,5 +1,6 @@
 // What the worker's job handlers share: its options, its name and log, the job records, the
 // restorer pool and the rendition publisher.
+import type { EventSink } from '../../events/job-events.js';
 import type { EncoderChoice } from '../../pipeline/segment.js';
 import type { Restorer } from '../../inference/restorer.js';
 import type { JobMessage } from '../jobs.js';
@@ -39,6 +40,11 @@ export interface WorkerOptions {
   readonly log?: WorkerLog;
   /** ECS agent endpoint ($ECS_AGENT_URI) for task scale-in protection while a message is in flight. */
   readonly ecsAgentUri?: string;
+  /**
+   * Where job events go besides the store (EventBridge). Every event is also kept in the job's
+   * folder, which makes a repeat of it (redelivery) a no-op. @default the store only
+   */
+  readonly events?: EventSink;
 }
 
 export interface WorkerContext {
@@ -54,6 +60,8 @@ export interface WorkerContext {
   readonly pace: Pace;
   /** True once the worker is stopping: long live follows hand their message back. */
   readonly draining: () => boolean;
+  /** Job events (kept in the store, sent on once). */
+  readonly events: EventSink;
 }
 
 /** How a segment message reached the worker. */

@@ -11,6 +11,7 @@ import { isSwiftvrError } from '../../errors.js';
 import { JobLayout, parseJobMessage, type JobMessage } from '../jobs.js';
 import type { ReceivedMessage, RunningConsumer } from '../queue/job-queue.js';
 import { taskProtection, type TaskProtection } from '../task-protection.js';
+import { StoreEventSink } from '../events.js';
 import { JobRecords } from './job-records.js';
 import { followLive } from './live-job.js';
 import { RenditionPublisher } from './rendition-publisher.js';
@@ -47,12 +48,14 @@ export class Worker {
     const workDir = await mkdtemp(path.join(tmpdir(), 'swiftvr-worker-'));
     try {
       const pool = await RestorerPool.open(this.o.consume.concurrency, this.o.openRestorer, store, workDir, this.log);
+      const events = new StoreEventSink(store, this.o.outputPrefix, this.o.events, this.log);
       this.ctx = {
         o: this.o,
         workerId: this.workerId,
         log: this.log,
         workDir,
-        records: new JobRecords(store, this.o.outputPrefix, this.o.sourcePrefix, this.workerId, this.log),
+        events,
+        records: new JobRecords(store, this.o.outputPrefix, this.o.sourcePrefix, this.workerId, this.log, events),
         pool,
         publisher: new RenditionPublisher(store, this.o.liveWindow, this.log),
         pace: new Pace(),
