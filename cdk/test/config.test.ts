@@ -39,6 +39,8 @@ describe('deployment configuration from CDK context', () => {
       'swiftvr:alarmEmail': 'ops@example.com',
       'swiftvr:liveLatencyBudgetSeconds': '2.5',
       'swiftvr:maxFallbackShare': '0.2',
+      'swiftvr:eventBus': 'default',
+      'swiftvr:notifyEmail': 'jobs@example.com',
     });
     expect(c.capacity).toBe('asg');
     expect(c.instanceType).toBe('g6.2xlarge');
@@ -51,6 +53,7 @@ describe('deployment configuration from CDK context', () => {
     expect(c.alarmEmail).toBe('ops@example.com');
     expect(c.liveLatencyBudgetSeconds).toBe(2.5);
     expect(c.maxFallbackShare).toBe(0.2);
+    expect([c.eventBus, c.notifyEmail]).toEqual(['default', 'jobs@example.com']);
   });
 
   it('accepts typed values from cdk.json', () => {
@@ -77,6 +80,7 @@ describe('deployment configuration from CDK context', () => {
     expect(errorOf({ 'swiftvr:sourcePrefix': '../x' })).toContain('must be a relative key prefix');
     expect(errorOf({ 'swiftvr:alarmEmail': 'nobody' })).toContain("'nobody' is not an e-mail address");
     expect(errorOf({ 'swiftvr:maxFallbackShare': '1.5' })).toBe('swiftvr:maxFallbackShare is "1.5"; it must be a number from 0.01 to 0.99');
+    expect(errorOf({ 'swiftvr:eventBus': 'mine' })).toBe("swiftvr:eventBus is 'mine'; it must be 'stack' (a bus of the stack's own) or 'default'");
     expect(errorOf({ 'swiftvr:liveLatencyBudgetSeconds': 'soon' })).toBe('swiftvr:liveLatencyBudgetSeconds is "soon"; it must be a number from 0.5 to 600');
   });
 });

@@ -211,6 +211,7 @@ export class ProgressEvents {
   private lastAt = 0;
   private readonly startedAt: number;
   private pending: Promise<void> = Promise.resolve();
+  private framesTotal: number | undefined;
 
   constructor(
     private readonly job: string,
@@ -223,6 +224,12 @@ export class ProgressEvents {
     },
   ) {
     this.startedAt = this.now();
+    this.framesTotal = o.framesTotal;
+  }
+
+  /** The job's frame count, once known (the frame rate of its first segment): secondsLeft needs it. */
+  setFramesTotal(n: number): void {
+    if (Number.isFinite(n) && n >= 0) this.framesTotal = Math.round(n);
   }
 
   private now(): number {
@@ -256,7 +263,7 @@ export class ProgressEvents {
     const elapsed = (now - this.startedAt) / 1000;
     const fps = elapsed > 0 ? this.framesDone / elapsed : 0;
     const total = this.o.segmentsTotal;
-    const framesTotal = this.o.framesTotal;
+    const framesTotal = this.framesTotal;
     const percent = total === null || total === 0 ? null : Math.min(100, (100 * this.segmentsDone) / total);
     const framesLeft = framesTotal === undefined ? undefined : Math.max(0, framesTotal - this.framesDone);
     const secondsLeft = total === null || framesLeft === undefined || fps <= 0 ? null : framesLeft / fps;

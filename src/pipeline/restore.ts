@@ -79,8 +79,13 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   let progressEvents: ProgressEvents | undefined;
   const reporter = options.progress ?? noProgress;
   // The reporter as the user asked for it, and the job's PROGRESSING events from the same calls.
+  let durationSeconds = 0;
   const progress: ProgressReporter = {
     ...reporter,
+    frameRate: (fps) => {
+      reporter.frameRate(fps);
+      progressEvents?.setFramesTotal(durationSeconds * fps);
+    },
     frames: (n) => {
       reporter.frames(n);
       progressEvents?.frames(n);
@@ -114,7 +119,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       allowedHosts: options.allowedHosts ?? [],
       signal,
     });
-    const durationSeconds = plan.media.segments.reduce((t, s) => t + s.duration, 0);
+    durationSeconds = plan.media.segments.reduce((t, s) => t + s.duration, 0);
     await events.publish(jobEvent('SUBMITTED', job, {
       input: options.input, mode: 'vod', segments: plan.media.segments.length, durationSeconds: Math.round(durationSeconds * 1000) / 1000,
     }));

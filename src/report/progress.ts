@@ -22,6 +22,7 @@ export interface ProgressReporter {
 }
 
 export interface ProgressStreams {
+  /** Where the job events go with --json (written by the restore, not by the reporter). */
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -32,14 +33,11 @@ export function createProgressReporter(
   mode: ReportMode,
   streams: ProgressStreams = { out: process.stdout, err: process.stderr },
 ): ProgressReporter {
-  const { out, err } = streams;
+  // stdout (`streams.out`) is the job events' with --json; the reporter writes to stderr only.
+  const { err } = streams;
   const errorLine = (line: string): void => void err.write(line + '\n');
-  if (mode === 'quiet') {
-    return { start() {}, frameRate() {}, frames() {}, segment() {}, info() {}, error: errorLine, stop() {} };
-  }
-  // --json: the job's events are the output (src/events/job-events.ts); the reporter prints errors only.
-  if (mode === 'json') {
-    void out;
+  // --json: the job's events are the output (src/events/job-events.ts); like --quiet, the reporter prints errors only.
+  if (mode === 'quiet' || mode === 'json') {
     return { start() {}, frameRate() {}, frames() {}, segment() {}, info() {}, error: errorLine, stop() {} };
   }
   if (err.isTTY !== true) return lineReporter(err);

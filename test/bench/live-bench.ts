@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     await worker.stop();
     const gaps = new Map(logs.filter((l) => l.event === 'segment-gap').map((l) => [l.sn as number, String(l.reason)]));
     // With --faults the corrupt segment is the one expected failure, and it must be a gap.
-    const expectedGaps = values.faults === true ? [FAULTS.corrupt] : [];
+    const expectedGaps: number[] = values.faults === true ? [FAULTS.corrupt] : [];
     const errors = logs.filter((l) => l.event === 'error' && !expectedGaps.includes(l.sn as number));
     if (errors.length > 0) throw new Error(`worker errors: ${JSON.stringify(errors)}`);
     for (const sn of expectedGaps) if (!gaps.has(sn)) throw new Error(`the corrupt segment ${sn} was not published as a gap`);

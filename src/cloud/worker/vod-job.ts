@@ -86,7 +86,11 @@ export async function writeReport(ctx: WorkerContext, layout: JobLayout, record:
   const results: SegmentResult[] = [];
   for (const s of record.segments ?? []) {
     const got = await store.get(layout.metrics(s.sn));
-    if (got === undefined) continue; // a gap: no media, no row
+    if (got === undefined) {
+      // Published as a gap: no media, a row that keeps the timeline.
+      results.push({ sn: s.sn, frames: 0, seconds: 0, fps: 0, bytes: 0, duration: s.duration, fallback: 'published as a gap (no media)' });
+      continue;
+    }
     const m = JSON.parse(bytesToText(got.body)) as Partial<SegmentMetrics>;
     results.push({
       sn: s.sn,
