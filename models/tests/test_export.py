@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from models.swiftvr.export import export_onnx, reference_input, sidecar, state_specs
-from models.swiftvr.model import STATE_NAMES
+from models.swiftvr.config import get_config
+from models.swiftvr.model import STATE_NAMES, SwiftVR
 
 from models.tests.conftest import ROOT, randomised_tiny
 
@@ -166,11 +167,14 @@ def test_10bit_graph_matches_pytorch_and_the_8bit_one(tmp_path):
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, f"10-bit hq: {diff.max()} levels"
     for r, o in zip(ref[1:], got[1:]):
         assert float(np.abs(o - r.numpy()).max()) < 1e-4
-    # The same picture at 8 bits: samples x 1023/255 in, the 8-bit output x 1023/255 out (within rounding).
+    # The same picture at 8 bits: samples x 1023/255 in, the 8-bit output x 1023/255 out, within rounding.
+    # On the untrained model (ffmpeg's bicubic on every plane, test_model.py): random weights would
+    # amplify the input's rounding, a scale check needs a smooth map.
+    plain = SwiftVR(get_config("tiny")).eval()
     lq8 = torch.randint(0, 256, (1, t, h * 3 // 2, w), generator=g, dtype=torch.uint8)
+    zero = plain.init_state(1, h, w)
     with torch.no_grad():
-        model.bits = 8
-        out8 = model(lq8, *state)[0].numpy().astype(float)
-        model.bits = 10
-        out10 = model(torch.round(lq8.float() * (1023 / 255)).to(torch.int16), *state)[0].numpy().astype(float)
-    assert np.abs(out10 * (255 / 1023) - out8).max() <= 1.5
+        out8 = plain(lq8, *zero)[0].numpy().astype(float)
+        plain.bits = 10
+        out10 = plain(torch.round(lq8.float() * (1023 / 255)).to(torch.int16), *zero)[0].numpy().astype(float)
+    assert np.abs(out10 * (255 / 1023) - out8).max() <= 1.0
