@@ -207,12 +207,9 @@ export class JobLayout {
   jobError(attempt: number): string {
     return joinKey(this.root, 'errors', `job-${attempt}.json`);
   }
-  /** Marker of a segment done, its frame count in the name, so one listing sums a job's progress. */
-  progress(sn: number, frames: number): string {
-    return joinKey(this.root, 'progress', `${pad(sn)}-${frames}`);
-  }
-  get progressPrefix(): string {
-    return joinKey(this.root, 'progress') + '/';
+  /** A shard's progress counter (segments, frames, fallbacks, gaps counted once each). */
+  progressShard(index: number): string {
+    return joinKey(this.root, 'progress', `shard-${pad(index)}.json`);
   }
   /** An event sent, by its id (`<job>:<TYPE>[:<seq>]`): a repeat of it is not sent again. */
   event(id: string): string {

@@ -43,7 +43,7 @@ describe('segment encoder lifecycle', () => {
   it('refuses a frame of the wrong size', async () => {
     const enc = open('wrong-size.ts');
     await expect(enc.write({ width: 8, height: 8, data: new Uint8Array(96) })).rejects.toThrow(
-      /is 8x8 \(96 bytes\); the encoder was opened for 160x120 yuv420p/,
+      /is 8x8 8-bit \(96 bytes\); the encoder was opened for 160x120 8-bit 4:2:0/,
     );
     await enc.abort();
   });

@@ -1,82 +1,121 @@
 // The worker's side of the job events (src/events/job-events.ts): SUBMITTED when a job record is
-// created, PROGRESSING after each stored segment, COMPLETE when the rendition is published (VOD)
-// or ended (live), ERROR when a job cannot go on. Counts come from the store (a progress marker
-// per segment, its frame count in the key), so any worker of a sharded job tells the same totals.
+// created (job-records.ts), PROGRESSING after each stored segment, COMPLETE when the rendition is
+// published (VOD) or ended (live). Counts come from one small counter object per shard: a shard's
+// segments run one at a time in order (one FIFO group), so its counter has one writer, and a
+// redelivered segment (sn at or below the counter's last) is not counted twice. The job's totals
+// are the sum over its shards: a few reads per segment, never a listing.
 import { jobEvent, type SegmentSummary } from '../../events/job-events.js';
-import type { JobLayout, JobRecord } from '../jobs.js';
+import type { JobLayout, JobRecord, SegmentMessage } from '../jobs.js';
+import { bytesToText } from '../object-store/object-store.js';
 import type { WorkerContext } from './worker-context.js';
 
-interface Progress {
-  /** Segment numbers done. */
-  readonly sns: ReadonlySet<number>;
+interface ShardProgress {
+  segments: number;
+  frames: number;
+  fallbacks: number;
+  gaps: number;
+  /** The newest segment counted. */
+  lastSn: number;
+  /** When the shard's first segment was counted (live jobs have no total to time against). */
+  startedAt: string;
+}
+
+async function readCounter(ctx: WorkerContext, key: string): Promise<ShardProgress | undefined> {
+  const got = await ctx.o.store.get(key);
+  if (got === undefined) return undefined;
+  try {
+    return JSON.parse(bytesToText(got.body)) as ShardProgress;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counts segment `sn` of message `m`'s shard once: as restored or plain media, or as a gap. */
+export async function countSegment(
+  ctx: WorkerContext,
+  layout: JobLayout,
+  m: SegmentMessage,
+  s: { readonly frames: number; readonly fallback: boolean; readonly gap: boolean },
+): Promise<void> {
+  const key = layout.progressShard(m.shard?.index ?? 0);
+  const c = (await readCounter(ctx, key)) ?? { segments: 0, frames: 0, fallbacks: 0, gaps: 0, lastSn: -1, startedAt: new Date().toISOString() };
+  if (m.segment.sn <= c.lastSn) return;
+  c.lastSn = m.segment.sn;
+  if (s.gap) c.gaps++;
+  else {
+    c.segments++;
+    c.frames += s.frames;
+    if (s.fallback) c.fallbacks++;
+  }
+  await ctx.o.store.put(key, JSON.stringify(c), { contentType: 'application/json' });
+}
+
+interface Totals {
   readonly segments: number;
   readonly frames: number;
-  readonly seconds: number;
+  readonly fallbacks: number;
+  readonly gaps: number;
+  readonly startedAt?: number;
 }
 
-/** Segments and frames done, and seconds since the job was created, from the progress markers. */
-async function progressOf(ctx: WorkerContext, layout: JobLayout, record: JobRecord): Promise<Progress> {
-  const sns = new Set<number>();
-  let frames = 0;
-  for (const o of await ctx.o.store.list(layout.progressPrefix)) {
-    const m = /(\d+)-(\d+)$/.exec(o.key);
-    if (m === null) continue;
-    sns.add(Number(m[1]));
-    frames += Number(m[2]);
+async function totals(ctx: WorkerContext, layout: JobLayout, shards: number): Promise<Totals> {
+  let t = { segments: 0, frames: 0, fallbacks: 0, gaps: 0, startedAt: undefined as number | undefined };
+  for (let i = 0; i < shards; i++) {
+    const c = await readCounter(ctx, layout.progressShard(i));
+    if (c === undefined) continue;
+    const started = Date.parse(c.startedAt);
+    t = {
+      segments: t.segments + c.segments,
+      frames: t.frames + c.frames,
+      fallbacks: t.fallbacks + c.fallbacks,
+      gaps: t.gaps + c.gaps,
+      startedAt: t.startedAt === undefined || started < t.startedAt ? started : t.startedAt,
+    };
   }
-  return { sns, segments: sns.size, frames, seconds: Math.max(0, (Date.now() - Date.parse(record.createdAt)) / 1000) };
+  return t;
 }
 
-export async function jobSubmitted(ctx: WorkerContext, record: JobRecord): Promise<void> {
-  const segments = record.segments;
-  await ctx.events.publish(jobEvent('SUBMITTED', record.job, {
-    input: record.sourceKey,
-    mode: record.mode,
-    segments: segments === undefined ? null : segments.length,
-    durationSeconds: segments === undefined ? null : Math.round(segments.reduce((t, s) => t + s.duration, 0) * 1000) / 1000,
-  }));
-}
+const round = (v: number, per: number): number => Math.round(v * per) / per;
 
-/** After segment `sn` is stored and published: its marker, then a PROGRESSING event. */
-export async function segmentProgressed(ctx: WorkerContext, layout: JobLayout, sn: number, segment: SegmentSummary): Promise<void> {
-  await ctx.o.store.put(layout.progress(sn, segment.frames), '', { contentType: 'text/plain' });
-  const record = await ctx.records.read(layout);
-  const p = await progressOf(ctx, layout, record);
-  const specs = record.segments;
-  const total = specs === undefined ? null : specs.length;
-  const fps = p.seconds > 0 ? p.frames / p.seconds : 0;
-  let secondsLeft: number | null = null;
-  if (specs !== undefined && p.segments > 0 && p.seconds > 0) {
-    // From the share of the job's duration done so far (segments differ in length, not in rate).
-    const all = specs.reduce((t, s) => t + s.duration, 0);
-    const done = specs.filter((s) => p.sns.has(s.sn)).reduce((t, s) => t + s.duration, 0);
-    secondsLeft = done > 0 ? Math.round((p.seconds * (all - done)) / done * 10) / 10 : null;
-  }
-  await ctx.events.publish(jobEvent('PROGRESSING', record.job, {
-    segmentsDone: p.segments,
+/** After segment `m` is stored, published and counted: the job's PROGRESSING event. */
+export async function segmentProgressed(ctx: WorkerContext, layout: JobLayout, m: SegmentMessage, segment: SegmentSummary): Promise<void> {
+  const shards = m.shard?.count ?? 1;
+  const t = await totals(ctx, layout, shards);
+  const vod = m.stream.mode === 'vod';
+  const record = vod ? await ctx.records.read(layout) : undefined;
+  const total = record?.segments?.length ?? null;
+  const since = record !== undefined ? Date.parse(record.createdAt) : (t.startedAt ?? Date.now());
+  const seconds = Math.max(0, (Date.now() - since) / 1000);
+  const fps = seconds > 0 ? t.frames / seconds : 0;
+  const done = t.segments + t.gaps;
+  // From the share of the job's segments done so far.
+  const secondsLeft = total === null || done === 0 || seconds === 0 ? null : round((seconds * Math.max(0, total - done)) / done, 10);
+  await ctx.events.publish(jobEvent('PROGRESSING', m.stream.job, {
+    segmentsDone: t.segments,
     segmentsTotal: total,
-    framesDone: p.frames,
-    percent: total === null || total === 0 ? null : Math.round(Math.min(100, (100 * p.segments) / total) * 10) / 10,
-    fps: Math.round(fps * 100) / 100,
+    framesDone: t.frames,
+    percent: total === null || total === 0 ? null : round(Math.min(100, (100 * done) / total), 10),
+    fps: round(fps, 100),
     secondsLeft,
     segment,
-  }, { seq: sn }));
+  }, { seq: m.segment.sn }));
 }
 
 /** The job's outputs are published (VOD), or its live rendition ended with its source. */
 export async function jobComplete(ctx: WorkerContext, layout: JobLayout, record: JobRecord): Promise<void> {
-  const p = await progressOf(ctx, layout, record);
-  const fallbacks = (await ctx.o.store.list(layout.fallbacksPrefix)).length;
-  const gaps = (await ctx.o.store.list(layout.gapsPrefix)).length;
+  // Sent already (by this segment's worker or another): nothing to count again.
+  if ((await ctx.o.store.head(layout.event(`${record.job}:COMPLETE`))) !== undefined) return;
+  const t = await totals(ctx, layout, record.shards);
+  const seconds = Math.max(0, (Date.now() - Date.parse(record.createdAt)) / 1000);
   await ctx.events.publish(jobEvent('COMPLETE', record.job, {
     outputs: {
       ...(record.multivariantKey === undefined ? {} : { multivariant: layout.multivariant }),
       rendition: layout.rendition,
       ...((await ctx.o.store.head(layout.report)) === undefined ? {} : { report: layout.report }),
     },
-    segments: p.segments,
-    frames: p.frames,
-    durationSeconds: Math.round(p.seconds * 1000) / 1000,
-    figures: { fps: p.seconds > 0 ? Math.round((p.frames / p.seconds) * 100) / 100 : 0, fallbacks, ...(gaps > 0 ? { gaps } : {}) },
+    segments: t.segments,
+    frames: t.frames,
+    durationSeconds: round(seconds, 1000),
+    figures: { fps: seconds > 0 ? round(t.frames / seconds, 100) : 0, fallbacks: t.fallbacks, ...(t.gaps > 0 ? { gaps: t.gaps } : {}) },
   }));
 }

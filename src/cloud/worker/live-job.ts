@@ -15,7 +15,7 @@ import { isSwiftvrError, SwiftvrError } from '../../errors.js';
 import { JobLayout, segmentMessages, type JobMessage, type SegmentMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
 import { readStoredPlan, segmentSpecOf } from '../source.js';
-import { jobComplete } from './job-events.js';
+import { countSegment, jobComplete } from './job-events.js';
 import { runSegmentJob } from './segment-job.js';
 import { streamOf } from './streams.js';
 import type { WorkerContext } from './worker-context.js';
@@ -95,6 +95,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
           job: m.job, sn: sm.segment.sn, source: sm.segment.key, reason: e instanceof Error ? e.message : String(e), at: new Date().toISOString(),
         }), { contentType: 'application/json' });
         await ctx.publisher.appendLive(sm, layout, { gap: true });
+        await countSegment(ctx, layout, sm, { frames: 0, fallback: false, gap: true });
         ctx.log({ event: 'segment-gap', job: m.job, sn: sm.segment.sn, reason: e instanceof Error ? e.message : String(e) });
         return;
       }

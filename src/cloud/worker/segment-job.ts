@@ -12,7 +12,7 @@ import { segmentMetricsLine, type SegmentMetrics } from '../metrics.js';
 import { putOnce } from '../object-store/object-store.js';
 import { readSegmentInput } from '../source.js';
 import { segmentSummary } from '../../events/job-events.js';
-import { jobComplete, segmentProgressed } from './job-events.js';
+import { countSegment, jobComplete, segmentProgressed } from './job-events.js';
 import { completeVodShard, writeReport } from './vod-job.js';
 import type { RestoredFacts } from './rendition-publisher.js';
 import type { SegmentTicket, WorkerContext } from './worker-context.js';
@@ -38,6 +38,7 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
     if (m.stream.mode !== 'vod') throw new SwiftvrError('bad-input', `segment sn=${sn} of live job ${job}: only a VOD segment can be published as a gap`);
     await store.put(layout.gap(sn), JSON.stringify({ job, sn, source: m.segment.key, at: new Date().toISOString() }), { contentType: 'application/json' });
     ctx.log({ event: 'segment-gap', job, sn });
+    await countSegment(ctx, layout, m, { frames: 0, fallback: false, gap: true });
     await completeVodShard(ctx, m, layout, undefined);
     await completeIfPublished(ctx, m, layout);
     return 'skipped';
@@ -173,9 +174,13 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: Se
     };
     await store.put(layout.metrics(sn), JSON.stringify(metrics), { contentType: 'application/json' });
     ctx.log(segmentMetricsLine(metrics));
-    // 5. the job's PROGRESSING event (after the metrics: a reader of the event finds them), and
-    // COMPLETE once the VOD rendition is published (by this segment or an earlier one: same id)
-    await segmentProgressed(ctx, layout, sn, segmentSummary(result));
+    // 5. the job's progress, its PROGRESSING event (after the metrics: a reader of the event finds
+    // them), and COMPLETE once the VOD rendition is published (by this segment or an earlier one:
+    // the same id). Live: the event goes out beside the next segment, off the latency path.
+    await countSegment(ctx, layout, m, { frames: result.frames, fallback: fallback !== undefined, gap: false });
+    const progressed = segmentProgressed(ctx, layout, m, segmentSummary(result)).catch((e: unknown) =>
+      ctx.log({ event: 'job-event-failed', type: 'PROGRESSING', job, sn, message: e instanceof Error ? e.message : String(e) }));
+    if (m.stream.mode === 'vod') await progressed;
     await completeIfPublished(ctx, m, layout);
     return fallback === undefined ? 'restored' : 'plain';
   } catch (e) {
