@@ -13,7 +13,7 @@ interface CommandEntry {
   readonly load: () => Promise<Command>;
 }
 
-/** Subcommands: the local restore and the cloud side's worker / submit / status / redrive. */
+/** Subcommands: the local restore and the cloud side's worker / submit / status / cancel / redrive. */
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   restore: {
     summary: 'restore and upscale an HLS stream or video file into a new rendition',
@@ -30,6 +30,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   status: {
     summary: 'show a cloud job: segments done, fps, lag, errors',
     load: async () => (await import('./status-command.js')).statusCommand,
+  },
+  cancel: {
+    summary: 'stop a cloud job: queued work dropped, in-flight segments stopped, a live rendition ended',
+    load: async () => (await import('./cancel-command.js')).cancelCommand,
   },
   redrive: {
     summary: "send a job's dead-lettered messages back to the queue once its source is fixed",

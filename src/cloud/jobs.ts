@@ -219,6 +219,10 @@ export class JobLayout {
   get eventsPrefix(): string {
     return joinKey(this.root, 'events') + '/';
   }
+  /** The job's cancel record (who, when, why), created once by `swiftvr cancel`. */
+  get cancel(): string {
+    return joinKey(this.root, 'cancel.json');
+  }
 }
 
 /** FIFO group of a segment message: the stream, or the stream's shard. */

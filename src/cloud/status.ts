@@ -1,5 +1,6 @@
 // `swiftvr status <job>`: what the store says about a job: segments done, fps, lag, errors.
 
+import { readCancel, type CancelRecord } from './cancel.js';
 import { SwiftvrError } from '../errors.js';
 import { JobLayout, type JobRecord } from './jobs.js';
 import { parseRendition, type RenditionPlaylist } from '../hls/rendition-playlist.js';
@@ -48,6 +49,8 @@ export interface JobStatus {
   readonly stopped?: { readonly reason: string; readonly afterSn?: number; readonly at: string; readonly next: string };
   /** The rendition playlist could not be read back (status still reports everything else). */
   readonly renditionProblem?: string;
+  /** `swiftvr cancel`: who, when and why. */
+  readonly cancelled?: CancelRecord;
   /** Live segments published as plain upscales (late, or their restore failed), with why. */
   readonly plainUpscaled: readonly { readonly sn: number; readonly reason: string }[];
 }
@@ -64,12 +67,13 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     const bodies = await Promise.all(keys.map((k) => store.get(k)));
     return bodies.flatMap((b) => (b === undefined ? [] : [JSON.parse(bytesToText(b.body)) as T]));
   };
-  const [metrics, errors, rendition, multivariant, gapKeys] = await Promise.all([
+  const [metrics, errors, rendition, multivariant, gapKeys, cancelled] = await Promise.all([
     readAll<SegmentMetrics>(layout.metricsPrefix),
     readAll<ErrorRecord>(layout.errorsPrefix),
     store.get(layout.rendition),
     store.head(layout.multivariant),
     store.list(layout.gapsPrefix),
+    readCancel(store, layout),
   ]);
   metrics.sort((a, b) => a.sn - b.sn);
   errors.sort((a, b) => (a.sn ?? -1) - (b.sn ?? -1) || a.attempt - b.attempt);
@@ -116,6 +120,7 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     plainUpscaled: metrics.filter((m) => m.fallback).map((m) => ({ sn: m.sn, reason: m.fallbackReason ?? 'unknown' })),
     ...(stopped === undefined ? {} : { stopped }),
     ...(renditionProblem === undefined ? {} : { renditionProblem }),
+    ...(cancelled === undefined ? {} : { cancelled }),
   };
 }
 
@@ -158,6 +163,9 @@ export function formatStatus(s: JobStatus): string {
   for (const e of s.errors.slice(-5)) lines.push(`  ${e.sn === undefined ? 'job' : `sn ${e.sn}`} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
   if (s.gaps.length > 0) lines.push(`gaps       sn ${s.gaps.join(', ')} published as EXT-X-GAP (source unrecoverable)`);
   if (s.renditionProblem !== undefined) lines.push(`rendition  cannot be read back: ${s.renditionProblem}`);
+  if (s.cancelled !== undefined) {
+    lines.push(`cancelled  at ${s.cancelled.at} by ${s.cancelled.by}: ${s.cancelled.reason}${s.mode === 'vod' && !s.published ? ' (no playlist is published)' : ''}`);
+  }
   if (s.stopped !== undefined) {
     lines.push(
       `stopped    at ${s.stopped.at}${s.stopped.afterSn === undefined ? '' : ` after sn ${s.stopped.afterSn}`}: ${s.stopped.reason}`,

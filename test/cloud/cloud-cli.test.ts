@@ -1,7 +1,7 @@
 // `swiftvr submit` / `status` in the embedded default (local folder as the store, in-process
 // queue and worker), on the fMP4 fixture with sharding; and their usage errors.
 
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,18 @@ describe('swiftvr submit / status, embedded', () => {
     const s = await cli('status', 'clip/index', '--store-dir', dir, '--json');
     expect(s.code).toBe(0);
     expect(JSON.parse(s.out)).toMatchObject({ job: 'clip/index', mode: 'vod', segmentsTotal: 3, segmentsDone: 3, published: true, ended: true, errors: [] });
+    // The job's events and quality report are in its folder.
+    const events = await readdir(path.join(out, 'events'));
+    expect(events.sort()).toEqual(['COMPLETE.json', 'PROGRESSING_0.json', 'PROGRESSING_1.json', 'PROGRESSING_2.json', 'SUBMITTED.json']);
+    expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toMatchObject({ job: 'clip/index', summary: { segments: 3, frames: 30 } });
+
+    // swiftvr cancel: the record once, the CANCELED event, and status says it.
+    const c = await cli('cancel', 'clip/index', '--store-dir', dir, '--by', 'ops', '--reason', 'test run');
+    expect(c).toMatchObject({ code: 0, err: '' });
+    expect(c.out).toMatch(/^cancelled clip\/index \(by ops at \S+\): test run\n$/);
+    expect((await cli('cancel', 'clip/index', '--store-dir', dir)).out).toMatch(/^clip\/index was cancelled before \(by ops at /);
+    expect(JSON.parse(await readFile(path.join(out, 'events', 'CANCELED.json'), 'utf8'))).toMatchObject({ type: 'CANCELED', by: 'ops', reason: 'test run' });
+    expect((await cli('status', 'clip/index', '--store-dir', dir)).out).toMatch(/^cancelled  at \S+ by ops: test run$/m);
   });
 
   it('answers usage errors with the rule and exit code 2', async () => {
@@ -50,5 +62,10 @@ describe('swiftvr submit / status, embedded', () => {
       err: expect.stringContaining('the worker needs a queue: give --queue-url <SQS FIFO URL> (SWIFTVR_QUEUE_URL)'),
     });
     expect(await cli('status', 'nope/index', '--store-dir', dir)).toMatchObject({ code: 2, err: expect.stringContaining('job nope/index does not exist') });
+    expect(await cli('cancel', 'nope/index', '--store-dir', dir)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('job nope/index has no job record at'),
+    });
+    expect(await cli('cancel', 'clip/index', '--store-dir', dir, '--by')).toMatchObject({ code: 2, err: expect.stringContaining('--by needs a value') });
   });
 });

@@ -106,6 +106,13 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
     let lastProgress = Date.now();
     let recorded = false;
     const started = Date.now();
+    /** Cancelled (`swiftvr cancel`): the rendition ends with EXT-X-ENDLIST where it stands. */
+    const cancelled = async (): Promise<boolean> => {
+      if ((await store.head(layout.cancel)) === undefined) return false;
+      await ctx.publisher.endLive(layout);
+      ctx.log({ event: 'live-ended', job: m.job, after: done, reason: 'job cancelled' });
+      return true;
+    };
     const handBack = async (): Promise<boolean> => {
       const late = Date.now() - started > 0.8 * ctx.o.consume.handlerTimeoutMs;
       if (!ctx.draining() && !late) return false;
@@ -116,6 +123,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
     };
     for (;;) {
       signal.throwIfAborted();
+      if (await cancelled()) return;
       if (await handBack()) return;
       const plan = await readStoredPlan(store, m.sourceKey, signal);
       const stream = streamOf(plan, m.job, 'live', store);
@@ -129,6 +137,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
       for (const sm of messages) {
         if (sm.segment.sn <= done && !(sm.last && sm.segment.sn === done)) continue;
         const availableAt = await (firstSeen.get(sm.segment.sn) ?? Promise.resolve(new Date()));
+        if (await cancelled()) return;
         await liveSegment(sm, availableAt);
         done = sm.segment.sn;
         firstSeen.delete(done);

@@ -14,6 +14,7 @@ import { readSegmentInput } from '../source.js';
 import { segmentSummary } from '../../events/job-events.js';
 import { countSegment, jobComplete, segmentProgressed } from './job-events.js';
 import { completeVodShard, writeReport } from './vod-job.js';
+import { watchCancel } from '../cancel.js';
 import type { RestoredFacts } from './rendition-publisher.js';
 import type { SegmentTicket, WorkerContext } from './worker-context.js';
 
@@ -26,11 +27,24 @@ function deadlineOf(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicket): nu
   return t.availableAt.getTime() + budget * 1000;
 }
 
-export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicket): Promise<SegmentOutcome> {
+export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, ticket: SegmentTicket): Promise<SegmentOutcome> {
+  const layout = new JobLayout(ctx.o.outputPrefix, m.stream.job);
+  // A cancel of the job stops the segment at its next frame: nothing of it is stored.
+  const watch = watchCancel(ctx.o.store, layout, ticket.signal);
+  try {
+    return await runSegment(ctx, m, { ...ticket, signal: watch.signal }, layout);
+  } catch (e) {
+    if (watch.cancelled()) throw new SwiftvrError('aborted', `segment sn=${m.segment.sn} of ${m.stream.job} stopped: the job was cancelled`, { context: { stream: m.stream.job, sn: m.segment.sn } });
+    throw e;
+  } finally {
+    watch.stop();
+  }
+}
+
+async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicket, layout: JobLayout): Promise<SegmentOutcome> {
   const { store } = ctx.o;
   const { job } = m.stream;
   const sn = m.segment.sn;
-  const layout = new JobLayout(ctx.o.outputPrefix, job);
   const segKey = layout.segment(sn, m.stream.container);
   checkSourceKeys(ctx, m);
   if (m.gap === true) {

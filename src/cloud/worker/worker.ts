@@ -101,6 +101,12 @@ export class Worker {
     await this.protection.acquire();
     try {
       message = parseJobMessage(received.body);
+      const job = jobOf(message)!;
+      // A cancelled job's queued messages are dropped (deleted) as they arrive.
+      if ((await ctx.o.store.head(new JobLayout(this.o.outputPrefix, job).cancel)) !== undefined) {
+        this.log({ event: 'message-dropped', job, type: message.type, ...(message.type === 'segment' ? { sn: message.segment.sn } : {}), reason: 'job cancelled' });
+        return;
+      }
       switch (message.type) {
         case 'vod':
           await fanOutVod(ctx, message, received.signal);
@@ -118,6 +124,12 @@ export class Worker {
           return;
       }
     } catch (e) {
+      // Stopped by a cancel of its job: done, nothing to record or retry.
+      const job = jobOf(message);
+      if (job !== undefined && (await ctx.o.store.head(new JobLayout(this.o.outputPrefix, job).cancel).catch(() => undefined)) !== undefined) {
+        this.log({ event: 'message-dropped', job, type: message?.type, reason: 'job cancelled while it ran' });
+        return;
+      }
       // Bad input fails the same way every time: to the dead-letter queue at once, not after
       // the queue's receive limit. Anything else is tried again.
       const hopeless = isSwiftvrError(e) && e.kind === 'bad-input' && this.maxReceives !== undefined;
