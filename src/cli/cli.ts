@@ -31,6 +31,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
     summary: 'show a cloud job: segments done, fps, lag, errors',
     load: async () => (await import('./status-command.js')).statusCommand,
   },
+  jobs: {
+    summary: 'list recent cloud jobs: state, progress, worker time so far',
+    load: async () => (await import('./jobs-command.js')).jobsCommand,
+  },
   cancel: {
     summary: 'stop a cloud job: queued work dropped, in-flight segments stopped, a live rendition ended',
     load: async () => (await import('./cancel-command.js')).cancelCommand,

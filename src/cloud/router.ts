@@ -20,6 +20,7 @@ import {
 import { bytesToText, isPreconditionFailed, joinKey, type ObjectStore } from './object-store/object-store.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { mediaKeyOf, readStoredPlan, segmentSpecOf } from './source.js';
+import { indexJob } from './progress.js';
 
 /** The parts of an EventBridge S3 "Object Created" event the router reads. */
 export interface ObjectCreatedEvent {
@@ -86,6 +87,7 @@ export async function routeObjectCreated(event: ObjectCreatedEvent, deps: Router
       return false;
     },
   );
+  await indexJob(store, deps.outputPrefix, { job, mode, source: key, createdAt: record.createdAt });
   if (created) {
     await deps.events?.publish(jobEvent('SUBMITTED', job, {
       input: key, mode, segments: mode === 'vod' ? specs.length : null,

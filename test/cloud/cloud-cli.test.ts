@@ -42,6 +42,14 @@ describe('swiftvr submit / status, embedded', () => {
     expect(events.sort()).toEqual(['COMPLETE.json', 'PROGRESSING_0.json', 'PROGRESSING_1.json', 'PROGRESSING_2.json', 'SUBMITTED.json']);
     expect(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'))).toMatchObject({ job: 'clip/index', summary: { segments: 3, frames: 30 } });
 
+    // swiftvr jobs: the job, complete, with its progress and worker time.
+    const jobs = await cli('jobs', '--store-dir', dir, '--json');
+    expect(jobs.code).toBe(0);
+    const line = JSON.parse(jobs.out.trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ job: 'clip/index', mode: 'vod', state: 'COMPLETE', segmentsDone: 3, segmentsTotal: 3, frames: 30 });
+    expect(line.workerSeconds).toBeGreaterThan(0);
+    expect((await cli('jobs', '--store-dir', dir)).out).toMatch(/^job\s+mode\s+state\s+segments\s+frames\s+fps\s+worker s\s+created\nclip\/index\s+vod\s+COMPLETE\s+3\/3\s+30\s+-\s+\d+\.\d\s+\S+\n$/);
+
     // swiftvr cancel: the record once, the CANCELED event, and status says it.
     const c = await cli('cancel', 'clip/index', '--store-dir', dir, '--by', 'ops', '--reason', 'test run');
     expect(c).toMatchObject({ code: 0, err: '' });
@@ -49,6 +57,7 @@ describe('swiftvr submit / status, embedded', () => {
     expect((await cli('cancel', 'clip/index', '--store-dir', dir)).out).toMatch(/^clip\/index was cancelled before \(by ops at /);
     expect(JSON.parse(await readFile(path.join(out, 'events', 'CANCELED.json'), 'utf8'))).toMatchObject({ type: 'CANCELED', by: 'ops', reason: 'test run' });
     expect((await cli('status', 'clip/index', '--store-dir', dir)).out).toMatch(/^cancelled  at \S+ by ops: test run$/m);
+    expect(JSON.parse((await cli('jobs', '--store-dir', dir, '--json')).out.trim())).toMatchObject({ job: 'clip/index', state: 'CANCELED' });
   });
 
   it('answers usage errors with the rule and exit code 2', async () => {

@@ -6,81 +6,17 @@
 // are the sum over its shards: a few reads per segment, never a listing.
 import { jobEvent, type SegmentSummary } from '../../events/job-events.js';
 import type { JobLayout, JobRecord, SegmentMessage } from '../jobs.js';
-import { bytesToText } from '../object-store/object-store.js';
+import { jobTotals } from '../progress.js';
 import type { WorkerContext } from './worker-context.js';
 
-interface ShardProgress {
-  segments: number;
-  frames: number;
-  fallbacks: number;
-  gaps: number;
-  /** The newest segment counted. */
-  lastSn: number;
-  /** When the shard's first segment was counted (live jobs have no total to time against). */
-  startedAt: string;
-}
-
-async function readCounter(ctx: WorkerContext, key: string): Promise<ShardProgress | undefined> {
-  const got = await ctx.o.store.get(key);
-  if (got === undefined) return undefined;
-  try {
-    return JSON.parse(bytesToText(got.body)) as ShardProgress;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Counts segment `sn` of message `m`'s shard once: as restored or plain media, or as a gap. */
-export async function countSegment(
-  ctx: WorkerContext,
-  layout: JobLayout,
-  m: SegmentMessage,
-  s: { readonly frames: number; readonly fallback: boolean; readonly gap: boolean },
-): Promise<void> {
-  const key = layout.progressShard(m.shard?.index ?? 0);
-  const c = (await readCounter(ctx, key)) ?? { segments: 0, frames: 0, fallbacks: 0, gaps: 0, lastSn: -1, startedAt: new Date().toISOString() };
-  if (m.segment.sn <= c.lastSn) return;
-  c.lastSn = m.segment.sn;
-  if (s.gap) c.gaps++;
-  else {
-    c.segments++;
-    c.frames += s.frames;
-    if (s.fallback) c.fallbacks++;
-  }
-  await ctx.o.store.put(key, JSON.stringify(c), { contentType: 'application/json' });
-}
-
-interface Totals {
-  readonly segments: number;
-  readonly frames: number;
-  readonly fallbacks: number;
-  readonly gaps: number;
-  readonly startedAt?: number;
-}
-
-async function totals(ctx: WorkerContext, layout: JobLayout, shards: number): Promise<Totals> {
-  let t = { segments: 0, frames: 0, fallbacks: 0, gaps: 0, startedAt: undefined as number | undefined };
-  for (let i = 0; i < shards; i++) {
-    const c = await readCounter(ctx, layout.progressShard(i));
-    if (c === undefined) continue;
-    const started = Date.parse(c.startedAt);
-    t = {
-      segments: t.segments + c.segments,
-      frames: t.frames + c.frames,
-      fallbacks: t.fallbacks + c.fallbacks,
-      gaps: t.gaps + c.gaps,
-      startedAt: t.startedAt === undefined || started < t.startedAt ? started : t.startedAt,
-    };
-  }
-  return t;
-}
+export { countSegment } from '../progress.js';
 
 const round = (v: number, per: number): number => Math.round(v * per) / per;
 
 /** After segment `m` is stored, published and counted: the job's PROGRESSING event. */
 export async function segmentProgressed(ctx: WorkerContext, layout: JobLayout, m: SegmentMessage, segment: SegmentSummary): Promise<void> {
   const shards = m.shard?.count ?? 1;
-  const t = await totals(ctx, layout, shards);
+  const t = await jobTotals(ctx.o.store, layout, shards);
   const vod = m.stream.mode === 'vod';
   const record = vod ? await ctx.records.read(layout) : undefined;
   const total = record?.segments?.length ?? null;
@@ -105,7 +41,7 @@ export async function segmentProgressed(ctx: WorkerContext, layout: JobLayout, m
 export async function jobComplete(ctx: WorkerContext, layout: JobLayout, record: JobRecord): Promise<void> {
   // Sent already (by this segment's worker or another): nothing to count again.
   if ((await ctx.o.store.head(layout.event(`${record.job}:COMPLETE`))) !== undefined) return;
-  const t = await totals(ctx, layout, record.shards);
+  const t = await jobTotals(ctx.o.store, layout, record.shards);
   const seconds = Math.max(0, (Date.now() - Date.parse(record.createdAt)) / 1000);
   await ctx.events.publish(jobEvent('COMPLETE', record.job, {
     outputs: {

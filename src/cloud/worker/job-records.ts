@@ -2,6 +2,7 @@
 // records of failed attempts; with them the job's SUBMITTED and ERROR events.
 import { isSwiftvrError, SwiftvrError, withContext } from '../../errors.js';
 import { jobEvent, noEvents, type EventSink } from '../../events/job-events.js';
+import { indexJob } from '../progress.js';
 import type { SourcePlan } from '../../types.js';
 import { JobLayout, jobIdOf, parseJobRecord, type JobRecord, type SegmentSpec, type StreamSpec } from '../jobs.js';
 import { bytesToText, isPreconditionFailed, type ObjectStore } from '../object-store/object-store.js';
@@ -42,6 +43,7 @@ export class JobRecords {
     }
     // Also when the record existed: a worker that died between the two sends it now (same id).
     const stored = await this.read(layout);
+    await indexJob(this.store, this.outputPrefix, { job: stored.job, mode: stored.mode, source: stored.sourceKey, createdAt: stored.createdAt });
     await this.events.publish(jobEvent('SUBMITTED', stored.job, {
       input: stored.sourceKey,
       mode: stored.mode,

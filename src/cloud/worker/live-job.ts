@@ -95,7 +95,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
           job: m.job, sn: sm.segment.sn, source: sm.segment.key, reason: e instanceof Error ? e.message : String(e), at: new Date().toISOString(),
         }), { contentType: 'application/json' });
         await ctx.publisher.appendLive(sm, layout, { gap: true });
-        await countSegment(ctx, layout, sm, { frames: 0, fallback: false, gap: true });
+        await countSegment(store, layout, sm, { frames: 0, fallback: false, gap: true });
         ctx.log({ event: 'segment-gap', job: m.job, sn: sm.segment.sn, reason: e instanceof Error ? e.message : String(e) });
         return;
       }

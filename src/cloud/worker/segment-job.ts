@@ -52,7 +52,7 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
     if (m.stream.mode !== 'vod') throw new SwiftvrError('bad-input', `segment sn=${sn} of live job ${job}: only a VOD segment can be published as a gap`);
     await store.put(layout.gap(sn), JSON.stringify({ job, sn, source: m.segment.key, at: new Date().toISOString() }), { contentType: 'application/json' });
     ctx.log({ event: 'segment-gap', job, sn });
-    await countSegment(ctx, layout, m, { frames: 0, fallback: false, gap: true });
+    await countSegment(store, layout, m, { frames: 0, fallback: false, gap: true });
     await completeVodShard(ctx, m, layout, undefined);
     await completeIfPublished(ctx, m, layout);
     return 'skipped';
@@ -191,7 +191,7 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
     // 5. the job's progress, its PROGRESSING event (after the metrics: a reader of the event finds
     // them), and COMPLETE once the VOD rendition is published (by this segment or an earlier one:
     // the same id). Live: the event goes out beside the next segment, off the latency path.
-    await countSegment(ctx, layout, m, { frames: result.frames, fallback: fallback !== undefined, gap: false });
+    await countSegment(store, layout, m, { frames: result.frames, fallback: fallback !== undefined, gap: false, seconds });
     const progressed = segmentProgressed(ctx, layout, m, segmentSummary(result)).catch((e: unknown) =>
       ctx.log({ event: 'job-event-failed', type: 'PROGRESSING', job, sn, message: e instanceof Error ? e.message : String(e) }));
     if (m.stream.mode === 'vod') await progressed;
