@@ -176,8 +176,9 @@ def ffmpeg_scale(playlist: Path, flags: str, size: tuple[int, int]) -> np.ndarra
     return read_planes(playlist, vf=f"scale={w}:{h}:flags={flags}", size=size).y
 
 
-def restore_cli(playlist: Path, model: Path | None, work: Path, extra: list[str]) -> tuple[np.ndarray, float]:
-    """`swiftvr restore` end to end; returns the decoded luma of the published rendition and the seconds."""
+def restore_cli(playlist: Path, model: Path | None, work: Path, extra: list[str]) -> tuple[np.ndarray, float, float]:
+    """`swiftvr restore` end to end; returns the decoded luma of the published rendition, the seconds and
+    the rendition's bit rate (segment bytes over the playlist's duration, kbit/s)."""
     out = work / "out"
     cmd = ["node", str(ROOT / "dist/src/cli/main.js"), "restore", str(playlist), "--out", str(out), "--quiet"]
     if model is not None:
@@ -190,8 +191,11 @@ def restore_cli(playlist: Path, model: Path | None, work: Path, extra: list[str]
     first = next(l for l in rendition.read_text().splitlines() if l and not l.startswith("#"))
     p = probe(rendition.parent / first)
     y = read_planes(rendition, size=(p["width"], p["height"])).y
+    lines = rendition.read_text().splitlines()
+    duration = sum(float(l.split(":", 1)[1].split(",")[0]) for l in lines if l.startswith("#EXTINF:"))
+    size = sum((rendition.parent / l).stat().st_size for l in lines if l and not l.startswith("#"))
     shutil.rmtree(out)
-    return y, seconds
+    return y, seconds, (size * 8 / 1000 / duration) if duration > 0 else 0.0
 
 
 def mean_row(rows: list[dict]) -> dict:
@@ -217,9 +221,9 @@ def run(args: argparse.Namespace) -> dict:
             starts = chunk_starts(clip.segments, t_max)
             size = (clip.gt_y.shape[2], clip.gt_y.shape[1])
             row = plain_scores(bench / clip.name, clip, size, starts)
-            y, secs = restore_cli(clip.playlist, model, work, extra)
+            y, secs, kbps = restore_cli(clip.playlist, model, work, extra)
             row["swiftvr"] = {**scores(y, clip.gt_y, starts), "restore_seconds": round(secs, 2),
-                              "fps": round(clip.gt_y.shape[0] / secs, 2)}
+                              "fps": round(clip.gt_y.shape[0] / secs, 2), "output_kbps": round(kbps, 1)}
             row["frames"] = int(clip.gt_y.shape[0])
             row["size"] = f"{size[0] // 2}x{size[1] // 2} -> {size[0]}x{size[1]}"
             results["clips"][clip.name] = row
