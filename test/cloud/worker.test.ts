@@ -255,7 +255,8 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     const w = makeWorker(store, queue, dupLogs, { workerId: 'dup' });
     await w.start();
     await submit(queue, 'dup');
-    await until(async () => (await store.head(`${outPrefix('dup')}index.m3u8`)) !== undefined, 60_000, 'dup published');
+    // The job's last write is its COMPLETE event (after the last segment's metrics and progress).
+    await until(async () => (await store.head(`${outPrefix('dup')}events/COMPLETE.json`)) !== undefined, 60_000, 'dup complete');
     const before = await Promise.all(
       (await store.list(outPrefix('dup'))).filter((o) => !o.key.includes('/segments/')).map(async (o) => [o.key, (await store.head(o.key))!] as const),
     );
