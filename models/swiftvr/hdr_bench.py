@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .benchmark import DATA, ROOT, SEED, TEST_CLIPS, _hardware, mean_row
+from .benchmark import DATA, ROOT, SEED, TEST_CLIPS, _hardware, mean_row, table
 from .data import SOURCES, fetch
 from .degrade import _blur_down
 from .media import probe, segment_frame_counts
@@ -140,18 +140,14 @@ def run(args: argparse.Namespace) -> dict:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = list(results["clips"].values())
+    results["set"] = "test (10-bit PQ)"
     results["mean"] = {k: mean_row([r[k] for r in rows]) for k in ("bicubic", "lanczos", "swiftvr")}
     results["gain_over_bicubic_db"] = results["mean"]["swiftvr"]["psnr_y"] - results["mean"]["bicubic"]["psnr_y"]
+    gains = [r["swiftvr"]["psnr_y"] - r["bicubic"]["psnr_y"] for r in rows]
+    results["gain_spread_db"] = {"min": min(gains), "max": max(gains), "std": float(np.std(gains))}
     results["command"] = "python -m models.swiftvr.hdr_bench " + " ".join(args.argv)
     results["hardware"] = _hardware()
-    lines = ["| clip | frames | size | bicubic PSNR-Y / SSIM-Y | lanczos PSNR-Y / SSIM-Y | SwiftVR PSNR-Y / SSIM-Y | gain over bicubic |",
-             "|---|---|---|---|---|---|---|"]
-    for name, r in [*results["clips"].items(), ("**mean**", {**results["mean"], "frames": "", "size": ""})]:
-        b, l, s = r["bicubic"], r["lanczos"], r["swiftvr"]
-        lines.append(f"| {name} | {r['frames']} | {r['size']} | {b['psnr_y']:.3f} / {b['ssim_y']:.4f} | "
-                     f"{l['psnr_y']:.3f} / {l['ssim_y']:.4f} | {s['psnr_y']:.3f} / {s['ssim_y']:.4f} | "
-                     f"{s['psnr_y'] - b['psnr_y']:+.3f} dB |")
-    print("\n".join(lines))
+    print(table(results))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     return results

@@ -13,7 +13,7 @@ import type { ContainerKind, SegmentMediaInfo, VideoStreamInfo, YuvFrame } from 
 import { alignAudioBitrates, alignAudioDurations, copyEditLists, audioCodecString, videoCodecFromInit, videoCodecFromTs } from './codecs.js';
 import { topLevelBoxes } from './iso-bmff.js';
 import { colourTagArgs, planeFormat } from './colour.js';
-import { planeBits, shapeFilters } from './picture.js';
+import { planeBits, shapeFilters, x265HdrParams } from './picture.js';
 import { commitFile, tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
 import { abortedError, runTool, spawnTool, stderrSummary } from './ffmpeg.js';
 import type { ToolExit, ToolProcess } from './ffmpeg.js';
@@ -197,12 +197,9 @@ function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName, withAu
  * (mastering display, content light level) written as SEI; HLG needs only its transfer tag.
  */
 function x265Args(o: SegmentEncoderOptions, quality: string, keyint: string, threads: string): string[] {
-  const hdr = o.info.video.picture.hdr;
   const params = [
     'log-level=error', `keyint=${keyint}`, 'bframes=0', 'open-gop=0', 'frame-threads=1', `pools=${threads}`,
-    ...(hdr?.masteringDisplay !== undefined || hdr?.contentLight !== undefined ? ['hdr10=1'] : []),
-    ...(hdr?.masteringDisplay !== undefined ? [`master-display=${hdr.masteringDisplay}`] : []),
-    ...(hdr?.contentLight !== undefined ? [`max-cll=${hdr.contentLight.maxCll},${hdr.contentLight.maxFall}`] : []),
+    ...x265HdrParams(o.info.video.picture.hdr),
   ];
   return [
     '-c:v', 'libx265', '-preset', o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'), '-crf', quality, '-profile:v', 'main10',

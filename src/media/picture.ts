@@ -262,6 +262,16 @@ export function hdrRefusal(picture: PictureInfo, sideData: readonly ProbedSideDa
   return undefined;
 }
 
+/** x265 parameters that write a source's HDR10 static metadata as SEI (none for HLG or without metadata). */
+export function x265HdrParams(hdr: HdrInfo | undefined): string[] {
+  if (hdr === undefined) return [];
+  return [
+    ...(hdr.masteringDisplay !== undefined || hdr.contentLight !== undefined ? ['hdr10=1'] : []),
+    ...(hdr.masteringDisplay !== undefined ? [`master-display=${hdr.masteringDisplay}`] : []),
+    ...(hdr.contentLight !== undefined ? [`max-cll=${hdr.contentLight.maxCll},${hdr.contentLight.maxFall}`] : []),
+  ];
+}
+
 /** Bits per sample the planes travel in: 10 for an HDR source (PQ or HLG; kept), 8 otherwise. */
 export function planeBits(p: PictureInfo): SampleBits {
   return p.hdr !== undefined && p.bitDepth > 8 ? 10 : 8;

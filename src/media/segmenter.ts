@@ -10,7 +10,7 @@ import { parseStrict } from '../hls/hls-parse.js';
 import type { ContainerKind } from '../types.js';
 import { abortedError, runTool, stderrSummary } from './ffmpeg.js';
 import { videoColour } from './colour.js';
-import { bitDepthOf, hdrOf, rotationOf, type HdrInfo, type ProbedPicture } from './picture.js';
+import { bitDepthOf, hdrOf, rotationOf, x265HdrParams, type HdrInfo, type ProbedPicture } from './picture.js';
 import { firstFrameSideData } from './probe.js';
 
 /** Shortest and longest segment the output may have (the last one may be shorter). */
@@ -132,10 +132,7 @@ function hlsArgs(
         : // HDR stays 10-bit HEVC with its static metadata (the restore keeps both).
           [...evenSize, '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265', '-preset', 'veryfast', '-crf', '16', '-profile:v', 'main10',
            ...keyframes, '-forced-idr', '1', ...(container === 'fmp4' ? ['-tag:v', 'hvc1'] : []),
-           '-x265-params', ['log-level=error', 'open-gop=0', 'scenecut=0', 'bframes=0',
-             ...(hdr.masteringDisplay !== undefined || hdr.contentLight !== undefined ? ['hdr10=1'] : []),
-             ...(hdr.masteringDisplay !== undefined ? [`master-display=${hdr.masteringDisplay}`] : []),
-             ...(hdr.contentLight !== undefined ? [`max-cll=${hdr.contentLight.maxCll},${hdr.contentLight.maxFall}`] : [])].join(':')];
+           '-x265-params', ['log-level=error', 'open-gop=0', 'scenecut=0', 'bframes=0', ...x265HdrParams(hdr)].join(':')];
   const audioArgs = audio === 'none' ? ['-an'] : audio === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '128k'];
   return [
     '-nostdin', '-hide_banner', '-v', 'error', '-y',

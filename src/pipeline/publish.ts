@@ -16,7 +16,7 @@ import { renderRendition, restoredEntries, vodRendition } from '../hls/rendition
 import { restoredCodecs } from '../media/codecs.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeComparePage } from '../report/compare-page.js';
-import { qualityReport, REPORT_CSV, REPORT_JSON, reportCsv } from '../report/quality-report.js';
+import { qualityReport, REPORT_CSV, REPORT_JSON, reportCsv, type QualityReport } from '../report/quality-report.js';
 import type { PreparedInput } from './input.js';
 import type { StagedSegment } from './segments.js';
 
@@ -36,8 +36,9 @@ export interface Published {
   readonly multivariantPath: string;
   readonly mediaPlaylistPath: string;
   readonly comparePagePath: string;
-  /** report.json (report.csv beside it). */
+  /** report.json (report.csv beside it), and what it says. */
   readonly reportPath: string;
+  readonly report: QualityReport;
 }
 
 /** Output layout under --out. */
@@ -228,5 +229,5 @@ export async function publish(o: PublishOptions): Promise<Published> {
     height: restored.resolution.height,
     reportUri: REPORT_JSON,
   });
-  return { multivariantPath, mediaPlaylistPath, comparePagePath, reportPath };
+  return { multivariantPath, mediaPlaylistPath, comparePagePath, reportPath, report };
 }

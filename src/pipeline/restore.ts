@@ -146,23 +146,16 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     });
     const seconds = (performance.now() - started) / 1000;
     await progressEvents.flush();
-    const results = staged.map((s) => s.result);
-    const restored = results.filter((r) => r.fallback === undefined);
-    const mean = (xs: (number | undefined)[]): number | undefined => {
-      const v = xs.filter((x): x is number => x !== undefined);
-      return v.length === 0 ? undefined : Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 1000) / 1000;
-    };
-    const frames = results.reduce((n, r) => n + r.frames, 0);
-    const changed = mean(restored.map((r) => r.changed));
-    const boundaryFlicker = mean(restored.map((r) => r.boundaryFlicker));
+    // The job's figures are the quality report's summary.
+    const { frames, segments, fallbacks, changed, boundaryFlicker } = published.report.summary;
     await events.publish(jobEvent('COMPLETE', job, {
       outputs: { multivariant: published.multivariantPath, rendition: published.mediaPlaylistPath, report: published.reportPath },
-      segments: results.length,
+      segments,
       frames,
       durationSeconds: Math.round(seconds * 1000) / 1000,
       figures: {
         fps: seconds > 0 ? Math.round((frames / seconds) * 100) / 100 : 0,
-        fallbacks: results.length - restored.length,
+        fallbacks,
         ...(changed === undefined ? {} : { changed }),
         ...(boundaryFlicker === undefined ? {} : { boundaryFlicker }),
       },

@@ -43,21 +43,27 @@ afterAll(async () => {
   await rm(hdr, { recursive: true, force: true });
 });
 
+/** Uploads `source` as input/<name> and runs it as a VOD job through one worker; no error may be logged. */
+async function restoreVod(source: string, name: string): Promise<FsObjectStore> {
+  const store = new FsObjectStore(dir);
+  await uploadDir(store, source, `input/${name}`);
+  const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
+  const logs: LogLine[] = [];
+  const w = makeWorker(store, queue, logs, { workerId: 'w' });
+  await w.start();
+  try {
+    await submitJob(queue, jobMessageOf({ input: `s3://local/input/${name}/index.m3u8`, live: false, shards: 1 }, 'input'));
+    await until(() => queue.depth === 0, 60_000, 'job done');
+  } finally {
+    await w.stop();
+  }
+  expect(logs.filter((l) => l.event === 'error')).toEqual([]);
+  return store;
+}
+
 describe('picture properties in the cloud worker', () => {
   it('keeps SAR, deinterlaces, leaves the reserved tags unspecified and records all of it per segment', async () => {
-    const store = new FsObjectStore(dir);
-    await uploadDir(store, src, 'input/pal');
-    const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
-    const logs: LogLine[] = [];
-    const w = makeWorker(store, queue, logs, { workerId: 'w' });
-    await w.start();
-    try {
-      await submitJob(queue, jobMessageOf({ input: 's3://local/input/pal/index.m3u8', live: false, shards: 1 }, 'input'));
-      await until(() => queue.depth === 0, 60_000, 'job done');
-    } finally {
-      await w.stop();
-    }
-    expect(logs.filter((l) => l.event === 'error')).toEqual([]);
+    const store = await restoreVod(src, 'pal');
     const playlist = bytesToText((await store.get('output/pal/index/restored/media.m3u8'))!.body);
     const first = /^seg_\d+\.ts$/m.exec(playlist)![0];
     const seg = path.join(dir, 'seg.ts');
@@ -78,19 +84,7 @@ describe('picture properties in the cloud worker', () => {
   });
 
   it('restores HDR10 at 10 bits with its mastering display and light level, and records it per segment', async () => {
-    const store = new FsObjectStore(dir);
-    await uploadDir(store, hdr, 'input/hdr');
-    const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
-    const logs: LogLine[] = [];
-    const w = makeWorker(store, queue, logs, { workerId: 'w' });
-    await w.start();
-    try {
-      await submitJob(queue, jobMessageOf({ input: 's3://local/input/hdr/index.m3u8', live: false, shards: 1 }, 'input'));
-      await until(() => queue.depth === 0, 60_000, 'job done');
-    } finally {
-      await w.stop();
-    }
-    expect(logs.filter((l) => l.event === 'error')).toEqual([]);
+    const store = await restoreVod(hdr, 'hdr');
     const playlist = bytesToText((await store.get('output/hdr/index/restored/media.m3u8'))!.body);
     const first = /^seg_\d+\.m4s$/m.exec(playlist)![0];
     const init = /URI="([^"]+)"/.exec(playlist)![1]!;

@@ -9,7 +9,6 @@ import type { JobLayout, JobRecord, SegmentMessage } from '../jobs.js';
 import { jobTotals } from '../progress.js';
 import type { WorkerContext } from './worker-context.js';
 
-export { countSegment } from '../progress.js';
 
 const round = (v: number, per: number): number => Math.round(v * per) / per;
 
