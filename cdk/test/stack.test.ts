@@ -115,6 +115,15 @@ describe('SwiftvrStack', () => {
     expect(puts.map((p) => p.statement.Resource)).toEqual([{ 'Fn::GetAtt': [bus, 'Arn'] }, { 'Fn::GetAtt': [bus, 'Arn'] }]);
   });
 
+  it("tells the workers their instance type, which prices their seconds: the group's type, or the metadata service on Managed Instances", () => {
+    const envOf = (t: Template): Record<string, unknown> => {
+      const task = Object.values(t.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] } };
+      return Object.fromEntries(task.Properties.ContainerDefinitions[0]!.Environment.map((e) => [e.Name, e.Value]));
+    };
+    expect(envOf(asgTemplate)['SWIFTVR_INSTANCE_TYPE']).toBe('g5.xlarge');
+    expect(envOf(managedTemplate)['SWIFTVR_INSTANCE_TYPE']).toBe('imds');
+  });
+
   it('synthesises offline through the CDK app entry (cdk.json "app"), with cdk-nag as a validation plugin', () => {
     const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk', 'cdk.json'), 'utf8')) as { app: string };
     expect(cdkJson.app).toBe('npx tsx bin/swiftvr.ts');

@@ -19,6 +19,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
     summary: 'restore and upscale an HLS stream or video file into a new rendition',
     load: async () => (await import('./restore-command.js')).restoreCommand,
   },
+  estimate: {
+    summary: 'say before a job runs its length, output size, and time and cost per instance type',
+    load: async () => (await import('./estimate-command.js')).estimateCommand,
+  },
   worker: {
     summary: 'run a cloud worker on an SQS FIFO queue (S3 or local store)',
     load: async () => (await import('./worker-command.js')).workerCommand,
@@ -32,7 +36,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
     load: async () => (await import('./status-command.js')).statusCommand,
   },
   jobs: {
-    summary: 'list recent cloud jobs: state, progress, worker time so far',
+    summary: 'list recent cloud jobs: state, progress, worker time and cost so far',
     load: async () => (await import('./jobs-command.js')).jobsCommand,
   },
   cancel: {

@@ -7,7 +7,12 @@ import type { JobMessage } from '../cloud/jobs.js';
 import type { ObjectStore } from '../cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../cloud/queue/job-queue.js';
 import type { WorkerLog } from '../cloud/worker/worker-context.js';
-import { Worker } from '../cloud/worker/worker.js';
+import { Worker, type WorkerOptions } from '../cloud/worker/worker.js';
+import { estimateJob } from '../estimate/estimate.js';
+import { factsOfPlan } from '../estimate/input-facts.js';
+import { measuredTable, priceTable } from '../estimate/tables.js';
+import { readModelContract } from '../inference/model-contract.js';
+import { DEFAULT_CRF } from '../media/encoder.js';
 import { EventBridgeSink, makeEventBridgeClient } from '../cloud/events.js';
 import { openRestorer } from '../inference/restorer.js';
 
@@ -76,10 +81,26 @@ export function workerOf(
     ...(config.workerId === undefined ? {} : { workerId: config.workerId }),
     log: o.log,
     ...(process.env.ECS_AGENT_URI ? { ecsAgentUri: process.env.ECS_AGENT_URI } : {}),
+    ...pricingOf(config),
     ...(config.eventBus === undefined
       ? {}
       : { events: new EventBridgeSink(makeEventBridgeClient({ region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) }), config.eventBus) }),
   });
+}
+
+/** The workers' instance type and price, and the estimator that makes each new job's estimate. */
+function pricingOf(config: WorkerConfig): Pick<WorkerOptions, 'instanceType' | 'pricePerHour' | 'estimate'> {
+  const prices = priceTable(config.prices);
+  const price = prices.instances[config.instanceType];
+  return {
+    instanceType: config.instanceType,
+    ...(price === undefined ? {} : { pricePerHour: price.perHour }),
+    estimate: async (plan, sourceKey, shards, signal) => {
+      const contract = await readModelContract(config.model);
+      const facts = await factsOfPlan(plan, sourceKey, signal);
+      return estimateJob(facts, { scale: contract.scale, model: contract.name, crf: DEFAULT_CRF, shards }, measuredTable(), prices);
+    },
+  };
 }
 
 /** What a configuration points at, for error messages. */

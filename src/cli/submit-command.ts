@@ -3,17 +3,22 @@
 import { CLOUD_OPTIONS_HELP, openQueue, openStore, readCloudConfig, readWorkerConfig, WORKER_OPTIONS_HELP } from '../cloud/config.js';
 import { readJobStatus, formatStatus } from '../cloud/status.js';
 import { jobMessageOf, parseS3Input, submitJob } from '../cloud/submit.js';
-import { usageError } from '../errors.js';
+import { isSwiftvrError, usageError } from '../errors.js';
 import type { MemoryQueue } from '../cloud/queue/memory-queue.js';
 import type { JobMessage } from '../cloud/jobs.js';
 import { explainCloudError } from '../cloud/aws-errors.js';
 import { parseCloudArgs, whereOf, workerOf } from './cloud-args.js';
+import { estimateInput } from './estimate-command.js';
+import { formatEstimate } from '../estimate/estimate.js';
+import { DEFAULT_CRF } from '../media/encoder.js';
+import { defaultModelPath } from './package-root.js';
 import type { CliIo, Command } from './command.js';
 
 export const SUBMIT_USAGE = `usage: swiftvr submit <s3://bucket/key.m3u8> [--live] [--shards N] [options]
 
-Queues a job that restores the stream at the playlist (multivariant or media). Prints the job id
-for \`swiftvr status\`. Without --queue-url the job runs in this process (embedded mode; then the
+Queues a job that restores the stream at the playlist (multivariant or media). Prints the job's
+estimate (as \`swiftvr estimate\`; on stderr, kept in the job record) and the job id for
+\`swiftvr status\`. Without --queue-url the job runs in this process (embedded mode; then the
 worker options apply, --model first) and the command returns when it is done.
 
   --live                    follow a growing live playlist until EXT-X-ENDLIST
@@ -39,7 +44,21 @@ export const submitCommand: Command = {
     const shardsText = args.flags.shards ?? '1';
     if (!/^\d+$/.test(shardsText) || Number(shardsText) < 1) throw usageError(`--shards is ${JSON.stringify(shardsText)}; it must be an integer >= 1`);
     const cloud = readCloudConfig(args.values, process.env, { bucketFromInput: bucket });
-    const message = jobMessageOf({ input, live: args.flags.live, shards: Number(shardsText) }, cloud.sourcePrefix);
+    const shards = Number(shardsText);
+    jobMessageOf({ input, live: args.flags.live, shards }, cloud.sourcePrefix); // checks the request before the estimate reads the source
+    // The estimate, printed before the work and kept in the job record; a job is submitted without one
+    // when it cannot be made (the worker then makes its own).
+    const estimate = await estimateInput({
+      input, model: args.values.model ?? process.env.SWIFTVR_MODEL ?? defaultModelPath(), crf: DEFAULT_CRF, shards,
+      allowedHosts: [], ...(cloud.prices === undefined ? {} : { prices: cloud.prices }), cloud: args.values, signal: io.signal,
+    }).catch((e: unknown) => {
+      // A configuration fault (credentials, bucket, endpoint) would stop the submit too: said once, by it.
+      if (isSwiftvrError(e) && e.kind === 'config') throw e;
+      io.stderr.write(`swiftvr: no estimate: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+      return undefined;
+    });
+    if (estimate !== undefined && !args.flags.json) io.stderr.write(`${formatEstimate(estimate)}\n\n`);
+    const message = jobMessageOf({ input, live: args.flags.live, shards, ...(estimate === undefined ? {} : { estimate }) }, cloud.sourcePrefix);
     const job = message.type === 'segment' ? '' : message.job;
     if (cloud.queue.kind === 'sqs') {
       await submitJob(openQueue(cloud), message).catch((e: unknown) => {

@@ -5,6 +5,7 @@ import { CLOUD_OPTIONS_HELP, HEARTBEAT_ENV, openQueue, openStore, readWorkerConf
 import { usageError } from '../errors.js';
 import { explainCloudError } from '../cloud/aws-errors.js';
 import { parseCloudArgs, whereOf, workerOf } from './cloud-args.js';
+import { resolveInstanceType } from '../cloud/instance-type.js';
 import type { CliIo, Command } from './command.js';
 
 export const WORKER_USAGE = `usage: swiftvr worker [options]
@@ -29,7 +30,10 @@ export const workerCommand: Command = {
       return 0;
     }
     if (args.positionals.length > 0) throw usageError(`worker takes no positional arguments; got ${args.positionals.join(' ')}\n\n${WORKER_USAGE}`);
-    const config = readWorkerConfig(args.values, process.env, { requireQueue: true });
+    const configured = readWorkerConfig(args.values, process.env, { requireQueue: true });
+    const { instanceType, note } = await resolveInstanceType(configured.instanceType);
+    if (note !== undefined) io.stdout.write(`${JSON.stringify({ event: 'instance-type-unknown', message: note })}\n`);
+    const config = { ...configured, instanceType };
     const worker = workerOf(config, { store: openStore(config), queue: openQueue(config), log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`) });
     // A worker that cannot start (no credentials, no such queue or bucket) fails at once with one
     // line; start() has already released the restorers and the scratch folder.

@@ -29,6 +29,10 @@ export interface CloudConfig {
   readonly endpoint?: string;
   /** EventBridge bus the job events go to (`default`, a name or an ARN); none: events stay in the store. */
   readonly eventBus?: string;
+  /** The instance type the workers run on (its price makes the cost); `local`: this machine's CPU. */
+  readonly instanceType: string;
+  /** A price table replacing the shipped one (src/estimate/prices.json). */
+  readonly prices?: string;
 }
 
 export interface WorkerConfig extends CloudConfig {
@@ -71,6 +75,8 @@ export const CLOUD_ENV = {
   'latency-budget': 'SWIFTVR_LATENCY_BUDGET',
   'worker-id': 'SWIFTVR_WORKER_ID',
   'event-bus': 'SWIFTVR_EVENT_BUS',
+  'instance-type': 'SWIFTVR_INSTANCE_TYPE',
+  prices: 'SWIFTVR_PRICES',
 } as const;
 
 export type CloudFlag = keyof typeof CLOUD_ENV;
@@ -91,6 +97,10 @@ export const CLOUD_OPTIONS_HELP = `  --bucket <name>           S3 bucket of sour
   --endpoint <url>          S3/SQS/EventBridge endpoint override, e.g. a local moto (SWIFTVR_ENDPOINT)
   --event-bus <name|arn>    EventBridge bus for the job events (docs/events.md): default, a bus
                             name or ARN; without it events are kept in the store only (SWIFTVR_EVENT_BUS)
+  --instance-type <t>       instance type the workers run on, priced by the price table; local:
+                            this machine's CPU, unpriced; imds: the worker asks the EC2 instance
+                            metadata service (default: local) (SWIFTVR_INSTANCE_TYPE)
+  --prices <file>           price table replacing src/estimate/prices.json (SWIFTVR_PRICES)
 
   AWS credentials come from the SDK's usual chain (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY,
   AWS_PROFILE, or a task role). A local endpoint such as moto needs them too: any dummy pair,
@@ -179,6 +189,11 @@ export function readCloudConfig(values: Values, env: NodeJS.ProcessEnv, opts: { 
   if (bus !== undefined && !/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/.test(bus.value)) {
     throw usage(`${bus.from} is ${JSON.stringify(bus.value)}; it must be default, an event bus name (letters, digits, . _ - /) or an event bus ARN`);
   }
+  const instanceType = pick(values, env, 'instance-type');
+  if (instanceType !== undefined && !['local', 'imds'].includes(instanceType.value) && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType.value)) {
+    throw usage(`${instanceType.from} is ${JSON.stringify(instanceType.value)}; it must be local, imds or an instance type like g5.xlarge`);
+  }
+  const prices = pick(values, env, 'prices');
   const region = pick(values, env, 'region')?.value ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw usage(`region ${JSON.stringify(region)} is not an AWS region name like us-east-1`);
   return {
@@ -189,6 +204,8 @@ export function readCloudConfig(values: Values, env: NodeJS.ProcessEnv, opts: { 
     region,
     ...(endpoint === undefined ? {} : { endpoint: endpoint.value.replace(/\/$/, '') }),
     ...(bus === undefined ? {} : { eventBus: bus.value }),
+    instanceType: instanceType?.value ?? 'local',
+    ...(prices === undefined ? {} : { prices: prices.value }),
   };
 }
 

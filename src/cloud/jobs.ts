@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { badInput, SwiftvrError } from '../errors.js';
 import type { ContainerKind } from '../types.js';
+import { jobEstimateSchema } from '../estimate/estimate.js';
 import { joinKey } from './object-store/object-store.js';
 
 // Every message and record read back from the queue or the store is untrusted: parsed by these
@@ -55,9 +56,10 @@ const shardSpecSchema = z
 
 export const jobMessageSchema = z.discriminatedUnion('type', [
   /** Restore a whole VOD playlist: the worker fans it out into segment messages. */
-  z.object({ type: z.literal('vod'), job: nonEmpty, sourceKey: nonEmpty, shards: z.number().int().min(1).max(1000) }),
+  /** `estimate`: the one `swiftvr submit` made and printed; the job record keeps it. */
+  z.object({ type: z.literal('vod'), job: nonEmpty, sourceKey: nonEmpty, shards: z.number().int().min(1).max(1000), estimate: jobEstimateSchema.optional() }),
   /** Follow a live playlist until EXT-X-ENDLIST, restoring segments as they appear. */
-  z.object({ type: z.literal('live'), job: nonEmpty, sourceKey: nonEmpty }),
+  z.object({ type: z.literal('live'), job: nonEmpty, sourceKey: nonEmpty, estimate: jobEstimateSchema.optional() }),
   /** Restore one segment; segments of one group arrive in order. */
   z.object({
     type: z.literal('segment'),
@@ -91,6 +93,8 @@ export const jobRecordSchema = z.object({
   /** VOD: every source segment, for the final playlist. */
   segments: z.array(segmentSpecSchema).optional(),
   createdAt: z.iso.datetime(),
+  /** The estimate made when the job was created (`swiftvr estimate`'s figures for its source). */
+  estimate: jobEstimateSchema.optional(),
 });
 
 /** One source segment as a worker needs it, carried in the message so no re-read is needed. */

@@ -13,6 +13,10 @@ interface ShardProgress {
   gaps: number;
   /** Worker seconds spent on the counted segments (restore or plain upscale, encode, upload). */
   seconds?: number;
+  /** What those seconds cost at the price of the workers' instance type (absent: unpriced). */
+  costUsd?: number;
+  /** The instance type of the worker that counted the newest segment. */
+  instanceType?: string;
   /** The newest segment counted. */
   lastSn: number;
   /** When the shard's first segment was counted (live jobs have no total to time against). */
@@ -34,7 +38,7 @@ export async function countSegment(
   store: ObjectStore,
   layout: JobLayout,
   m: SegmentMessage,
-  s: { readonly frames: number; readonly fallback: boolean; readonly gap: boolean; readonly seconds?: number },
+  s: { readonly frames: number; readonly fallback: boolean; readonly gap: boolean; readonly seconds?: number; readonly pricePerHour?: number; readonly instanceType?: string },
 ): Promise<void> {
   const key = layout.progressShard(m.shard?.index ?? 0);
   const c = (await readCounter(store, key)) ?? { segments: 0, frames: 0, fallbacks: 0, gaps: 0, seconds: 0, lastSn: -1, startedAt: new Date().toISOString() };
@@ -47,6 +51,8 @@ export async function countSegment(
     if (s.fallback) c.fallbacks++;
   }
   c.seconds = (c.seconds ?? 0) + (s.seconds ?? 0);
+  if (s.pricePerHour !== undefined) c.costUsd = (c.costUsd ?? 0) + ((s.seconds ?? 0) / 3600) * s.pricePerHour;
+  if (s.instanceType !== undefined) c.instanceType = s.instanceType;
   await store.put(key, JSON.stringify(c), { contentType: 'application/json' });
 }
 
@@ -56,12 +62,16 @@ export interface JobTotals {
   readonly fallbacks: number;
   readonly gaps: number;
   readonly seconds: number;
+  /** Cost of the priced seconds; undefined when no shard's worker was priced. */
+  readonly costUsd?: number;
+  /** The workers' instance type, as the newest counted segment of a shard says. */
+  readonly instanceType?: string;
   readonly startedAt?: number;
 }
 
 /** A job's totals: the sum of its shards' counters. */
 export async function jobTotals(store: ObjectStore, layout: JobLayout, shards: number): Promise<JobTotals> {
-  let t = { segments: 0, frames: 0, fallbacks: 0, gaps: 0, seconds: 0, startedAt: undefined as number | undefined };
+  let t = { segments: 0, frames: 0, fallbacks: 0, gaps: 0, seconds: 0, costUsd: undefined as number | undefined, instanceType: undefined as string | undefined, startedAt: undefined as number | undefined };
   for (let i = 0; i < shards; i++) {
     const c = await readCounter(store, layout.progressShard(i));
     if (c === undefined) continue;
@@ -72,6 +82,8 @@ export async function jobTotals(store: ObjectStore, layout: JobLayout, shards: n
       fallbacks: t.fallbacks + c.fallbacks,
       gaps: t.gaps + c.gaps,
       seconds: t.seconds + (c.seconds ?? 0),
+      costUsd: c.costUsd === undefined ? t.costUsd : (t.costUsd ?? 0) + c.costUsd,
+      instanceType: t.instanceType ?? c.instanceType,
       startedAt: t.startedAt === undefined || started < t.startedAt ? started : t.startedAt,
     };
   }

@@ -4,6 +4,7 @@
 import { badInput } from '../errors.js';
 import { locationFromInput } from '../hls/uri-policy.js';
 import { jobIdOf, type JobMessage } from './jobs.js';
+import type { JobEstimate } from '../estimate/estimate.js';
 import type { JobQueue } from './queue/job-queue.js';
 
 export interface SubmitRequest {
@@ -11,6 +12,8 @@ export interface SubmitRequest {
   readonly input: string;
   readonly live: boolean;
   readonly shards: number;
+  /** The estimate made at submit (kept in the job record). */
+  readonly estimate?: JobEstimate;
 }
 
 export function parseS3Input(input: string): { bucket: string; key: string } {
@@ -24,7 +27,8 @@ export function jobMessageOf(req: SubmitRequest, sourcePrefix: string): JobMessa
   const job = jobIdOf(key, sourcePrefix);
   if (!Number.isInteger(req.shards) || req.shards < 1) throw badInput(`--shards is ${req.shards}; it must be an integer >= 1`);
   if (req.live && req.shards !== 1) throw badInput(`--shards ${req.shards} with --live: a live stream is restored in order by one worker`);
-  return req.live ? { type: 'live', job, sourceKey: key } : { type: 'vod', job, sourceKey: key, shards: req.shards };
+  const estimate = req.estimate === undefined ? {} : { estimate: req.estimate };
+  return req.live ? { type: 'live', job, sourceKey: key, ...estimate } : { type: 'vod', job, sourceKey: key, shards: req.shards, ...estimate };
 }
 
 export async function submitJob(queue: JobQueue<JobMessage>, message: JobMessage): Promise<void> {

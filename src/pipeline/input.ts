@@ -39,7 +39,11 @@ async function isPlaylistFile(path: string): Promise<boolean> {
   return text.startsWith('#EXTM3U');
 }
 
-export async function prepareInput(input: string, hlsDir: string, signal: AbortSignal): Promise<PreparedInput> {
+/**
+ * The input as a playlist to read. With `cut: false` a plain video file is not cut: `playlist` is
+ * then the file itself (for readers of the file's own facts, such as the estimate).
+ */
+export async function prepareInput(input: string, hlsDir: string, signal: AbortSignal, opts: { readonly cut?: boolean } = {}): Promise<PreparedInput> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) return { playlist: input, kind: 'hls', original: input };
   const path = resolve(input);
   let st;
@@ -50,6 +54,7 @@ export async function prepareInput(input: string, hlsDir: string, signal: AbortS
   }
   if (!st.isFile()) throw badInput(`input ${input} is not a file; give an HLS playlist (.m3u8) or a video file`, { uri: input });
   if (await isPlaylistFile(path)) return { playlist: path, kind: 'hls', original: input };
+  if (opts.cut === false) return { playlist: path, kind: 'video', original: input };
   signal.throwIfAborted();
   let rotation = 0;
   const playlist = await segmentVideoFile(path, hlsDir, { signal, onPlan: (p) => { rotation = p.rotation; } });

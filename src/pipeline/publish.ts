@@ -16,7 +16,9 @@ import { renderRendition, restoredEntries, vodRendition } from '../hls/rendition
 import { restoredCodecs } from '../media/codecs.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeComparePage } from '../report/compare-page.js';
-import { qualityReport, REPORT_CSV, REPORT_JSON, reportCsv, type QualityReport } from '../report/quality-report.js';
+import { estimateCheck, qualityReport, REPORT_CSV, REPORT_JSON, reportCsv, type QualityReport } from '../report/quality-report.js';
+import type { JobEstimate } from '../estimate/estimate.js';
+import { LOCAL } from '../estimate/tables.js';
 import type { PreparedInput } from './input.js';
 import type { StagedSegment } from './segments.js';
 
@@ -28,8 +30,17 @@ export interface PublishOptions {
   readonly input: PreparedInput;
   readonly scale: number;
   readonly signal: AbortSignal;
-  /** What the quality report names: the job, the input as given, the model. */
-  readonly report: { readonly job: string; readonly input: string; readonly model: string };
+  /**
+   * What the quality report names: the job, the input as given, the model; and the estimate made
+   * before the run with the run's start (performance.now()), to set the actual figures beside it.
+   */
+  readonly report: {
+    readonly job: string;
+    readonly input: string;
+    readonly model: string;
+    readonly estimate?: JobEstimate;
+    readonly startedMs?: number;
+  };
 }
 
 export interface Published {
@@ -215,7 +226,21 @@ export async function publish(o: PublishOptions): Promise<Published> {
   // 3. Playlists last, each atomically: the media playlist, the quality report beside the
   // multivariant, then the multivariant that lists the rendition.
   await writeFileAtomic(mediaPlaylistPath, mediaText);
-  const report = qualityReport({ ...o.report, results: staged.map((s) => s.result) });
+  const results = staged.map((s) => s.result);
+  const { estimate, startedMs, ...names } = o.report;
+  const seconds = startedMs === undefined ? 0 : (performance.now() - startedMs) / 1000;
+  const report = qualityReport({
+    ...names,
+    results,
+    ...(estimate === undefined ? {} : {
+      estimate: estimateCheck(estimate, LOCAL, {
+        frames: results.reduce((n, r) => n + r.frames, 0),
+        wallSeconds: seconds,
+        computeSeconds: seconds,
+        outputBytes: results.reduce((n, r) => n + r.bytes, 0),
+      }),
+    }),
+  });
   const reportPath = join(outDir, REPORT_JSON);
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + '\n');
   await writeFileAtomic(join(outDir, REPORT_CSV), reportCsv(report));

@@ -17,6 +17,11 @@ import type { ProgressReporter } from '../report/progress.js';
 import { jobEvent, noEvents, ProgressEvents, segmentSummary, type EventSink } from '../events/job-events.js';
 import { prepareInput } from './input.js';
 import { restoreSegments, type StagedSegment } from './segments.js';
+import { estimateJob, type JobEstimate } from '../estimate/estimate.js';
+import { factsOfPlan } from '../estimate/input-facts.js';
+import { measuredTable, priceTable } from '../estimate/tables.js';
+import { readModelContract } from '../inference/model-contract.js';
+import { DEFAULT_CRF } from '../media/encoder.js';
 import { publish } from './publish.js';
 import type { EncoderChoice } from './segment.js';
 
@@ -72,6 +77,21 @@ const noProgress: ProgressReporter = {
   stop() {},
 };
 
+/**
+ * The estimate of a local run, made from the plan before any segment is restored; undefined when it
+ * cannot be made (a first segment that does not probe fails the run later, with its own message).
+ */
+async function localEstimate(plan: SourcePlan, options: RestoreOptions, signal: AbortSignal): Promise<JobEstimate | undefined> {
+  try {
+    const contract = await readModelContract(options.modelPath);
+    const facts = await factsOfPlan(plan, options.input, signal);
+    return estimateJob(facts, { scale: contract.scale, model: contract.name, crf: options.quality ?? DEFAULT_CRF }, measuredTable(), priceTable());
+  } catch (e) {
+    if (signal.aborted) throw e;
+    return undefined;
+  }
+}
+
 export async function restore(options: RestoreOptions): Promise<RestoreSummary> {
   const started = performance.now();
   const events = options.events ?? noEvents;
@@ -120,6 +140,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       signal,
     });
     durationSeconds = plan.media.segments.reduce((t, s) => t + s.duration, 0);
+    // The estimate for this run (the local CPU's row), set beside the actual figures in the report.
+    const estimate = await localEstimate(plan, options, signal);
     await events.publish(jobEvent('SUBMITTED', job, {
       input: options.input, mode: 'vod', segments: plan.media.segments.length, durationSeconds: Math.round(durationSeconds * 1000) / 1000,
     }));
@@ -142,7 +164,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     // Publish: segments moved into place, then the playlists, then the compare page.
     const published = await publish({
       plan, staged, stageDir, outDir, input, scale: restorer.scale, signal,
-      report: { job, input: options.input, model: restorer.contract.name },
+      report: { job, input: options.input, model: restorer.contract.name, ...(estimate === undefined ? {} : { estimate }), startedMs: started },
     });
     const seconds = (performance.now() - started) / 1000;
     await progressEvents.flush();

@@ -274,6 +274,10 @@ export function renderComparePage(opts: Omit<ComparePageOptions, 'outDir'>): str
     if (s.changed !== undefined) parts.push('change ' + s.changed.toFixed(2));
     if (s.boundaryFlicker !== undefined) parts.push('flicker ' + s.boundaryFlicker.toFixed(3));
     parts.push(s.fps.toFixed(1) + ' frames/s');
+    var e = report.estimate;
+    if (e && e.estimated.wallSeconds !== undefined) parts.push('took ' + e.actual.wallSeconds.toFixed(1) + ' s (estimated ' + e.estimated.wallSeconds.toFixed(1) + ' s on ' + e.instanceType + ')');
+    else if (e) parts.push('took ' + e.actual.wallSeconds.toFixed(1) + ' s (' + e.instanceType + ' not measured)');
+    if (e && e.estimated.outputBytes !== undefined) parts.push((e.actual.outputBytes / 1e6).toFixed(2) + ' MB (estimated ' + (e.estimated.outputBytes / 1e6).toFixed(2) + ' MB)');
     document.getElementById('report-summary').textContent = parts.join(' \u00b7 ');
     var charts = document.getElementById('charts');
     FIGURES.forEach(function (f) {

@@ -3,6 +3,7 @@
 // boundary flicker, plain-upscale fallbacks and why), how faithful it stayed to its input (the
 // restored picture area-downscaled to the source size against the decoded source: PSNR-Y, SSIM-Y)
 // and what it cost (frames/s, model time). The compare page plots it under the player.
+import type { JobEstimate } from '../estimate/estimate.js';
 import type { SegmentResult } from '../types.js';
 
 export const REPORT_JSON = 'report.json';
@@ -26,11 +27,63 @@ export interface ReportSegment {
   readonly modelSeconds?: number;
 }
 
+/** What the job took, set beside what its estimate said for the instance type it ran on. */
+export interface EstimateCheck {
+  /** `local` (this machine's CPU) or the workers' instance type. */
+  readonly instanceType: string;
+  readonly estimated: {
+    /** Whether the instance type had a measurement for the model (else only frames and size). */
+    readonly measured: boolean;
+    readonly frames: number;
+    readonly wallSeconds?: number;
+    readonly computeSeconds?: number;
+    readonly costUsd?: number;
+    /** The median of the measured bit rates at the job's CRF, and the low and high ones. */
+    readonly outputBytes?: number;
+    readonly outputBytesRange?: readonly [number, number];
+  };
+  readonly actual: {
+    readonly frames: number;
+    /** From the job's start to its report. */
+    readonly wallSeconds: number;
+    /** Seconds the workers spent on its segments (locally: the run's wall seconds). */
+    readonly computeSeconds: number;
+    readonly costUsd?: number;
+    readonly outputBytes: number;
+  };
+}
+
+/** The check of `estimate` (made before the job) against what the job took on `instanceType`. */
+export function estimateCheck(estimate: JobEstimate, instanceType: string, actual: EstimateCheck['actual']): EstimateCheck {
+  const row = estimate.instances.find((i) => i.instanceType === instanceType);
+  const b = estimate.outputBytes;
+  return {
+    instanceType,
+    estimated: {
+      measured: row?.measured === true,
+      frames: estimate.frames,
+      ...(row?.wallSeconds === undefined ? {} : { wallSeconds: row.wallSeconds }),
+      ...(row?.computeSeconds === undefined ? {} : { computeSeconds: row.computeSeconds }),
+      ...(row?.costUsd === undefined ? {} : { costUsd: row.costUsd }),
+      ...(b === undefined ? {} : { outputBytes: b.median, outputBytesRange: [b.low, b.high] as const }),
+    },
+    actual: {
+      frames: actual.frames,
+      wallSeconds: r3(actual.wallSeconds),
+      computeSeconds: r3(actual.computeSeconds),
+      ...(actual.costUsd === undefined ? {} : { costUsd: Math.round(actual.costUsd * 10000) / 10000 }),
+      outputBytes: actual.outputBytes,
+    },
+  };
+}
+
 export interface QualityReport {
   readonly version: 1;
   readonly job: string;
   readonly input: string;
   readonly model: string;
+  /** The estimate made before the job beside what it took (absent when none was made). */
+  readonly estimate?: EstimateCheck;
   readonly segments: readonly ReportSegment[];
   readonly summary: {
     readonly segments: number;
@@ -65,6 +118,7 @@ export function qualityReport(o: {
   readonly input: string;
   readonly model: string;
   readonly results: readonly SegmentResult[];
+  readonly estimate?: EstimateCheck;
 }): QualityReport {
   let start = 0;
   const segments: ReportSegment[] = o.results.map((r) => {
@@ -104,6 +158,7 @@ export function qualityReport(o: {
     job: o.job,
     input: o.input,
     model: o.model,
+    ...(o.estimate === undefined ? {} : { estimate: o.estimate }),
     segments,
     summary: {
       segments: segments.length,

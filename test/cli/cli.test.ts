@@ -51,7 +51,7 @@ describe('swiftvr CLI', () => {
   it('rejects an unknown command with exit 2, naming it', async () => {
     const r = await cli(['upscale']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/unknown command "upscale"; it must be one of restore, worker, submit, status/);
+    expect(r.stderr).toMatch(/unknown command "upscale"; it must be one of restore, estimate, worker, submit, status/);
   });
 
   it.each([

@@ -120,6 +120,13 @@ describe.each([
     }
     expect(report.summary).toMatchObject({ segments: report.segments.length, restored: report.segments.length, fallbacks: 0 });
     expect(report.summary.frames).toBe(report.segments.reduce((n, s) => n + s.frames, 0));
+    // The estimate made before the run, beside what the run took (the fixture model has no measured
+    // frames/s: frames and output size are estimated, time is not).
+    expect(report.estimate).toMatchObject({ instanceType: 'local', estimated: { measured: false, frames: report.summary.frames } });
+    expect(report.estimate!.estimated.outputBytes).toBeGreaterThan(0);
+    expect(report.estimate!.actual).toMatchObject({ frames: report.summary.frames });
+    expect(report.estimate!.actual.wallSeconds).toBeGreaterThan(0);
+    expect(report.estimate!.actual.outputBytes).toBe(sizes.reduce((a, b) => a + b, 0));
     const csv = (await readFile(join(out, 'report.csv'), 'utf8')).trimEnd().split('\r\n');
     expect(csv[0]).toBe('sn,start,duration,frames,seconds,fps,fallback,reason,fidelityPsnrY,fidelitySsimY,changed,boundaryFlicker,modelSeconds');
     expect(csv).toHaveLength(report.segments.length + 2);

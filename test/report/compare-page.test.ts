@@ -80,6 +80,11 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
         result(1, { fallback: 'restore failed: test' }),
         result(2, { fidelityPsnrY: 38.9, fidelitySsimY: 0.97, changed: 2.4, boundaryFlicker: 1.1, modelSeconds: 0.3 }),
       ],
+      estimate: {
+        instanceType: 'local',
+        estimated: { measured: true, frames: 30, wallSeconds: 4.2, computeSeconds: 4.2, outputBytes: 120_000, outputBytesRange: [40_000, 200_000] },
+        actual: { frames: 30, wallSeconds: 4.5, computeSeconds: 4.5, outputBytes: 150_000 },
+      },
     })));
     // A second page with no size given: it must take the restored video's own size (96x64).
     await writeComparePage({ outDir: path.join(out, 'auto'), sourceUri: '../source/media.m3u8', restoredUri: '../restored/media.m3u8' });
@@ -225,6 +230,8 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
     expect(charts[0]!.bars).toEqual([['0', false], ['2', false]]);
     expect(charts[4]!.bars).toEqual([['0', false], ['1', true], ['2', false]]);
     expect(await page.locator('#report-summary').textContent()).toMatch(/^3 segments, 30 frames, 2 restored, 1 plain-upscale fallbacks · fidelity 40\.05 dB/);
+    // The estimate made before the job, beside what it took.
+    expect(await page.locator('#report-summary').textContent()).toMatch(/ · took 4\.5 s \(estimated 4\.2 s on local\) · 0\.15 MB \(estimated 0\.12 MB\)$/);
     expect(await page.locator('#error').textContent()).toBe('');
     // The third segment's bar, clicked, seeks the player to its start (2 s): both videos follow.
     await page.locator('#charts .chart[data-figure="fps"] rect.bar[data-sn="2"]').click();

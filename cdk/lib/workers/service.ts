@@ -97,6 +97,9 @@ export function addWorkerService(scope: Construct, props: WorkerServiceProps): W
       // The queue's own visibility timeout; the worker's heartbeat extends it while it works.
       [CLOUD_ENV['visibility-timeout']]: String(props.queue instanceof sqs.Queue ? visibilitySeconds(props.queue) : 300),
       [CLOUD_ENV.region]: Aws.REGION,
+      // What the workers cost (the price table's entry for it; `swiftvr jobs` shows the cost so far):
+      // the Auto Scaling group's one type, or, on Managed Instances, the type the task landed on.
+      [CLOUD_ENV['instance-type']]: props.capacity.kind === 'asg' ? props.capacity.instanceType : 'imds',
       ...(props.liveLatencyBudgetSeconds === undefined ? {} : { [CLOUD_ENV['latency-budget']]: String(props.liveLatencyBudgetSeconds) }),
       ...(props.eventBusName === undefined ? {} : { [CLOUD_ENV['event-bus']]: props.eventBusName }),
       // The worker touches this file every 15 s while its event loop runs; the health check

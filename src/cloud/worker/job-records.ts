@@ -6,7 +6,8 @@ import { indexJob } from '../progress.js';
 import type { SourcePlan } from '../../types.js';
 import { JobLayout, jobIdOf, parseJobRecord, type JobRecord, type SegmentSpec, type StreamSpec } from '../jobs.js';
 import { bytesToText, isPreconditionFailed, type ObjectStore } from '../object-store/object-store.js';
-import type { WorkerLog } from './worker-context.js';
+import type { WorkerLog, WorkerOptions } from './worker-context.js';
+import type { JobEstimate } from '../../estimate/estimate.js';
 
 export class JobRecords {
   constructor(
@@ -16,14 +17,31 @@ export class JobRecords {
     private readonly workerId: string,
     private readonly log: WorkerLog,
     private readonly events: EventSink = noEvents,
+    private readonly estimator?: WorkerOptions['estimate'],
   ) {}
+
+  /** The job's estimate, or none when no estimator is set or the estimate cannot be made (logged). */
+  private async estimate(plan: SourcePlan, sourceKey: string, job: string, shards: number): Promise<JobEstimate | undefined> {
+    if (this.estimator === undefined) return undefined;
+    try {
+      return await this.estimator(plan, sourceKey, shards);
+    } catch (e) {
+      this.log({ event: 'estimate-failed', job, message: e instanceof Error ? e.message : String(e) });
+      return undefined;
+    }
+  }
 
   /**
    * Creates the job record once; a later writer (redelivery, another worker) leaves it as is. The
    * job's SUBMITTED event goes out with it (a repeat of it is dropped by the event sink).
    */
-  async write(plan: SourcePlan, sourceKey: string, stream: StreamSpec, shards: number, segments: readonly SegmentSpec[] | undefined): Promise<void> {
+  async write(
+    plan: SourcePlan, sourceKey: string, stream: StreamSpec, shards: number, segments: readonly SegmentSpec[] | undefined, submitted?: JobEstimate,
+  ): Promise<void> {
     const layout = new JobLayout(this.outputPrefix, stream.job);
+    // Made once, for the record's first writer (a redelivery finds the record and skips it).
+    // The submitter's estimate when it made one, else the worker's.
+    const estimate = (await this.store.head(layout.record)) === undefined ? submitted ?? await this.estimate(plan, sourceKey, stream.job, shards) : undefined;
     const record: JobRecord = {
       job: stream.job,
       sourceKey,
@@ -35,6 +53,7 @@ export class JobRecords {
       shards,
       ...(segments === undefined ? {} : { segments: [...segments] }),
       createdAt: new Date().toISOString(),
+      ...(estimate === undefined ? {} : { estimate }),
     };
     try {
       await this.store.put(layout.record, JSON.stringify(record, null, 2), { condition: { ifNoneMatch: '*' }, contentType: 'application/json' });

@@ -130,7 +130,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
       const stream = streamOf(plan, m.job, 'live', store);
       const specs = plan.media.segments.map((s) => segmentSpecOf(s, store));
       if (!recorded) {
-        await ctx.records.write(plan, m.sourceKey, stream, 1, undefined);
+        await ctx.records.write(plan, m.sourceKey, stream, 1, undefined, m.estimate);
         recorded = true;
       }
       note(specs);

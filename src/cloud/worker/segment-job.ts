@@ -192,7 +192,11 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
     // 5. the job's progress, its PROGRESSING event (after the metrics: a reader of the event finds
     // them), and COMPLETE once the VOD rendition is published (by this segment or an earlier one:
     // the same id). Live: the event goes out beside the next segment, off the latency path.
-    await countSegment(store, layout, m, { frames: result.frames, fallback: fallback !== undefined, gap: false, seconds });
+    await countSegment(store, layout, m, {
+      frames: result.frames, fallback: fallback !== undefined, gap: false, seconds,
+      ...(ctx.o.pricePerHour === undefined ? {} : { pricePerHour: ctx.o.pricePerHour }),
+      ...(ctx.o.instanceType === undefined ? {} : { instanceType: ctx.o.instanceType }),
+    });
     const progressed = segmentProgressed(ctx, layout, m, segmentSummary(result)).catch((e: unknown) =>
       ctx.log({ event: 'job-event-failed', type: 'PROGRESSING', job, sn, message: e instanceof Error ? e.message : String(e) }));
     if (m.stream.mode === 'vod') await progressed;

@@ -6,7 +6,9 @@
 import type { JobMessage, JobLayout, JobRecord } from '../jobs.js';
 import type { SegmentMetrics } from '../metrics.js';
 import type { SegmentResult } from '../../types.js';
-import { qualityReport, reportCsv } from '../../report/quality-report.js';
+import { estimateCheck, qualityReport, reportCsv } from '../../report/quality-report.js';
+import { LOCAL } from '../../estimate/tables.js';
+import { jobTotals } from '../progress.js';
 import { dedupOf, groupOf, segmentMessages, type SegmentMessage } from '../jobs.js';
 import { bytesToText, putOnce } from '../object-store/object-store.js';
 import { readStoredPlan, segmentSpecOf } from '../source.js';
@@ -19,7 +21,7 @@ export async function fanOutVod(ctx: WorkerContext, m: Extract<JobMessage, { typ
   const plan = await readStoredPlan(store, m.sourceKey, signal);
   const stream = streamOf(plan, m.job, 'vod', store);
   const specs = plan.media.segments.map((s) => segmentSpecOf(s, store));
-  await ctx.records.write(plan, m.sourceKey, stream, m.shards, specs);
+  await ctx.records.write(plan, m.sourceKey, stream, m.shards, specs, m.estimate);
   // Re-running a fan-out (redelivery) re-sends the same dedup ids: dropped, or skipped by the worker.
   const messages = segmentMessages(stream, specs, { shards: m.shards, endList: true });
   for (const sm of messages) await ctx.o.queue.send(sm, { group: groupOf(sm), dedupId: dedupOf(sm) });
@@ -106,7 +108,19 @@ export async function writeReport(ctx: WorkerContext, layout: JobLayout, record:
       ...(m.fidelitySsimY === undefined ? {} : { fidelitySsimY: m.fidelitySsimY }),
     });
   }
-  const report = qualityReport({ job: record.job, input: record.sourceKey, model: ctx.pool.modelName, results });
+  const totals = await jobTotals(store, layout, record.shards);
+  const report = qualityReport({
+    job: record.job, input: record.sourceKey, model: ctx.pool.modelName, results,
+    ...(record.estimate === undefined ? {} : {
+      estimate: estimateCheck(record.estimate, ctx.o.instanceType ?? LOCAL, {
+        frames: totals.frames,
+        wallSeconds: Math.max(0, (Date.now() - Date.parse(record.createdAt)) / 1000),
+        computeSeconds: totals.seconds,
+        ...(totals.costUsd === undefined ? {} : { costUsd: totals.costUsd }),
+        outputBytes: results.reduce((n, r) => n + r.bytes, 0),
+      }),
+    }),
+  });
   await putOnce(store, layout.reportCsv, reportCsv(report), { contentType: 'text/csv' });
   await putOnce(store, layout.report, JSON.stringify(report, null, 2) + '\n', { contentType: 'application/json' });
 }

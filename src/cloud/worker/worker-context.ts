@@ -1,6 +1,8 @@
 // What the worker's job handlers share: its options, its name and log, the job records, the
 // restorer pool and the rendition publisher.
 import type { EventSink } from '../../events/job-events.js';
+import type { JobEstimate } from '../../estimate/estimate.js';
+import type { SourcePlan } from '../../types.js';
 import type { EncoderChoice } from '../../pipeline/segment.js';
 import type { Restorer } from '../../inference/restorer.js';
 import type { JobMessage } from '../jobs.js';
@@ -45,6 +47,14 @@ export interface WorkerOptions {
    * folder, which makes a repeat of it (redelivery) a no-op. @default the store only
    */
   readonly events?: EventSink;
+  /** The instance type this worker runs on (`local`: unpriced), and its price per hour when priced. */
+  readonly instanceType?: string;
+  readonly pricePerHour?: number;
+  /**
+   * Makes a new job's estimate from its source plan, kept in its job record (the report sets the
+   * job's actual figures beside it). @default none: records carry no estimate
+   */
+  readonly estimate?: (plan: SourcePlan, sourceKey: string, shards: number, signal?: AbortSignal) => Promise<JobEstimate>;
 }
 
 export interface WorkerContext {

@@ -55,7 +55,7 @@ export class Worker {
         log: this.log,
         workDir,
         events,
-        records: new JobRecords(store, this.o.outputPrefix, this.o.sourcePrefix, this.workerId, this.log, events),
+        records: new JobRecords(store, this.o.outputPrefix, this.o.sourcePrefix, this.workerId, this.log, events, this.o.estimate),
         pool,
         publisher: new RenditionPublisher(store, this.o.liveWindow, this.log),
         pace: new Pace(),
@@ -74,7 +74,11 @@ export class Worker {
       ...this.o.consume,
       onQueueError: (e) => this.log({ event: 'queue-error', message: e instanceof Error ? e.message : String(e) }),
     });
-    this.log({ event: 'worker-started', worker: this.workerId, queue: this.o.queue.name, store: store.name, slots: this.ctx.pool.size });
+    this.log({ event: 'worker-started', worker: this.workerId, queue: this.o.queue.name, store: store.name, slots: this.ctx.pool.size,
+      instanceType: this.o.instanceType ?? 'local', pricePerHour: this.o.pricePerHour ?? null });
+    if (this.o.instanceType !== undefined && this.o.instanceType !== 'local' && this.o.pricePerHour === undefined) {
+      this.log({ event: 'instance-type-unpriced', instanceType: this.o.instanceType, message: `instance type ${this.o.instanceType} has no price in the price table; job costs stay unpriced (add it, or give --prices <file>)` });
+    }
   }
 
   /** Stops taking messages, waits for in-flight ones (drain), releases the restorers. */
