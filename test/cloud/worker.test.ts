@@ -11,7 +11,9 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dedupOf, JobLayout, STATE_TAG, type JobMessage, type SegmentMessage } from '../../src/cloud/jobs.js';
+import { dedupOf, JobLayout, parseJobRecord, STATE_TAG, type JobMessage, type SegmentMessage } from '../../src/cloud/jobs.js';
+import { jobTotals } from '../../src/cloud/progress.js';
+import type { QualityReport } from '../../src/report/quality-report.js';
 import { bytesToText } from '../../src/cloud/object-store/object-store.js';
 import type { S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
 import { SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
@@ -82,7 +84,7 @@ function spawnWorkerProcess(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
       '--source-prefix', 'input', '--output-prefix', 'output', '--model', model, '--ep', 'cpu', '--threads', '1',
-      '--encoder', 'libx264', ...(timing === 'fast' ? ['--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1'] : []), '--worker-id', workerId],
+      '--encoder', 'libx264', '--instance-type', 'g5.xlarge', ...(timing === 'fast' ? ['--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1'] : []), '--worker-id', workerId],
     { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: LogLine[] = [];
@@ -247,6 +249,18 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     await until(async () => (await store.head(`${outPrefix('term')}index.m3u8`)) !== undefined, 60_000, 'term finished');
     await w.stop();
     expect(logs2.filter((l) => l.event === 'segment-start').map((l) => l.sn)).toEqual([2]);
+    // The CLI worker made the job's estimate when it created the record, and priced its two
+    // segments at g5.xlarge; the report sets what the job took beside the estimate.
+    const layout = new JobLayout('output', 'term/index');
+    const record = parseJobRecord(JSON.parse(bytesToText((await store.get(layout.record))!.body)), 'job.json');
+    expect(record.estimate).toMatchObject({ mode: 'vod', frames: 30, segments: 3, output: { width: 192, height: 128 } });
+    expect(record.estimate!.instances.find((i) => i.instanceType === 'g5.xlarge')).toMatchObject({ measured: false, pricePerHour: 1.006 });
+    const totals = await jobTotals(store, layout, 1);
+    expect(totals.costUsd).toBeGreaterThan(0);
+    expect(totals.instanceType).toBe('g5.xlarge');
+    const report = JSON.parse(bytesToText((await store.get(layout.report))!.body)) as QualityReport;
+    expect(report.estimate).toMatchObject({ estimated: { frames: 30 }, actual: { frames: 30 } });
+    expect(report.estimate!.actual.computeSeconds).toBeCloseTo(totals.seconds, 2);
   });
 
   it('a duplicate message does no harm: the worker skips what is published and changes nothing', async () => {
