@@ -207,9 +207,11 @@ describe.skipIf(skipWithoutChromium)('a live source with real faults', () => {
     expect(state.ended).toBe(true);
     expect(state.gaps).toBeGreaterThan(0);
     expect(state.time).toBeGreaterThan(5);
-    // It joined near the live edge and buffered every later fragment but the gaps.
+    // It joined near the live edge (where depends on how fast Chromium started), before the missing
+    // segment, so it played through a gap, the jump and the pause; and it buffered every later
+    // fragment but the gaps.
     const first = Math.min(...state.frags);
-    expect(first).toBeLessThanOrEqual(4);
+    expect(first).toBeLessThan(MISSING);
     const expected = [...Array(SEGMENTS).keys()].filter((sn) => sn >= first && sn !== CORRUPT && sn !== MISSING);
     expect([...new Set(state.frags)].sort((x, y) => x - y)).toEqual(expected);
     console.log(`live chaos viewer: stalls ${JSON.stringify(state.stalls)}, non-fatal errors ${JSON.stringify(state.errors)}`);
