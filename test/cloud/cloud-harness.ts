@@ -10,6 +10,7 @@ import type { ObjectStore } from '../../src/cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../../src/cloud/queue/job-queue.js';
 import { Worker } from '../../src/cloud/worker/worker.js';
 import { openRestorer } from '../../src/inference/restorer.js';
+import type { Clock } from '../../src/util/clock.js';
 import type { EventSink } from '../../src/events/job-events.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -57,6 +58,8 @@ export function makeWorker(
     liveIdleTimeoutMs?: number;
     /** Where job events go besides the store. */
     events?: EventSink;
+    /** The time live deadlines are reckoned in (tests freeze it). */
+    clock?: Clock;
   },
 ): Worker {
   return new Worker({
@@ -76,6 +79,7 @@ export function makeWorker(
     workerId: o.workerId,
     ...(o.ecsAgentUri === undefined ? {} : { ecsAgentUri: o.ecsAgentUri }),
     ...(o.events === undefined ? {} : { events: o.events }),
+    ...(o.clock === undefined ? {} : { clock: o.clock }),
     log: (line) => logs.push({ ...line, worker: o.workerId, t: Date.now() }),
   });
 }

@@ -13,6 +13,7 @@ import { MemoryQueue } from '../../src/cloud/queue/memory-queue.js';
 import { formatStatus, readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import { FALLBACK_CLASS } from '../../src/hls/rendition-playlist.js';
+import type { Clock } from '../../src/util/clock.js';
 import { faultyRestorer, type Faults } from '../inference/faulty-restorer.js';
 import { FIXTURE_TS, makeWorker, until, type LogLine } from './cloud-harness.js';
 import { playLive, type LiveSegment } from './live-source.js';
@@ -32,7 +33,7 @@ async function fixtureSegments(n: number): Promise<LiveSegment[]> {
   return out;
 }
 
-async function follow(n: number, faults: Faults, o: { pdt: boolean; budget?: number; pace?: number }): Promise<{ store: FsObjectStore; logs: LogLine[]; playlist: MediaPlaylist; text: string }> {
+async function follow(n: number, faults: Faults, o: { pdt: boolean; budget?: number; pace?: number; clock?: Clock }): Promise<{ store: FsObjectStore; logs: LogLine[]; playlist: MediaPlaylist; text: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-livefb-'));
   dirs.push(dir);
   const store = new FsObjectStore(dir);
@@ -50,6 +51,7 @@ async function follow(n: number, faults: Faults, o: { pdt: boolean; budget?: num
     livePollMs: 100,
     open: faultyRestorer(faults),
     ...(o.budget === undefined ? {} : { liveLatencyBudgetSeconds: o.budget }),
+    ...(o.clock === undefined ? {} : { clock: o.clock }),
   });
   await w.start();
   try {
@@ -68,11 +70,12 @@ const marked = (p: MediaPlaylist): number[] =>
   p.segments.filter((s) => s.dateRange?.classId === FALLBACK_CLASS).map((s) => Number(/seg_(\d+)/.exec(s.uri)![1]));
 
 describe('live fallback to the plain upscale', () => {
-  // Wall-clock dependent (the deadline machinery runs, with a 30 s budget): one retry on a loaded
-  // machine; a failure prints the fallback reasons.
-  it('a segment whose restore fails is published as a marked plain upscale; the next is restored on a warmed state', { retry: 1 }, async () => {
-    // 10 frames per segment, chunks of t_max: push 25 falls in segment 2 (frames 20..29).
-    const { store, logs, playlist, text } = await follow(5, { failPushes: [25] }, { pdt: true, budget: 30 });
+  it('a segment whose restore fails is published as a marked plain upscale; the next is restored on a warmed state', async () => {
+    // 10 frames per segment, chunks of t_max: push 25 falls in segment 2 (frames 20..29). The worker's
+    // clock stands still, so no segment can be judged late however loaded the machine is: the only
+    // fallback is the failure's.
+    const frozen = Date.now();
+    const { store, logs, playlist, text } = await follow(5, { failPushes: [25] }, { pdt: true, budget: 30, clock: { now: () => frozen } });
     expect(playlist.segments.map((s) => s.uri)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts', 'seg_000003.ts', 'seg_000004.ts']);
     const reasons = JSON.stringify(logs.filter((l) => l.event === 'segment-fallback').map((l) => [l.sn, l.reason]));
     expect(marked(playlist), reasons).toEqual([2]);

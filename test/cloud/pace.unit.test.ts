@@ -1,7 +1,7 @@
 // The live restore-time estimate: learned from completed restores, bounded below by a restore
 // stopped at its deadline, and relaxed while restores are skipped so restoring is tried again.
 import { describe, expect, it } from 'vitest';
-import { Pace } from '../../src/cloud/worker/pace.js';
+import { liveGo, Pace } from '../../src/cloud/worker/pace.js';
 
 describe('Pace', () => {
   it('knows nothing of restoring before a measurement, and learns seconds per media second', () => {
@@ -45,5 +45,24 @@ describe('Pace', () => {
     expect(p.warmSeconds(0.4)).toBeCloseTo(0.6);
     p.warmed(0.9);
     expect(p.warmSeconds(0.4)).toBeCloseTo(0.9);
+  });
+});
+
+describe('liveGo (the live go/no-go on a fake clock)', () => {
+  const at = 1_700_000_000_000;
+  it('restores when warm-up, restore and a fallback all fit before the deadline, stopping the restore in time for the fallback', () => {
+    expect(liveGo({ now: at, deadline: at + 3000, warmSeconds: 0.5, restoreSeconds: 1.5, plainSeconds: 0.6 })).toEqual({ restore: true, timeoutMs: 2400 });
+    // Exactly on time is in time.
+    expect(liveGo({ now: at, deadline: at + 2000, warmSeconds: 0, restoreSeconds: 1.4, plainSeconds: 0.6 })).toEqual({ restore: true, timeoutMs: 1400 });
+  });
+  it('publishes the plain upscale at once when the sum would pass the deadline, saying by how much', () => {
+    expect(liveGo({ now: at + 500, deadline: at + 3000, warmSeconds: 0.5, restoreSeconds: 1.5, plainSeconds: 0.6 })).toEqual({
+      restore: false, reason: 'restoring would miss the deadline by 0.10 s',
+    });
+    // A deadline already past: no restore, whatever the estimates.
+    expect(liveGo({ now: at + 5000, deadline: at, warmSeconds: 0, restoreSeconds: 0, plainSeconds: 0 })).toMatchObject({ restore: false });
+  });
+  it('never gives a negative timeout', () => {
+    expect(liveGo({ now: at, deadline: at + 100, warmSeconds: 0, restoreSeconds: 0, plainSeconds: 0.1 })).toEqual({ restore: true, timeoutMs: 0 });
   });
 });

@@ -48,7 +48,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
   // dated then, not when the restore ends.
   const firstSeen = new Map<number, Promise<Date>>();
   const note = (segments: readonly { sn: number; key: string }[]): void => {
-    const now = new Date();
+    const now = new Date(ctx.clock.now());
     for (const s of segments) {
       if (s.sn > done && !firstSeen.has(s.sn)) firstSeen.set(s.sn, listedAt(store, s.key, now));
     }
@@ -84,7 +84,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
         const retryable = isSwiftvrError(e) ? e.retryable && e.kind !== 'bad-input' : false;
         const budget = ctx.o.liveLatencyBudgetSeconds ?? Math.max(1, sm.stream.targetDuration);
         const wait = LIVE_BACKOFF_MS * 2 ** (attempt - 1);
-        const stillInTime = Date.now() + wait < availableAt.getTime() + (budget + sm.stream.targetDuration) * 1000;
+        const stillInTime = ctx.clock.now() + wait < availableAt.getTime() + (budget + sm.stream.targetDuration) * 1000;
         if (retryable && attempt < LIVE_TRIES && stillInTime) {
           ctx.log({ event: 'segment-retry', job: m.job, sn: sm.segment.sn, attempt, waitMs: wait, message: e instanceof Error ? e.message : String(e) });
           await sleep(wait, undefined, { signal });
@@ -104,9 +104,9 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
   }
 
   async function follow(): Promise<void> {
-    let lastProgress = Date.now();
+    let lastProgress = ctx.clock.now();
     let recorded = false;
-    const started = Date.now();
+    const started = ctx.clock.now();
     /** Cancelled (`swiftvr cancel`): the rendition ends with EXT-X-ENDLIST where it stands. */
     const cancelled = async (): Promise<boolean> => {
       if ((await store.head(layout.cancel)) === undefined) return false;
@@ -115,7 +115,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
       return true;
     };
     const handBack = async (): Promise<boolean> => {
-      const late = Date.now() - started > 0.8 * ctx.o.consume.handlerTimeoutMs;
+      const late = ctx.clock.now() - started > 0.8 * ctx.o.consume.handlerTimeoutMs;
       if (!ctx.draining() && !late) return false;
       const next: JobMessage = { type: 'live', job: m.job, sourceKey: m.sourceKey };
       await ctx.o.queue.send(next, { group: `${m.job}#live`, dedupId: `live:${m.job}:after:${done}:${Date.now()}` });
@@ -137,12 +137,12 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
       const messages = segmentMessages(stream, specs, { shards: 1, endList: plan.media.endList });
       for (const sm of messages) {
         if (sm.segment.sn <= done && !(sm.last && sm.segment.sn === done)) continue;
-        const availableAt = await (firstSeen.get(sm.segment.sn) ?? Promise.resolve(new Date()));
+        const availableAt = await (firstSeen.get(sm.segment.sn) ?? Promise.resolve(new Date(ctx.clock.now())));
         if (await cancelled()) return;
         await liveSegment(sm, availableAt);
         done = sm.segment.sn;
         firstSeen.delete(done);
-        lastProgress = Date.now();
+        lastProgress = ctx.clock.now();
         if (sm.last) {
           await jobComplete(ctx, layout, await ctx.records.read(layout));
           return;
@@ -153,7 +153,7 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
         await jobComplete(ctx, layout, await ctx.records.read(layout));
         return;
       }
-      if (Date.now() - lastProgress > ctx.o.liveIdleTimeoutMs) {
+      if (ctx.clock.now() - lastProgress > ctx.o.liveIdleTimeoutMs) {
         // The source stopped for good: players are told the rendition ended, and the job says why.
         const reason = `live source ${m.sourceKey} gained no segment for ${ctx.o.liveIdleTimeoutMs} ms and has no EXT-X-ENDLIST`;
         await ctx.publisher.endLive(layout);

@@ -18,6 +18,7 @@ import { completeVodShard, writeReport } from './vod-job.js';
 import { watchCancel } from '../cancel.js';
 import type { RestoredFacts } from './rendition-publisher.js';
 import type { SegmentTicket, WorkerContext } from './worker-context.js';
+import { liveGo } from './pace.js';
 
 export type SegmentOutcome = 'restored' | 'plain' | 'skipped';
 
@@ -86,18 +87,25 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
     const deadline = deadlineOf(ctx, m, t);
     let done: Awaited<ReturnType<typeof restoreSegment>> | undefined;
     let fallback: string | undefined;
+    let timeoutMs: number | undefined;
     if (deadline !== undefined) {
       // Would the restore (and a warm-up when the slot's state is elsewhere) still be listed in time?
-      const warm = !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.warmSeconds(ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration)) : 0;
-      const eta = Date.now() + (warm + ctx.pace.restoreSeconds(m.segment.duration) + ctx.pace.plainSeconds(m.segment.duration)) * 1000;
-      if (eta > deadline) {
-        fallback = `restoring would miss the deadline by ${((eta - deadline) / 1000).toFixed(2)} s`;
+      const go = liveGo({
+        now: ctx.clock.now(),
+        deadline,
+        warmSeconds: !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.warmSeconds(ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration)) : 0,
+        restoreSeconds: ctx.pace.restoreSeconds(m.segment.duration),
+        plainSeconds: ctx.pace.plainSeconds(m.segment.duration),
+      });
+      if (go.restore) timeoutMs = go.timeoutMs;
+      else {
+        fallback = go.reason;
         ctx.pace.skipped();
       }
     }
     if (fallback === undefined) {
       // The restore gets until the deadline, less what the plain upscale would need if it is late.
-      const late = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, Math.round(deadline - Date.now() - ctx.pace.plainSeconds(m.segment.duration) * 1000)));
+      const late = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
       const signal = late === undefined ? t.signal : AbortSignal.any([t.signal, late]);
       const t0 = performance.now();
       let restoreStart: number | undefined;
@@ -237,7 +245,7 @@ async function publish(
   } else {
     await completeVodShard(ctx, m, layout, facts);
   }
-  return Date.now();
+  return ctx.clock.now();
 }
 
 /** Segment keys in a message must stay in the media playlist's folder, as the reader checked. */

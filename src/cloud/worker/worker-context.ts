@@ -3,6 +3,7 @@
 import type { EventSink } from '../../events/job-events.js';
 import type { JobEstimate } from '../../estimate/estimate.js';
 import type { SourcePlan } from '../../types.js';
+import type { Clock } from '../../util/clock.js';
 import type { EncoderChoice } from '../../pipeline/segment.js';
 import type { Restorer } from '../../inference/restorer.js';
 import type { JobMessage } from '../jobs.js';
@@ -55,6 +56,8 @@ export interface WorkerOptions {
    * job's actual figures beside it). @default none: records carry no estimate
    */
   readonly estimate?: (plan: SourcePlan, sourceKey: string, shards: number, signal?: AbortSignal) => Promise<JobEstimate>;
+  /** The time live deadlines, lags and idle limits are reckoned in. @default the system clock */
+  readonly clock?: Clock;
 }
 
 export interface WorkerContext {
@@ -72,6 +75,7 @@ export interface WorkerContext {
   readonly draining: () => boolean;
   /** Job events (kept in the store, sent on once). */
   readonly events: EventSink;
+  readonly clock: Clock;
 }
 
 /** How a segment message reached the worker. */

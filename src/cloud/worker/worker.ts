@@ -13,6 +13,7 @@ import type { ReceivedMessage, RunningConsumer } from '../queue/job-queue.js';
 import { taskProtection, type TaskProtection } from '../task-protection.js';
 import { StoreEventSink } from '../events.js';
 import { JobRecords } from './job-records.js';
+import { systemClock } from '../../util/clock.js';
 import { followLive } from './live-job.js';
 import { RenditionPublisher } from './rendition-publisher.js';
 import { Pace } from './pace.js';
@@ -60,6 +61,7 @@ export class Worker {
         publisher: new RenditionPublisher(store, this.o.liveWindow, this.log),
         pace: new Pace(),
         draining: () => this.draining,
+        clock: this.o.clock ?? systemClock,
       };
       this.maxReceives = await this.o.queue.maxReceives();
       // The store answers (credentials, bucket), cheaply: a listing of a prefix that holds nothing.
