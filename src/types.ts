@@ -1,6 +1,5 @@
 // Boundary types shared by the pipeline stages. Import with `import type`.
 // Each stage module owns its internals; only what crosses a stage boundary lives here.
-import type { SourceAccess } from './hls/resource-loader.js';
 import type { VideoColour } from './media/colour.js';
 import type { PictureInfo, PictureReport, SampleBits } from './media/picture.js';
 
@@ -26,6 +25,46 @@ export type ResourceLocation =
 export interface ByteRange {
   readonly offset: number;
   readonly length: number;
+}
+
+/** Where a job may read from: its input's folder, hosts and bucket prefix (checked by hls/uri-policy.ts). */
+export interface UriPolicy {
+  /**
+   * Folder every local resource must stay inside (absolute), or undefined when the job reads
+   * no local files. Lexical checks use it as given.
+   */
+  readonly root?: string;
+  /** `root` with symlinks resolved, for the real-path check (the input folder may sit under a link). */
+  readonly realRoot?: string;
+  /** Hosts http(s) resources may come from, lowercased; `host` matches any port, `host:port` one. */
+  readonly allowedHosts: readonly string[];
+  /** The bucket and key prefix S3 resources must stay inside (prefix '' = the whole bucket). */
+  readonly s3?: { readonly bucket: string; readonly prefix: string };
+}
+
+/** Options of one load: the policy it is checked under, the range, limits and retries. */
+export interface LoadOptions {
+  readonly policy: UriPolicy;
+  /** The loader for s3 locations (none: s3 locations cannot be loaded). */
+  readonly s3?: Loader;
+  readonly byteRange?: ByteRange;
+  readonly signal?: AbortSignal;
+  /** Per-attempt timeout for remote loads. @default 30000 */
+  readonly timeoutMs?: number;
+  /** Attempts for transient remote failures (5xx, 408, 429, network errors, timeouts). @default 3 */
+  readonly attempts?: number;
+  /** Refuse resources larger than this. @default 1 GiB */
+  readonly maxBytes?: number;
+}
+
+/** Loads one location's bytes; policy checks are done before it is called. */
+export type Loader = (location: ResourceLocation, opts: LoadOptions) => Promise<Uint8Array>;
+
+/** How a job reads its source: one policy and the loaders bound to it (hls/resource-loader.ts). */
+export interface SourceAccess {
+  readonly policy: UriPolicy;
+  load(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<Uint8Array>;
+  loadText(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<string>;
 }
 
 /** The initialisation section (EXT-X-MAP) of an fMP4 rendition. */

@@ -1,5 +1,6 @@
 // Monitoring: alarms on failed jobs (dead-letter queues) and on stuck work (age of the oldest
 // job), plus one dashboard with the queue, the workers and the router.
+import { badInput } from '../../src/errors.js';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwactions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -53,7 +54,7 @@ export class Monitoring extends Construct {
     const maxJobAge = props.maxJobAge ?? Duration.minutes(15);
     const maxFallbackShare = props.maxFallbackShare ?? 0.1;
     if (!(maxFallbackShare > 0 && maxFallbackShare < 1)) {
-      throw new Error(`maxFallbackShare is ${maxFallbackShare}; it must lie strictly between 0 and 1`);
+      throw badInput(`maxFallbackShare is ${maxFallbackShare}; it must lie strictly between 0 and 1`);
     }
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'SwiftVR alarms', enforceSSL: true });

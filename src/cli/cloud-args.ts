@@ -6,7 +6,7 @@ import { CLOUD_ENV, type CloudConfig, type CloudFlag, type WorkerConfig } from '
 import type { JobMessage } from '../cloud/jobs.js';
 import type { ObjectStore } from '../cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../cloud/queue/job-queue.js';
-import type { WorkerLog } from '../cloud/worker/worker-context.js';
+import type { WorkerLog } from '../cloud/worker/worker-events.js';
 import { Worker, type WorkerOptions } from '../cloud/worker/worker.js';
 import { estimateJob } from '../estimate/estimate.js';
 import { factsOfPlan } from '../estimate/input-facts.js';

@@ -2,12 +2,13 @@
 // (`<job>/events/...`), and sent on (EventBridge) only when it was not there yet, so a redelivered
 // message that emits an event again sends nothing new, and a job has one COMPLETE. The store
 // copy is also what `swiftvr status` and `swiftvr jobs` read.
+import type { WorkerEvent } from './worker/worker-events.js';
 import { EventBridgeClient, PutEventsCommand, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE, jobEventSchema, type EventSink, type JobEvent } from '../events/job-events.js';
 import { JobLayout } from './jobs.js';
 import { bytesToText, putOnce, type ObjectStore } from './object-store/object-store.js';
 
-type Log = (line: Record<string, unknown>) => void;
+type Log = (line: Extract<WorkerEvent, { event: 'job-event' | 'job-event-failed' }>) => void;
 
 /**
  * Keeps each event in the store (create-once under its id) and forwards it when it is new. The

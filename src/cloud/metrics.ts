@@ -40,8 +40,32 @@ export interface SegmentMetrics {
 
 export const METRICS_NAMESPACE = 'SwiftVR';
 
+/** The `segment-done` log line: an embedded-metric (EMF) document. */
+export interface SegmentDoneLine {
+  readonly _aws: {
+    readonly Timestamp: number;
+    readonly CloudWatchMetrics: readonly { readonly Namespace: string; readonly Dimensions: readonly (readonly string[])[]; readonly Metrics: readonly { readonly Name: string; readonly Unit: string }[] }[];
+  };
+  readonly event: 'segment-done';
+  readonly Stream: string;
+  readonly sn: number;
+  readonly Frames: number;
+  readonly Fps: number;
+  readonly ProcessingSeconds: number;
+  readonly QueueWaitSeconds: number;
+  readonly LagSeconds?: number;
+  readonly Fallback?: 0 | 1;
+  readonly fallbackReason?: string;
+  readonly ChangedLevels?: number;
+  readonly BoundaryFlicker?: number;
+  readonly FidelityPsnrY?: number;
+  readonly bytes: number;
+  readonly attempt: number;
+  readonly worker: string;
+}
+
 /** The EMF document for one segment: metrics by Stream, and all of them fleet-wide. */
-export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): Record<string, unknown> {
+export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): SegmentDoneLine {
   const metrics = [
     { Name: 'Frames', Unit: 'Count' },
     { Name: 'Fps', Unit: 'Count/Second' },
@@ -66,7 +90,7 @@ export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): Record<
     Fps: round(m.fps),
     ProcessingSeconds: round(m.processingSeconds),
     QueueWaitSeconds: round(m.queueWaitSeconds),
-    ...(m.lagSeconds === undefined ? {} : { LagSeconds: round(m.lagSeconds), Fallback: m.fallback ? 1 : 0 }),
+    ...(m.lagSeconds === undefined ? {} : { LagSeconds: round(m.lagSeconds), Fallback: m.fallback ? (1 as const) : (0 as const) }),
     ...(m.fallbackReason === undefined ? {} : { fallbackReason: m.fallbackReason }),
     ...(m.changed === undefined ? {} : { ChangedLevels: round(m.changed) }),
     ...(m.boundaryFlicker === undefined ? {} : { BoundaryFlicker: round(m.boundaryFlicker) }),

@@ -3,6 +3,7 @@
 // outside ECS there is nothing to protect and this does nothing.
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection-endpoint.html
 
+import type { WorkerEvent } from './worker/worker-events.js';
 export interface TaskProtection {
   /** Marks one more unit of work in flight; the first one turns protection on. */
   acquire(): Promise<void>;
@@ -17,7 +18,7 @@ export interface TaskProtectionOptions {
   readonly agentUri: string | undefined;
   /** Protection lapses after this long unless renewed. @default 60 */
   readonly expiresInMinutes?: number;
-  readonly log: (line: Record<string, unknown>) => void;
+  readonly log: (line: Extract<WorkerEvent, { event: 'task-protection' | 'task-protection-failed' }>) => void;
 }
 
 export function taskProtection(o: TaskProtectionOptions): TaskProtection {

@@ -281,7 +281,7 @@ async function detectContainer(
       byteRange: { offset: first.byteRange?.offset ?? 0, length: probeLength },
     });
   } catch (e) {
-    if (isSwiftvrError(e) && e.kind === 'bad-input' && /ends past the end/.test(e.message)) {
+    if (isSwiftvrError(e) && e.code === 'range-past-end') {
       head = await source.load(first.location, { signal, ...(first.byteRange ? { byteRange: first.byteRange } : {}) });
     } else {
       throw e;

@@ -7,33 +7,11 @@ import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SwiftvrError, badInput } from '../errors.js';
-import type { ByteRange, ResourceLocation } from '../types.js';
+import type { ByteRange, LoadOptions, Loader, ResourceLocation, SourceAccess } from '../types.js';
 import { checkLocation, checkRealPath, describe, resolveUri } from './uri-policy.js';
-import type { UriPolicy } from './uri-policy.js';
+import type { UriPolicy } from '../types.js';
 
-export interface LoadOptions {
-  readonly policy: UriPolicy;
-  /** The loader for s3 locations (none: s3 locations cannot be loaded). */
-  readonly s3?: Loader;
-  readonly byteRange?: ByteRange;
-  readonly signal?: AbortSignal;
-  /** Per-attempt timeout for remote loads. @default 30000 */
-  readonly timeoutMs?: number;
-  /** Attempts for transient remote failures (5xx, 408, 429, network errors, timeouts). @default 3 */
-  readonly attempts?: number;
-  /** Refuse resources larger than this. @default 1 GiB */
-  readonly maxBytes?: number;
-}
-
-/** Loads one location's bytes; policy checks are done before it is called. */
-export type Loader = (location: ResourceLocation, opts: LoadOptions) => Promise<Uint8Array>;
-
-/** How a job reads its source: one policy and the loaders bound to it. */
-export interface SourceAccess {
-  readonly policy: UriPolicy;
-  load(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<Uint8Array>;
-  loadText(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<string>;
-}
+export type { LoadOptions, Loader, SourceAccess };
 
 export function sourceAccess(policy: UriPolicy, loaders: { readonly s3?: Loader } = {}): SourceAccess {
   const bound = { policy, ...(loaders.s3 === undefined ? {} : { s3: loaders.s3 }) };
@@ -103,9 +81,7 @@ async function loadFile(location: ResourceLocation & { kind: 'file' }, opts: Loa
     if (!stat.isFile()) throw badInput(`${name} is not a regular file`, { uri: name });
     const { offset, length } = opts.byteRange ?? { offset: 0, length: stat.size };
     if (offset + length > stat.size) {
-      throw badInput(`byte range ${length}@${offset} of ${name} ends past the end of the file (${stat.size} bytes)`, {
-        uri: name,
-      });
+      throw badInput(`byte range ${length}@${offset} of ${name} ends past the end of the file (${stat.size} bytes)`, { uri: name, stage: 'load' }, undefined, 'range-past-end');
     }
     if (length > maxBytes) throw badInput(`${name} is ${length} bytes, over the limit of ${maxBytes}`, { uri: name });
     const buf = new Uint8Array(length);
@@ -226,7 +202,7 @@ async function readBody(
   // 206: the server sent the range; 200: it ignored Range and sent everything.
   const slice = res.status === 206 ? body : body.subarray(offset, offset + length);
   if (slice.byteLength !== length) {
-    throw badInput(`byte range ${length}@${offset} of ${url} ends past the end of the resource`, { uri: url });
+    throw badInput(`byte range ${length}@${offset} of ${url} ends past the end of the resource`, { uri: url, stage: 'load' }, undefined, 'range-past-end');
   }
   return slice;
 }

@@ -7,22 +7,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { SwiftvrError, badInput } from '../errors.js';
-import type { ResourceLocation } from '../types.js';
+import type { ResourceLocation, UriPolicy } from '../types.js';
 
 /** What a job may read. Built once per job with {@link policyForInput}; immutable. */
-export interface UriPolicy {
-  /**
-   * Folder every local resource must stay inside (absolute), or undefined when the job reads
-   * no local files. Lexical checks use it as given.
-   */
-  readonly root?: string;
-  /** `root` with symlinks resolved, for the real-path check (the input folder may sit under a link). */
-  readonly realRoot?: string;
-  /** Hosts http(s) resources may come from, lowercased; `host` matches any port, `host:port` one. */
-  readonly allowedHosts: readonly string[];
-  /** The bucket and key prefix S3 resources must stay inside (prefix '' = the whole bucket). */
-  readonly s3?: { readonly bucket: string; readonly prefix: string };
-}
+export type { UriPolicy };
 
 export interface PolicyOptions {
   /** Extra hosts (`host` or `host:port`) whose http(s) URIs playlists may name. */

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { SwiftvrError } from '../errors.js';
 import { threadCpuMs, type SegmentStats } from './frame-stats.js';
 import type { ThreadFailure, ThreadLog, ThreadOk, ThreadRequest } from './restorer.js';
-import { companionOpener, toWire } from './restorer.js';
+import { companionOpener, threadFailure, toWire } from './restorer.js';
 import { ModelSession } from './session.js';
 import { StreamRestorer } from './stream-restorer.js';
 
@@ -91,8 +91,7 @@ port.on('message', (m: ThreadRequest & { id: number }) => {
       const { reply, transfer } = await handle(m);
       port.postMessage({ id: m.id, ok: true, ...reply } satisfies ThreadOk, transfer ?? []);
     } catch (e) {
-      const err = e instanceof SwiftvrError ? e : new SwiftvrError('internal', e instanceof Error ? e.message : String(e));
-      port.postMessage({ id: m.id, ok: false, kind: err.kind, message: err.message, retryable: err.retryable } satisfies ThreadFailure);
+      port.postMessage(threadFailure(m.id, e) satisfies ThreadFailure);
     }
   });
 });

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { frameBits, yuvFrameBytes } from '../types.js';
 import type { ExecutionProvider, ModelContract, SampleBits, YuvFrame } from '../types.js';
-import { SwiftvrError, type ErrorKind } from '../errors.js';
+import { SwiftvrError, type ErrorCode, type ErrorContext, type ErrorKind } from '../errors.js';
 import type { SegmentStats } from './frame-stats.js';
 import { framePool } from '../util/frame-pool.js';
 import { ModelSession, type SessionOptions } from './session.js';
@@ -89,9 +89,31 @@ export interface ThreadOk {
 export interface ThreadFailure {
   readonly id: number;
   readonly ok: false;
+  /** The thread's error as it was: kind, code, context and reason cross whole. */
   readonly kind: ErrorKind;
+  readonly code: ErrorCode;
   readonly message: string;
+  readonly reason: string;
   readonly retryable: boolean;
+  readonly context: ErrorContext;
+  /** Its cause, as far as a structured clone carries it (name, message, stack). */
+  readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string };
+}
+
+/** The thread's failure as an error on this side, its cause rebuilt with the thread's stack. */
+export function threadError(r: ThreadFailure): SwiftvrError {
+  const cause = r.cause === undefined ? undefined : Object.assign(new Error(r.cause.message), { name: r.cause.name, stack: r.cause.stack });
+  return new SwiftvrError(r.kind, r.message, { code: r.code, reason: r.reason, retryable: r.retryable, context: r.context, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** The wire form of an error thrown in the thread. */
+export function threadFailure(id: number, e: unknown): ThreadFailure {
+  const err = e instanceof SwiftvrError ? e : new SwiftvrError('internal', e instanceof Error ? e.message : String(e), { code: 'thread-failed', cause: e });
+  const c = err.cause;
+  return {
+    id, ok: false, kind: err.kind, code: err.code, message: err.message, reason: err.reason, retryable: err.retryable, context: err.context,
+    ...(c instanceof Error ? { cause: { name: c.name, message: c.message, ...(c.stack === undefined ? {} : { stack: c.stack }) } } : {}),
+  };
 }
 /** A log line of the session (a failed run's feeds, a provider fallback), forwarded to the main thread. */
 export interface ThreadLog {
@@ -233,7 +255,7 @@ class ThreadRestorer implements Restorer {
         for (const b of r.consumed ?? []) framePool.give(b);
         p.resolve(r);
       }
-      else p.reject(new SwiftvrError(r.kind, r.message, { retryable: r.retryable }));
+      else p.reject(threadError(r));
     });
     worker.on('error', (e) => this.fail(new SwiftvrError('internal', `inference thread failed: ${e.message}`, { cause: e })));
     worker.on('exit', (code) => this.fail(new SwiftvrError('internal', `inference thread exited with code ${code}`)));

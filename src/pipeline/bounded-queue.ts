@@ -1,3 +1,4 @@
+import { SwiftvrError } from '../errors.js';
 // A small bounded async queue: producers await push() while it is full, so a fast stage
 // cannot run ahead of a slow one by more than `capacity` items (memory stays bounded).
 // close() ends iteration after the buffered items; fail(e) makes both ends throw e.
@@ -10,7 +11,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   private waitingPull: (() => void) | undefined;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity is ${capacity}; it must be an integer >= 1`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new SwiftvrError('internal', `capacity is ${capacity}; it must be an integer >= 1`);
   }
 
   get size(): number {
@@ -22,7 +23,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
       await new Promise<void>((resolve) => this.waitingPush.push(resolve));
     }
     if (this.error !== undefined) throw this.error.e;
-    if (this.closed) throw new Error('push() after close()');
+    if (this.closed) throw new SwiftvrError('internal', 'push() after close()');
     this.items.push(item);
     this.wakePull();
   }

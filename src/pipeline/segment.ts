@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerKind, YuvFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
-import { badInput, SwiftvrError, withContext } from '../errors.js';
+import { badInput, isSwiftvrError, SwiftvrError, withContext } from '../errors.js';
 import type { SegmentStats } from '../inference/frame-stats.js';
 import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
@@ -77,14 +77,19 @@ export interface RunningSegment {
 
 const segmentName = (input: SegmentId): string => `segment sn=${input.sn} (${input.uri})`;
 
-/** Prefixes the segment's name so every failure says which segment broke. */
+/**
+ * The error with the segment in its context, and its name in front of the message so every
+ * failure says which segment broke (once: an error that already names it is returned as it is).
+ */
 export function segmentError(input: SegmentId, e: unknown): SwiftvrError {
   const err = withContext(e, { sn: input.sn, uri: input.uri });
-  if (err.message.startsWith(segmentName(input))) return err;
+  if (isSwiftvrError(e) && e.context.sn === input.sn && e.context.uri === input.uri && e.message !== e.reason) return err;
   return new SwiftvrError(err.kind, `${segmentName(input)}: ${err.message}`, {
     cause: err.cause ?? e,
     retryable: err.retryable,
     context: err.context,
+    code: err.code,
+    reason: err.reason,
   });
 }
 

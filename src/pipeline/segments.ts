@@ -7,7 +7,7 @@ import type { Restorer } from '../inference/restorer.js';
 import type { EncodedSegment } from '../media/encoder.js';
 import { videoCodecFromAnnexB, videoCodecFromInit, videoCodecFromTs } from '../media/codecs.js';
 import type { ProgressReporter } from '../report/progress.js';
-import { isSwiftvrError } from '../errors.js';
+import { isSwiftvrError, reasonOf } from '../errors.js';
 import {
   plainUpscaleSegment,
   prepareSegment,
@@ -171,7 +171,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
       } catch (e) {
         if (o.fallbackPlain !== true || signal.aborted || (isSwiftvrError(e) && e.kind === 'bad-input')) throw e;
         await current.catch(() => {}); // its encoder stopped with the restore
-        const reason = `restore failed: ${(e instanceof Error ? e.message : String(e)).replace(/^segment sn=\d+ \([^)]*\): /, '')}`;
+        const reason = `restore failed: ${reasonOf(e)}`;
         o.progress.info(`segment sn=${ref.sn}: ${reason}; publishing the plain upscale instead`);
         current = plainUpscaleSegment(prepared.input, o.restorer.scale, reason, output, { workDir: o.workDir, signal, limit: frameLimitFor(o.restorer.provider) }).then(stage);
         current.catch(() => {});

@@ -12,13 +12,13 @@ const m: SegmentMetrics = {
 describe('CloudWatch embedded metric format', () => {
   it('names each metric with a unit and carries its value, by Stream and fleet-wide', () => {
     const line = segmentMetricsLine(m, 1_700_000_000_000);
-    const aws = line._aws as { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+    const aws = line._aws;
     expect(aws.Timestamp).toBe(1_700_000_000_000);
     const [d] = aws.CloudWatchMetrics;
     expect(d!.Namespace).toBe('SwiftVR');
     expect(d!.Dimensions).toEqual([['Stream'], []]);
     expect(d!.Metrics.map((x) => `${x.Name}:${x.Unit}`)).toEqual(['Frames:Count', 'Fps:Count/Second', 'ProcessingSeconds:Seconds', 'QueueWaitSeconds:Seconds', 'LagSeconds:Seconds', 'Fallback:Count']);
-    for (const x of d!.Metrics) expect(typeof line[x.Name], x.Name).toBe('number');
+    for (const x of d!.Metrics) expect(typeof (line as unknown as Record<string, unknown>)[x.Name], x.Name).toBe('number');
     expect(line).toMatchObject({ Stream: 'show/index', sn: 7, Frames: 20, Fps: 12.346, LagSeconds: 3.5 });
     // JSON-serialisable as one log line.
     expect(JSON.parse(JSON.stringify(line))).toEqual(line);

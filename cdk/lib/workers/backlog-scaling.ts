@@ -1,5 +1,6 @@
 // Task count follows the queue backlog (visible + in flight): from zero on the first message, in
 // doubling steps as the backlog grows, back to zero after a quiet spell.
+import { badInput } from '../../../src/errors.js';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -24,9 +25,9 @@ export interface BacklogStep {
  * at most 12 steps.
  */
 export function backlogSteps(maxTasks: number, backlogPerTask: number): BacklogStep[] {
-  if (!Number.isInteger(maxTasks) || maxTasks < 1) throw new Error(`maxTasks is ${maxTasks}; it must be an integer >= 1`);
+  if (!Number.isInteger(maxTasks) || maxTasks < 1) throw badInput(`maxTasks is ${maxTasks}; it must be an integer >= 1`);
   if (!Number.isInteger(backlogPerTask) || backlogPerTask < 2) {
-    throw new Error(`backlogPerTask is ${backlogPerTask}; it must be an integer >= 2`);
+    throw badInput(`backlogPerTask is ${backlogPerTask}; it must be an integer >= 2`);
   }
   const steps: BacklogStep[] = [{ backlog: 1, tasks: 1 }];
   let tasks = 1;

@@ -3,6 +3,7 @@
 // message whose handler fails (or whose worker dies) comes back; after `maxReceives`
 // deliveries it moves to the dead-letter queue; a message that can never succeed can be moved
 // there at once; a repeated deduplication id is dropped.
+import { SwiftvrError } from '../../errors.js';
 
 export interface SendOptions {
   /** FIFO group: one stream (or one shard of a VOD stream). */
@@ -63,7 +64,7 @@ export interface JobQueue<T> {
 /** Validates consumer timings once, with messages that name the rule. */
 export function checkConsumeOptions(o: ConsumeOptions): ConsumeOptions {
   const fail = (m: string): never => {
-    throw new RangeError(m);
+    throw new SwiftvrError('config', m);
   };
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) fail(`concurrency is ${o.concurrency}; it must be an integer >= 1`);
   if (!(o.visibilityTimeoutSeconds >= 1 && Number.isInteger(o.visibilityTimeoutSeconds)))

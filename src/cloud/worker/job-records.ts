@@ -6,8 +6,11 @@ import { indexJob } from '../progress.js';
 import type { SourcePlan } from '../../types.js';
 import { JobLayout, jobIdOf, parseJobRecord, type JobRecord, type SegmentSpec, type StreamSpec } from '../jobs.js';
 import { bytesToText, isPreconditionFailed, type ObjectStore } from '../object-store/object-store.js';
-import type { WorkerLog, WorkerOptions } from './worker-context.js';
+import type { ErrorRecord, WorkerLog } from './worker-events.js';
 import type { JobEstimate } from '../../estimate/estimate.js';
+
+/** Makes a new job's estimate from its source plan (kept in its job record). */
+export type JobEstimator = (plan: SourcePlan, sourceKey: string, shards: number, signal?: AbortSignal) => Promise<JobEstimate>;
 
 export class JobRecords {
   constructor(
@@ -17,7 +20,7 @@ export class JobRecords {
     private readonly workerId: string,
     private readonly log: WorkerLog,
     private readonly events: EventSink = noEvents,
-    private readonly estimator?: WorkerOptions['estimate'],
+    private readonly estimator?: JobEstimator,
   ) {}
 
   /** The job's estimate, or none when no estimator is set or the estimate cannot be made (logged). */
@@ -99,7 +102,7 @@ export class JobRecords {
     const job = str(m.stream?.job) ?? str(m.job) ?? (str(m.sourceKey) === undefined ? undefined : safeJobId(str(m.sourceKey)!, this.sourcePrefix));
     const err = isSwiftvrError(e) ? e : withContext(e, {});
     const sn = typeof m.segment?.sn === 'number' && Number.isInteger(m.segment.sn) && m.segment.sn >= 0 ? m.segment.sn : undefined;
-    const record = {
+    const record: ErrorRecord = {
       job,
       sn,
       segment: str(m.segment?.key),
@@ -107,6 +110,7 @@ export class JobRecords {
       attempt,
       final: deadLetteredNow || (maxReceives !== undefined && attempt >= maxReceives),
       kind: err.kind,
+      code: err.code,
       retryable: err.retryable,
       message: err.message,
       worker: this.workerId,

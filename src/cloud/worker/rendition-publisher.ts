@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { JobLayout, JobRecord, SegmentMessage, SegmentSpec } from '../jobs.js';
 import { bytesToText, isPreconditionFailed, putOnce, type ObjectStore } from '../object-store/object-store.js';
 import { readStoredPlan } from '../source.js';
-import type { WorkerLog } from './worker-context.js';
+import type { WorkerLog } from './worker-events.js';
 
 const PLAYLIST = 'application/vnd.apple.mpegurl';
 

@@ -9,7 +9,7 @@ import { warmOn } from '../../pipeline/segment.js';
 import type { JobLayout, SegmentMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
 import { readSegmentInput } from '../source.js';
-import type { WorkerLog } from './worker-context.js';
+import type { WorkerLog } from './worker-events.js';
 
 export interface Slot {
   readonly restorer: Restorer;

@@ -4,7 +4,7 @@
 // A redelivered message whose segment and checkpoint exist skips straight to publishing.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isSwiftvrError, SwiftvrError, withContext } from '../../errors.js';
+import { isSwiftvrError, reasonOf, SwiftvrError, withContext } from '../../errors.js';
 import { plainUpscaleSegment, restoreSegment } from '../../pipeline/segment.js';
 import { checkS3Key, policyForInput } from '../../hls/uri-policy.js';
 import { JobLayout, STATE_TAG, type SegmentMessage, type SegmentSpec } from '../jobs.js';
@@ -126,7 +126,7 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
           fallback = `restoring did not finish by the deadline (${((now - t0) / 1000).toFixed(2)} s spent)`;
         }
         else if (deadline !== undefined && !(isSwiftvrError(e) && e.kind === 'bad-input')) {
-          fallback = `restore failed: ${(e instanceof Error ? e.message : String(e)).replace(/^segment sn=\d+ \([^)]*\): /, '')}`;
+          fallback = `restore failed: ${reasonOf(e)}`;
         }
         else throw e;
       }

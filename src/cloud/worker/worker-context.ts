@@ -1,20 +1,19 @@
 // What the worker's job handlers share: its options, its name and log, the job records, the
 // restorer pool and the rendition publisher.
 import type { EventSink } from '../../events/job-events.js';
-import type { JobEstimate } from '../../estimate/estimate.js';
-import type { SourcePlan } from '../../types.js';
 import type { Clock } from '../../util/clock.js';
 import type { EncoderChoice } from '../../pipeline/segment.js';
 import type { Restorer } from '../../inference/restorer.js';
 import type { JobMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../queue/job-queue.js';
-import type { JobRecords } from './job-records.js';
+import type { JobEstimator, JobRecords } from './job-records.js';
+import type { WorkerLog } from './worker-events.js';
 import type { Pace } from './pace.js';
 import type { RenditionPublisher } from './rendition-publisher.js';
 import type { RestorerPool } from './restorer-pool.js';
 
-export type WorkerLog = (line: Record<string, unknown>) => void;
+export type { WorkerLog } from './worker-events.js';
 
 export interface WorkerOptions {
   readonly store: ObjectStore;
@@ -55,7 +54,7 @@ export interface WorkerOptions {
    * Makes a new job's estimate from its source plan, kept in its job record (the report sets the
    * job's actual figures beside it). @default none: records carry no estimate
    */
-  readonly estimate?: (plan: SourcePlan, sourceKey: string, shards: number, signal?: AbortSignal) => Promise<JobEstimate>;
+  readonly estimate?: JobEstimator;
   /** The time live deadlines, lags and idle limits are reckoned in. @default the system clock */
   readonly clock?: Clock;
 }

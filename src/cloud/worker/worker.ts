@@ -20,7 +20,8 @@ import { Pace } from './pace.js';
 import { RestorerPool } from './restorer-pool.js';
 import { runSegmentJob } from './segment-job.js';
 import { fanOutVod } from './vod-job.js';
-import type { WorkerContext, WorkerLog, WorkerOptions } from './worker-context.js';
+import type { WorkerContext, WorkerOptions } from './worker-context.js';
+import type { WorkerLog } from './worker-events.js';
 
 export type { WorkerOptions } from './worker-context.js';
 export type { SegmentOutcome } from './segment-job.js';
