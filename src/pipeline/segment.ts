@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerKind, YuvFrame, SegmentMediaInfo, SegmentResult } from '../types.js';
-import { badInput, isSwiftvrError, SwiftvrError, withContext } from '../errors.js';
+import { badInput, isSwiftvrError, SwiftvrError, withContext, type Stage } from '../errors.js';
 import type { SegmentStats } from '../inference/frame-stats.js';
 import type { Restorer } from '../inference/restorer.js';
 import { probeSegment } from '../media/probe.js';
@@ -81,8 +81,10 @@ const segmentName = (input: SegmentId): string => `segment sn=${input.sn} (${inp
  * The error with the segment in its context, and its name in front of the message so every
  * failure says which segment broke (once: an error that already names it is returned as it is).
  */
-export function segmentError(input: SegmentId, e: unknown): SwiftvrError {
-  const err = withContext(e, { sn: input.sn, uri: input.uri });
+export function segmentError(input: SegmentId, e: unknown, stage?: Stage): SwiftvrError {
+  // The stage where it was first known stays (a restore failure seen again at the encode is a restore failure).
+  const known = isSwiftvrError(e) ? e.context.stage : undefined;
+  const err = withContext(e, { sn: input.sn, uri: input.uri, ...((known ?? stage) === undefined ? {} : { stage: known ?? stage }) });
   if (isSwiftvrError(e) && e.context.sn === input.sn && e.context.uri === input.uri && e.message !== e.reason) return err;
   return new SwiftvrError(err.kind, `${segmentName(input)}: ${err.message}`, {
     cause: err.cause ?? e,
@@ -161,7 +163,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
     };
   } catch (e) {
     await removeFiles();
-    throw segmentError(input, e);
+    throw segmentError(input, e, 'probe');
   }
 }
 
@@ -274,7 +276,7 @@ export function runSegment(
       // Drop half-buffered frames so the next segment does not start mid-chunk.
       await restorer.reset().catch(() => {});
       toEncode.fail(e);
-      throw segmentError(input, e);
+      throw segmentError(input, e, 'restore');
     }
   })();
 
@@ -290,7 +292,7 @@ export function runSegment(
       toEncode.fail(e);
       await encoder.abort();
       await restored.catch(() => {});
-      throw segmentError(input, e);
+      throw segmentError(input, e, 'encode');
     }
   })();
   // Callers await `done`; `restored` is for sequencing only.
@@ -358,7 +360,7 @@ export async function plainUpscaleSegment(
     return { encoded, result: segmentResult(input, frames, prepared.startedAt, encoded, info, { fallback: reason }), info };
   } catch (e) {
     await encoder.abort();
-    throw segmentError(input, e);
+    throw segmentError(input, e, 'encode');
   } finally {
     await prepared.dispose();
   }

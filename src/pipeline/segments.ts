@@ -89,7 +89,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
         ...(o.fileRotation ? { fileRotation: o.fileRotation } : {}),
       };
     } catch (e) {
-      throw segmentError(ref, e);
+      throw segmentError(ref, e, 'load');
     }
   };
   const prepare = async (i: number, signal: AbortSignal): Promise<PreparedSegment> => {

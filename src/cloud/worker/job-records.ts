@@ -111,6 +111,7 @@ export class JobRecords {
       final: deadLetteredNow || (maxReceives !== undefined && attempt >= maxReceives),
       kind: err.kind,
       code: err.code,
+      ...(err.context.stage === undefined ? {} : { stage: err.context.stage }),
       retryable: err.retryable,
       message: err.message,
       worker: this.workerId,

@@ -47,6 +47,8 @@ export interface ErrorRecord {
   readonly final: boolean;
   readonly kind: string;
   readonly code: string;
+  /** Where in the segment's run it failed (load, probe, restore, encode, ...), when known. */
+  readonly stage?: string;
   readonly retryable: boolean;
   readonly message: string;
   readonly worker: string;
