@@ -1,5 +1,6 @@
 // Boundary types shared by the pipeline stages. Import with `import type`.
 // Each stage module owns its internals; only what crosses a stage boundary lives here.
+import type { MasterPlaylist } from 'hls-parser/types.js';
 import type { VideoColour } from './media/colour.js';
 import type { PictureInfo, PictureReport, SampleBits } from './media/picture.js';
 
@@ -66,6 +67,15 @@ export interface SourceAccess {
   load(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<Uint8Array>;
   loadText(location: ResourceLocation, opts?: Omit<LoadOptions, 'policy' | 's3'>): Promise<string>;
 }
+
+/** RFC 6381 codec strings of a rendition: its video codec and its audio codecs, e.g. avc1.64001f + [mp4a.40.2]. */
+export interface Codecs {
+  readonly video: string;
+  readonly audio: readonly string[];
+}
+
+/** The CODECS attribute of a variant: video first, then audio, comma-separated. */
+export const codecsAttribute = (c: Codecs): string => [c.video, ...c.audio].join(',');
 
 /** The initialisation section (EXT-X-MAP) of an fMP4 rendition. */
 export interface InitSectionRef {
@@ -136,8 +146,11 @@ export interface SourcePlan {
     readonly uri: string;
     readonly location: ResourceLocation;
     readonly variants: readonly VariantInfo[];
-    /** Raw text of the source multivariant playlist, to carry its EXT-X-MEDIA entries across. */
-    readonly text: string;
+    /**
+     * The source multivariant playlist as parsed once by the reader (strict), to carry its variants,
+     * EXT-X-MEDIA and SESSION-DATA entries across. Readers copy it before changing anything.
+     */
+    readonly playlist: MasterPlaylist;
   };
   /** The variant chosen as the restore input (highest BANDWIDTH unless told otherwise). */
   readonly chosen?: VariantInfo;

@@ -83,7 +83,7 @@ describe('Monitoring', () => {
     // The worker's EMF line carries the dimensionless Fallback metric the alarm reads.
     const line = segmentMetricsLine({
       job: 'cam/index', sn: 3, frames: 50, fps: 30, processingSeconds: 1.2, queueWaitSeconds: 0, lagSeconds: 1.5, bytes: 1000, duration: 2,
-      codecs: 'avc1.64001f', width: 1280, height: 720, frameRate: { num: 25, den: 1 }, fallback: true, attempt: 1, worker: 'w', at: '2026-01-01T00:00:00.000Z',
+      codecs: { video: 'avc1.64001f', audio: [] }, width: 1280, height: 720, frameRate: { num: 25, den: 1 }, fallback: true, attempt: 1, worker: 'w', at: '2026-01-01T00:00:00.000Z',
     });
     const emf = line._aws.CloudWatchMetrics[0]!;
     expect(emf.Metrics.map((m) => m.Name)).toContain('Fallback');

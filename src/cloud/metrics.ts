@@ -1,6 +1,7 @@
 // Per-segment metrics: one CloudWatch embedded-metric-format (EMF) line per restored segment
 // on stdout (the awslogs driver ships it; CloudWatch extracts the metrics), and the same facts
 // in segments/<sn>.json for `swiftvr status`.
+import type { Codecs } from '../types.js';
 import type { PictureReport } from '../media/picture.js';
 
 export interface SegmentMetrics {
@@ -16,7 +17,7 @@ export interface SegmentMetrics {
   readonly lagSeconds?: number;
   readonly bytes: number;
   readonly duration: number;
-  readonly codecs: string;
+  readonly codecs: Codecs;
   /** The restored segment's picture size and frame rate (what the multivariant lists). */
   readonly width: number;
   readonly height: number;

@@ -1,6 +1,7 @@
 // The multivariant playlist of the output: the source's variants (and EXT-X-MEDIA groups) carried
 // across, plus the upscaled variant. Rendering only: publishing is writeFileAtomic, and the caller
 // writes the media playlists before the multivariant that lists them.
+import { codecsAttribute, type Codecs } from '../types.js';
 import HLS from 'hls-parser';
 import type { MasterPlaylist, Rendition, Variant } from 'hls-parser/types.js';
 
@@ -18,8 +19,8 @@ export interface RestoredVariant {
   readonly bandwidth: number;
   readonly averageBandwidth: number;
   readonly resolution: Resolution;
-  /** e.g. `avc1.640028,mp4a.40.2` ({@link restoredCodecs}). */
-  readonly codecs: string;
+  /** Its video codec and the audio codecs of the groups it lists ({@link restoredCodecs}). */
+  readonly codecs: Codecs;
   readonly frameRate: number;
   /** VIDEO-RANGE: PQ or HLG for an HDR rendition (players offer it to HDR screens only); absent for SDR. */
   readonly videoRange?: 'PQ' | 'HLG';
@@ -39,17 +40,17 @@ export interface ListedVariant {
 
 export interface MultivariantOptions {
   readonly restored: RestoredVariant;
-  /** Text of the source multivariant playlist (SourcePlan.multivariant.text), if there was one. */
-  readonly sourceText?: string;
+  /** The source multivariant playlist as the reader parsed it (SourcePlan.multivariant.playlist); not changed. */
+  readonly source?: MasterPlaylist;
   /**
-   * Output URI of each URI written in `sourceText` (variants, I-frame variants, EXT-X-MEDIA,
+   * Output URI of each URI written in `source` (variants, I-frame variants, EXT-X-MEDIA,
    * SESSION-DATA): the source renditions are referenced, not copied. See {@link outputUriFor}.
    */
   readonly mapUri?: (uriAsWritten: string) => string;
   /** URI (as written) of the source variant the restored one was made from; its AUDIO,
    * SUBTITLES and CLOSED-CAPTIONS groups are copied. Default: the highest-BANDWIDTH variant. */
   readonly basedOn?: string;
-  /** Without `sourceText`: the source variant(s) to list beside the restored one. */
+  /** Without `source`: the source variant(s) to list beside the restored one. */
   readonly sourceVariants?: readonly ListedVariant[];
   /** Where the restored variant goes in the list. @default 'last' */
   readonly position?: 'first' | 'last';
@@ -63,17 +64,11 @@ export interface MultivariantOptions {
 export function renderMultivariantPlaylist(opts: MultivariantOptions): string {
   let playlist: MasterPlaylist;
   let basedOn: Variant | undefined;
-  if (opts.sourceText !== undefined) {
+  if (opts.source !== undefined) {
     const mapUri = opts.mapUri;
-    if (mapUri === undefined) throw new SwiftvrError('internal', 'mapUri is required with sourceText');
-    let parsed;
-    try {
-      parsed = parseStrict(opts.sourceText.replace(/^\uFEFF/, '')).playlist;
-    } catch (e) {
-      throw badInput(`source multivariant playlist is malformed: ${(e as Error).message}`, undefined, e);
-    }
-    if (!parsed.isMasterPlaylist) throw new SwiftvrError('internal', 'sourceText is a media playlist, not a multivariant one');
-    playlist = parsed as MasterPlaylist;
+    if (mapUri === undefined) throw new SwiftvrError('internal', 'mapUri is required with source');
+    // A copy: URIs are mapped and the restored variant added in place.
+    playlist = structuredClone(opts.source);
     const sourceVariants = playlist.variants.filter((v) => !v.isIFrameOnly);
     basedOn =
       opts.basedOn !== undefined
@@ -119,7 +114,7 @@ export function renderMultivariantPlaylist(opts: MultivariantOptions): string {
     bandwidth: r.bandwidth,
     averageBandwidth: r.averageBandwidth,
     resolution: { width: r.resolution.width, height: r.resolution.height },
-    codecs: r.codecs,
+    codecs: codecsAttribute(r.codecs),
     frameRate: r.frameRate,
     ...(r.videoRange !== undefined ? { videoRange: r.videoRange } : {}),
     audio: copyGroup(basedOn?.audio),
@@ -149,5 +144,5 @@ function checkRestored(r: RestoredVariant): void {
     throw new SwiftvrError('internal', `restored variant RESOLUTION ${r.resolution.width}x${r.resolution.height} is invalid`);
   }
   if (!(r.frameRate > 0)) throw new SwiftvrError('internal', `restored variant FRAME-RATE ${r.frameRate} must be positive`);
-  if (r.codecs.trim() === '') throw new SwiftvrError('internal', 'restored variant CODECS must not be empty');
+  if (r.codecs.video.trim() === '') throw new SwiftvrError('internal', 'restored variant has no video codec');
 }

@@ -72,7 +72,7 @@ export async function readSourcePlan(input: string, opts: ReadOptions = {}): Pro
     );
   }
   const media = await parseMediaPlaylistText(mediaText, chosen.location, source, { signal: opts.signal, uri: chosen.uri });
-  return { multivariant: { uri: input, location, variants, text }, chosen, media, source };
+  return { multivariant: { uri: input, location, variants, playlist: playlist as MasterPlaylist }, chosen, media, source };
 }
 
 export interface ParseMediaOptions {

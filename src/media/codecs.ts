@@ -1,5 +1,6 @@
 // RFC 6381 codec strings (the CODECS attribute of EXT-X-STREAM-INF) read from encoded bytes, and
 // the fMP4 patches that keep a restored segment's audio and timeline identical to its source's.
+import type { Codecs } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { boxesIn, childBoxes, findBox, findBoxes, makeBox, type Box } from './iso-bmff.js';
 
@@ -527,11 +528,15 @@ export function avc1Codec(profile: string | number, level: number, constraintFla
 
 const VIDEO_CODEC = /^(avc[1-4]|hvc1|hev1|vp0?[89]|av01|dvh[1e]|dva[1v]|mp4v)\b/i;
 
-/** CODECS of the restored variant: its video codec plus the source's non-video codecs (audio). */
-export function restoredCodecs(videoCodec: string, sourceCodecs?: string): string {
-  const others = (sourceCodecs ?? '')
+/**
+ * Codecs of the restored variant: its video codec plus the source variant's non-video codecs as its
+ * CODECS attribute lists them (audio; `sourceCodecs` absent: the encoded segment's own audio).
+ */
+export function restoredCodecs(encoded: Codecs, sourceCodecs?: string): Codecs {
+  if (sourceCodecs === undefined) return encoded;
+  const audio = sourceCodecs
     .split(',')
     .map((c) => c.trim())
     .filter((c) => c !== '' && !VIDEO_CODEC.test(c));
-  return [videoCodec, ...others].join(',');
+  return { video: encoded.video, audio };
 }

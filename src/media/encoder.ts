@@ -4,6 +4,7 @@
 // 8-bit frames become H.264 (libx264, or h264_nvenc on a GPU); 10-bit frames (HDR sources) HEVC
 // Main 10 with libx265, which writes the source's mastering display and content light level as
 // SEI (this ffmpeg's NVENC wrappers cannot take them).
+import type { Codecs } from '../types.js';
 import { readFile, rm } from 'node:fs/promises';
 
 import { SwiftvrError, badInput } from '../errors.js';
@@ -87,8 +88,8 @@ export interface EncodedSegment {
   readonly durationSeconds: number;
   /** Start PTS of the video in seconds (equals the source's). */
   readonly startTime: number;
-  /** RFC 6381 codecs, video first, e.g. `avc1.64001f,mp4a.40.2`. */
-  readonly codecs: string;
+  /** RFC 6381 codecs of the encoded segment: its video and the audio it carries. */
+  readonly codecs: Codecs;
   readonly encoder: VideoEncoderName;
 }
 
@@ -398,7 +399,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
       await commitFile(tmpPath, this.o.outPath);
       return {
         path: this.o.outPath, bytes, frames: facts.frames, durationSeconds, startTime,
-        codecs: [video, ...facts.audioCodecs].join(','), encoder,
+        codecs: { video, audio: facts.audioCodecs }, encoder,
       };
     }
 
@@ -422,7 +423,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     await rm(tmpPath, { force: true });
     return {
       path: this.o.outPath, initPath, initWritten, bytes: media.length, frames: facts.frames, durationSeconds,
-      startTime, codecs: [video, ...facts.audioCodecs].join(','), encoder,
+      startTime, codecs: { video, audio: facts.audioCodecs }, encoder,
     };
   }
 

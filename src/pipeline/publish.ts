@@ -6,7 +6,7 @@ import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import HLS from 'hls-parser';
 import type { MasterPlaylist } from 'hls-parser/types.js';
-import type { ResourceLocation, SourcePlan } from '../types.js';
+import { codecsAttribute, type ResourceLocation, type SourcePlan } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { parseMediaPlaylistText } from '../hls/playlist-reader.js';
 import { outputUriFor, resolveUri } from '../hls/uri-policy.js';
@@ -114,7 +114,7 @@ async function planSourceCopy(plan: SourcePlan, outDir: string, signal: AbortSig
     return { uriMap, files };
   }
   const mv = plan.multivariant;
-  const parsed = HLS.parse(mv.text) as MasterPlaylist;
+  const parsed = mv.playlist;
   const uris = new Set<string>();
   for (const v of parsed.variants) {
     uris.add(v.uri);
@@ -166,13 +166,12 @@ export async function publish(o: PublishOptions): Promise<Published> {
   );
   const video = first.source.video;
   const frameRate = Math.round((video.frameRate.num / video.frameRate.den) * 1000) / 1000;
-  const restoredVideoCodec = first.encoded.codecs.split(',')[0]!;
   const restored = {
     uri: relUri(outDir, mediaPlaylistPath),
     bandwidth: bw.peak,
     averageBandwidth: bw.average,
     resolution: { width: video.width * o.scale, height: video.height * o.scale },
-    codecs: plan.chosen?.codecs !== undefined ? restoredCodecs(restoredVideoCodec, plan.chosen.codecs) : first.encoded.codecs,
+    codecs: restoredCodecs(first.encoded.codecs, plan.chosen?.codecs),
     frameRate,
     ...(video.picture.hdr !== undefined ? { videoRange: video.picture.hdr.transfer } : {}),
   };
@@ -182,7 +181,7 @@ export async function publish(o: PublishOptions): Promise<Published> {
     const mv = plan.multivariant;
     multivariantText = renderMultivariantPlaylist({
       restored,
-      sourceText: mv.text,
+      source: mv.playlist,
       mapUri: (uri) => {
         const mapped = copy.uriMap.get(uri);
         if (mapped === undefined) throw new SwiftvrError('internal', `no output URI for source URI ${uri}`);
@@ -195,13 +194,12 @@ export async function publish(o: PublishOptions): Promise<Published> {
       staged.map((s) => ({ bytes: s.sourceBytes, duration: s.ref.duration })),
       plan.media.targetDuration,
     );
-    const audio = first.encoded.codecs.split(',').slice(1);
     const listed: ListedVariant = {
       uri: copy.uriMap.get(plan.media.uri)!,
       bandwidth: sourceBw.peak,
       averageBandwidth: sourceBw.average,
       resolution: { width: video.width, height: video.height },
-      ...(first.sourceVideoCodec !== undefined ? { codecs: [first.sourceVideoCodec, ...audio].join(',') } : {}),
+      ...(first.sourceVideoCodec !== undefined ? { codecs: codecsAttribute({ video: first.sourceVideoCodec, audio: first.encoded.codecs.audio }) } : {}),
       frameRate,
       ...(video.picture.hdr !== undefined ? { videoRange: video.picture.hdr.transfer } : {}),
     };

@@ -5,7 +5,7 @@ import { segmentMetricsLine, type SegmentMetrics } from '../../src/cloud/metrics
 
 const m: SegmentMetrics = {
   job: 'show/index', sn: 7, frames: 20, fps: 12.3456, processingSeconds: 1.62, queueWaitSeconds: 0.25, lagSeconds: 3.5,
-  bytes: 1000, duration: 2, codecs: 'avc1.64001f', width: 640, height: 360, frameRate: { num: 25, den: 1 }, fallback: false, attempt: 1, worker: 'w',
+  bytes: 1000, duration: 2, codecs: { video: 'avc1.64001f', audio: [] }, width: 640, height: 360, frameRate: { num: 25, den: 1 }, fallback: false, attempt: 1, worker: 'w',
   at: '2026-01-01T00:00:00.000Z',
 };
 

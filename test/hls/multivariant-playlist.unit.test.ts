@@ -53,13 +53,17 @@ describe('4.3.4.2 EXT-X-STREAM-INF: the upscaled variant', () => {
     bandwidth: 2_400_123,
     averageBandwidth: 2_000_001,
     resolution: { width: 2560, height: 1440 },
-    codecs: restoredCodecs(avc1Codec('High', 50), 'avc1.64001e,mp4a.40.2'),
+    codecs: restoredCodecs({ video: avc1Codec('High', 50), audio: [] }, 'avc1.64001e,mp4a.40.2'),
     frameRate: 30000 / 1001,
   };
   const mapUri = (u: string): string => `../src/${u}`;
 
   it('lists the source variants and renditions (URIs mapped) plus the new one with BANDWIDTH, AVERAGE-BANDWIDTH, RESOLUTION, CODECS, FRAME-RATE and the same AUDIO group', () => {
-    const text = renderMultivariantPlaylist({ sourceText: SOURCE_MULTIVARIANT, mapUri, basedOn: 'v360/media.m3u8', restored });
+    const source = strictParse(SOURCE_MULTIVARIANT) as MasterPlaylist;
+    const before = JSON.stringify(source);
+    const text = renderMultivariantPlaylist({ source, mapUri, basedOn: 'v360/media.m3u8', restored });
+    // The plan's parsed playlist is read, never changed (it is parsed once and shared).
+    expect(JSON.stringify(source)).toBe(before);
     const parsed = strictParse(text) as MasterPlaylist;
     const variants = parsed.variants.filter((v) => !v.isIFrameOnly);
     expect(variants.map((v) => v.uri)).toEqual(['../src/v360/media.m3u8', '../src/v180/media.m3u8', 'restored/media.m3u8']);
@@ -102,10 +106,10 @@ describe('4.3.4.2 EXT-X-STREAM-INF: the upscaled variant', () => {
     const plan = await readSourcePlan(path.join(FIXTURES, 'ts/index.m3u8'));
     const outDir = path.join(FIXTURES, '..', '..', '..', 'out', 'x');
     const text = renderMultivariantPlaylist({
-      sourceText: plan.multivariant?.text ?? '',
+      source: plan.multivariant!.playlist,
       mapUri: (u) => outputUriFor({ kind: 'file', path: path.join(FIXTURES, 'ts', u) }, outDir),
       basedOn: plan.chosen?.uri,
-      restored: { ...restored, codecs: restoredCodecs(avc1Codec('High', 30), plan.chosen?.codecs) },
+      restored: { ...restored, codecs: restoredCodecs({ video: avc1Codec('High', 30), audio: [] }, plan.chosen?.codecs) },
     });
     const parsed = strictParse(text) as MasterPlaylist;
     expect(parsed.variants.map((v) => v.uri)).toEqual([

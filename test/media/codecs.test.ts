@@ -1,4 +1,5 @@
 // RFC 6381 codec strings read from the bytes, checked against what ffprobe says of the stream.
+import { codecsAttribute } from '../../src/types.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -78,9 +79,12 @@ describe('CODECS (RFC 6381)', () => {
     expect(avc1Codec('High', 40)).toBe('avc1.640028');
     expect(avc1Codec('Main', 31)).toBe('avc1.4d001f');
     expect(avc1Codec('Constrained Baseline', 30)).toBe('avc1.42c01e');
-    expect(restoredCodecs('avc1.640028', 'avc1.4d401f,mp4a.40.2')).toBe('avc1.640028,mp4a.40.2');
-    expect(restoredCodecs('avc1.640028', 'hvc1.1.6.L93.B0, ec-3')).toBe('avc1.640028,ec-3');
-    expect(restoredCodecs('avc1.640028')).toBe('avc1.640028');
+    const encoded = { video: 'avc1.640028', audio: ['mp4a.40.5'] };
+    // The source variant's CODECS name its audio (any order, spaces allowed); without them the segment's own.
+    expect(restoredCodecs(encoded, 'avc1.4d401f,mp4a.40.2')).toEqual({ video: 'avc1.640028', audio: ['mp4a.40.2'] });
+    expect(restoredCodecs(encoded, 'ec-3, hvc1.1.6.L93.B0')).toEqual({ video: 'avc1.640028', audio: ['ec-3'] });
+    expect(restoredCodecs(encoded)).toEqual(encoded);
+    expect(codecsAttribute({ video: 'avc1.640028', audio: ['mp4a.40.2', 'ec-3'] })).toBe('avc1.640028,mp4a.40.2,ec-3');
     expect(() => avc1Codec('Unknown', 40)).toThrow('H.264 profile "Unknown" is not one avc1Codec knows');
   });
 });

@@ -108,7 +108,8 @@ describe('encoder choice and sources without audio', () => {
     expect(out.encoder).toBe((await nvencAvailable()) ? 'h264_nvenc' : 'libx264');
     expect(out.frames).toBe(25);
     // No audio in, no audio out: the codecs list only the video.
-    expect(out.codecs).toMatch(/^avc1\.[0-9a-f]{6}$/);
+    expect(out.codecs.video).toMatch(/^avc1\.[0-9a-f]{6}$/);
+    expect(out.codecs.audio).toEqual([]);
     const facts = await videoFacts(out.path);
     expect([facts.frames, facts.firstKey]).toEqual([25, true]);
   });

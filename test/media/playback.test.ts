@@ -2,6 +2,7 @@
 // What a viewer's player does with the restored segments: hls.js in Chromium plays a
 // multivariant stream of the source and the restored rendition, switches from one to the other
 // mid-play, and places every segment of both at the same time (video and audio).
+import { codecsAttribute } from '../../src/types.js';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,7 +96,7 @@ describe.skipIf(skipWithoutChromium).each(['ts', 'fmp4'] as const)('%s restored 
       path.join(dir, 'restored.m3u8'),
       source.replace(`${container}-init.mp4`, 'r-init.mp4').replace(new RegExp(`${container}-(\\d+)\\.${ext}`, 'g'), `r-$1.${ext}`),
     );
-    const codecs = (i: number): string => encoded[i]!.codecs;
+    const codecs = (i: number): string => codecsAttribute(encoded[i]!.codecs);
     await writeFile(
       path.join(dir, 'index.m3u8'),
       ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS',

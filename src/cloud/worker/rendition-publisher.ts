@@ -16,7 +16,7 @@ const PLAYLIST = 'application/vnd.apple.mpegurl';
 
 /** What the multivariant says about the restored variant, read from a restored segment (never guessed). */
 export const restoredFactsSchema = z.object({
-  codecs: z.string().min(1),
+  codecs: z.object({ video: z.string().min(1), audio: z.array(z.string().min(1)).readonly() }),
   width: z.number().int().min(2),
   height: z.number().int().min(2),
   frameRate: z.object({ num: z.number().int().min(1), den: z.number().int().min(1) }),
@@ -126,7 +126,7 @@ export class RenditionPublisher {
     const outDir = path.posix.dirname(layout.multivariant);
     const sourceDir = path.posix.dirname(record.multivariantKey);
     const text = renderMultivariantPlaylist({
-      sourceText: plan.multivariant.text,
+      source: plan.multivariant.playlist,
       mapUri: (uri) => path.posix.relative(outDir, path.posix.join(sourceDir, uri)),
       basedOn: chosen.uri,
       restored: {
