@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { ExecutionProvider, ReportMode } from '../types.js';
 import { SwiftvrError, usageError } from '../errors.js';
 import { restore } from '../pipeline/restore.js';
-import type { EncoderChoice } from '../pipeline/segment.js';
+import type { EncoderChoice } from '../pipeline/segment-step.js';
 import { DEFAULT_CRF } from '../media/encoder.js';
 import { createProgressReporter } from '../report/progress.js';
 import { jsonLinesSink } from '../events/job-events.js';

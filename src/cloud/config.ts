@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { SwiftvrError } from '../errors.js';
 import { sidecarPath } from '../inference/model-contract.js';
 import type { ExecutionProvider } from '../types.js';
-import type { EncoderChoice } from '../pipeline/segment.js';
+import type { EncoderChoice } from '../pipeline/segment-step.js';
 import type { JobMessage } from './jobs.js';
 import { FsObjectStore } from './object-store/fs-object-store.js';
 import type { ObjectStore } from './object-store/object-store.js';

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { badInput, SwiftvrError } from '../errors.js';
 import type { ContainerKind } from '../types.js';
 import { jobEstimateSchema } from '../estimate/estimate.js';
+import { outputInitName, outputSegmentName } from '../hls/output-names.js';
 import { joinKey } from './object-store/object-store.js';
 
 // Every message and record read back from the queue or the store is untrusted: parsed by these
@@ -162,11 +163,11 @@ export class JobLayout {
     return joinKey(this.root, 'report.csv');
   }
   segment(sn: number, container: ContainerKind): string {
-    return joinKey(this.root, 'restored', `seg_${pad(sn)}.${container === 'ts' ? 'ts' : 'm4s'}`);
+    return joinKey(this.root, 'restored', outputSegmentName(sn, container));
   }
   /** fMP4 output init section: one per discontinuity sequence (the picture size may change there). */
   init(discontinuitySequence: number): string {
-    return joinKey(this.root, 'restored', discontinuitySequence === 0 ? 'init.mp4' : `init_${discontinuitySequence}.mp4`);
+    return joinKey(this.root, 'restored', outputInitName(discontinuitySequence));
   }
   checkpoint(sn: number): string {
     return joinKey(this.root, 'state', `${pad(sn)}.bin`);

@@ -9,17 +9,16 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
-  SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { SwiftvrError } from '../errors.js';
 import { frameLimitFor } from '../media/frame-limit.js';
-import { prepareSegment } from '../pipeline/segment.js';
+import { prepareSegment, readSegment } from '../pipeline/segment-input.js';
 import { parseJobMessage, type JobMessage, type SegmentMessage } from './jobs.js';
 import type { ObjectStore } from './object-store/object-store.js';
 import type { SqsQueue } from './queue/sqs-queue.js';
-import { readSegmentInput, readStoredPlan } from './source.js';
+import { readStoredPlan, storeSource } from './source.js';
 
 export interface RedriveOptions {
   readonly sqs: SQSClient;
@@ -65,12 +64,7 @@ async function decodesWhole(store: ObjectStore, m: SegmentMessage, signal?: Abor
   const dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-redrive-'));
   const abort = signal ?? new AbortController().signal;
   try {
-    const prev = m.prev;
-    const contiguous = prev !== undefined && !m.segment.discontinuity && prev.mapKey === m.segment.mapKey;
-    const input = {
-      ...(await readSegmentInput(store, m.segment, m.stream.container, abort)),
-      ...(contiguous ? { previous: async () => ({ bytes: (await readSegmentInput(store, prev, m.stream.container, abort)).bytes }) } : {}),
-    };
+    const input = await readSegment(storeSource(store, m.stream.container), m.segment, m.prev, abort);
     const prepared = await prepareSegment(input, { workDir: dir, limit: frameLimitFor('cuda'), ...(signal ? { signal } : {}) });
     try {
       for await (const _ of prepared.frames) {

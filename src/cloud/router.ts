@@ -5,7 +5,7 @@
 // playlist that lists it, so the playlist event is the one that knows sn, duration and order.
 
 import { isSwiftvrError } from '../errors.js';
-import { jobEvent, type EventSink } from '../events/job-events.js';
+import type { EventSink } from '../events/job-events.js';
 import { parseRendition } from '../hls/rendition-playlist.js';
 import {
   dedupOf,
@@ -14,13 +14,12 @@ import {
   jobIdOf,
   segmentMessages,
   type JobMessage,
-  type JobRecord,
   type StreamSpec,
 } from './jobs.js';
-import { bytesToText, isPreconditionFailed, joinKey, type ObjectStore } from './object-store/object-store.js';
+import { bytesToText, joinKey, type ObjectStore } from './object-store/object-store.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { mediaKeyOf, readStoredPlan, segmentSpecOf } from './source.js';
-import { indexJob } from './progress.js';
+import { JobRecords } from './worker/job-records.js';
 
 /** The parts of an EventBridge S3 "Object Created" event the router reads. */
 export interface ObjectCreatedEvent {
@@ -69,31 +68,9 @@ export async function routeObjectCreated(event: ObjectCreatedEvent, deps: Router
   const stream: StreamSpec = { job, mediaKey: mediaKeyOf(plan, store), container: media.container, targetDuration: media.targetDuration, mode };
   const specs = media.segments.map((s) => segmentSpecOf(s, store));
   const layout = new JobLayout(deps.outputPrefix, job);
-  const record: JobRecord = {
-    job,
-    sourceKey: key,
-    mediaKey: stream.mediaKey,
-    container: stream.container,
-    targetDuration: stream.targetDuration,
-    mode,
-    shards: 1,
-    ...(mode === 'vod' ? { segments: specs } : {}),
-    createdAt: new Date().toISOString(),
-  };
-  const created = await store.put(layout.record, JSON.stringify(record, null, 2), { condition: { ifNoneMatch: '*' }, contentType: 'application/json' }).then(
-    () => true,
-    (e: unknown) => {
-      if (!isPreconditionFailed(e)) throw e;
-      return false;
-    },
-  );
-  await indexJob(store, deps.outputPrefix, { job, mode, source: key, createdAt: record.createdAt });
-  if (created) {
-    await deps.events?.publish(jobEvent('SUBMITTED', job, {
-      input: key, mode, segments: mode === 'vod' ? specs.length : null,
-      durationSeconds: mode === 'vod' ? Math.round(specs.reduce((t, s) => t + s.duration, 0) * 1000) / 1000 : null,
-    }));
-  }
+  // The job record, its index entry and its SUBMITTED event, as a worker writes them (once).
+  await new JobRecords(store, deps.outputPrefix, deps.sourcePrefix, 'router', () => undefined, deps.events)
+    .write(plan, key, stream, 1, mode === 'vod' ? specs : undefined);
 
   // Skip what the rendition already lists; re-sent ones are dropped by FIFO deduplication
   // (5 minutes) and, after that, skipped by the worker (deterministic output keys).

@@ -5,7 +5,7 @@
 import { SwiftvrError, badInput } from '../errors.js';
 import { readSourcePlan } from '../hls/playlist-reader.js';
 import type { LoadOptions, Loader } from '../hls/resource-loader.js';
-import type { SegmentInput } from '../pipeline/segment.js';
+import type { SegmentInput, SegmentSource } from '../pipeline/segment-input.js';
 import type { ContainerKind, ResourceLocation, SegmentRef, SourcePlan } from '../types.js';
 import type { SegmentSpec } from './jobs.js';
 import type { ObjectStore } from './object-store/object-store.js';
@@ -54,15 +54,20 @@ export function segmentSpecOf(s: SegmentRef, store: ObjectStore): SegmentSpec {
 /** The media playlist's key: the chosen variant's, or the input's own. */
 export const mediaKeyOf = (plan: SourcePlan, store: ObjectStore): string => keyOf(plan.media.location, store);
 
-/** A source segment's bytes (and its init section) from the store, as the pipeline takes them. */
-export async function readSegmentInput(store: ObjectStore, s: SegmentSpec, container: ContainerKind, signal: AbortSignal): Promise<SegmentInput> {
-  const get = async (key: string, range?: SegmentSpec['byteRange']): Promise<Uint8Array> => {
-    const got = await store.get(key, { signal, ...(range === undefined ? {} : { range }) });
-    if (got === undefined) {
-      throw new SwiftvrError('bad-input', `source object ${store.name}/${key} does not exist`, { context: { sn: s.sn, uri: key } });
-    }
-    return got.body;
+/** The cloud source of a stream's segments: their bytes (and init sections) from the object store. */
+export function storeSource(store: ObjectStore, container: ContainerKind): SegmentSource<SegmentSpec> {
+  return {
+    initOf: (s) => s.mapKey ?? '',
+    async read(s, signal): Promise<SegmentInput> {
+      const get = async (key: string, range?: SegmentSpec['byteRange']): Promise<Uint8Array> => {
+        const got = await store.get(key, { signal, ...(range === undefined ? {} : { range }) });
+        if (got === undefined) {
+          throw new SwiftvrError('bad-input', `source object ${store.name}/${key} does not exist`, { context: { sn: s.sn, uri: key, stage: 'load' } });
+        }
+        return got.body;
+      };
+      const [bytes, initBytes] = await Promise.all([get(s.key, s.byteRange), s.mapKey === undefined ? undefined : get(s.mapKey)]);
+      return { sn: s.sn, uri: s.key, container, bytes, duration: s.duration, ...(initBytes === undefined ? {} : { initBytes }) };
+    },
   };
-  const [bytes, initBytes] = await Promise.all([get(s.key, s.byteRange), s.mapKey === undefined ? undefined : get(s.mapKey)]);
-  return { sn: s.sn, uri: s.key, container, bytes, duration: s.duration, ...(initBytes === undefined ? {} : { initBytes }) };
 }

@@ -5,9 +5,8 @@ import { codecsAttribute, type Codecs } from '../types.js';
 import HLS from 'hls-parser';
 import type { MasterPlaylist, Rendition, Variant } from 'hls-parser/types.js';
 
-import { SwiftvrError, badInput } from '../errors.js';
+import { SwiftvrError } from '../errors.js';
 import type { Resolution } from '../types.js';
-import { parseStrict } from './hls-parse.js';
 
 const { MasterPlaylist: MasterPlaylistClass, Variant: VariantClass } = HLS.types;
 

@@ -4,8 +4,6 @@
 // A reader never sees a playlist that lists a segment not yet written.
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import HLS from 'hls-parser';
-import type { MasterPlaylist } from 'hls-parser/types.js';
 import { codecsAttribute, type ResourceLocation, type SourcePlan } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { parseMediaPlaylistText } from '../hls/playlist-reader.js';
@@ -13,14 +11,14 @@ import { outputUriFor, resolveUri } from '../hls/uri-policy.js';
 import { measureBandwidth } from '../hls/bandwidth.js';
 import { renderMultivariantPlaylist, type ListedVariant } from '../hls/multivariant-playlist.js';
 import { renderRendition, restoredEntries, vodRendition } from '../hls/rendition-playlist.js';
-import { restoredCodecs } from '../media/codecs.js';
+import { restoredCodecs } from '../media/codec-strings.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { writeComparePage } from '../report/compare-page.js';
 import { estimateCheck, qualityReport, REPORT_CSV, REPORT_JSON, reportCsv, type QualityReport } from '../report/quality-report.js';
 import type { JobEstimate } from '../estimate/estimate.js';
 import { LOCAL } from '../estimate/tables.js';
 import type { PreparedInput } from './input.js';
-import type { StagedSegment } from './segments.js';
+import type { StagedSegment } from './restore-loop.js';
 
 export interface PublishOptions {
   readonly plan: SourcePlan;

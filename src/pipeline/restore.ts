@@ -16,14 +16,14 @@ import { readSourcePlan } from '../hls/playlist-reader.js';
 import type { ProgressReporter } from '../report/progress.js';
 import { jobEvent, noEvents, ProgressEvents, segmentSummary, type EventSink } from '../events/job-events.js';
 import { prepareInput } from './input.js';
-import { restoreSegments, type StagedSegment } from './segments.js';
+import { restoreSegments, type StagedSegment } from './restore-loop.js';
 import { estimateJob, type JobEstimate } from '../estimate/estimate.js';
 import { factsOfPlan } from '../estimate/input-facts.js';
 import { measuredTable, priceTable } from '../estimate/tables.js';
 import { readModelContract } from '../inference/model-contract.js';
 import { DEFAULT_CRF } from '../media/encoder.js';
 import { publish } from './publish.js';
-import type { EncoderChoice } from './segment.js';
+import type { EncoderChoice } from './segment-step.js';
 
 export interface RestoreOptions {
   /** HLS playlist path or URL, or a plain video file. */

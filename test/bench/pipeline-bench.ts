@@ -21,7 +21,7 @@ import { readSourcePlan } from '../../src/hls/playlist-reader.js';
 import { createSegmentEncoder } from '../../src/media/encoder.js';
 import { BoundedQueue, pump } from '../../src/pipeline/bounded-queue.js';
 import { restore } from '../../src/pipeline/restore.js';
-import { prepareSegment, type PreparedSegment, type SegmentInput } from '../../src/pipeline/segment.js';
+import { prepareSegment, type PreparedSegment, type SegmentInput } from '../../src/pipeline/segment-input.js';
 import { frameLimitFor } from '../../src/media/frame-limit.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

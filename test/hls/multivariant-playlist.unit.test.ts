@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { readSourcePlan } from '../../src/hls/playlist-reader.js';
 import { renderMultivariantPlaylist } from '../../src/hls/multivariant-playlist.js';
 import { outputUriFor } from '../../src/hls/uri-policy.js';
-import { avc1Codec, restoredCodecs } from '../../src/media/codecs.js';
+import { avc1Codec, restoredCodecs } from '../../src/media/codec-strings.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hls/', import.meta.url));
 

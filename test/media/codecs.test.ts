@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { audioCodecString, avc1Codec, avcCodecFromInit, avcCodecFromTs, restoredCodecs } from '../../src/media/codecs.js';
+import { audioCodecString, avc1Codec, avcCodecFromInit, avcCodecFromTs, restoredCodecs } from '../../src/media/codec-strings.js';
 import { topLevelBoxes } from '../../src/media/iso-bmff.js';
 import { ffmpeg, ffprobeJson, makeHls, removeTempDirs, tempDir } from './media-fixtures.js';
 import type { HlsFixture } from './media-fixtures.js';

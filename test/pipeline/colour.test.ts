@@ -136,13 +136,13 @@ describe('colour-exact pipeline', () => {
     const out = await restored(join(dir, 'in.m3u8'));
     const outDir = out.replace(/index\.m3u8$/, '');
     const src = channelMeans(await playerRgb(firstSegment(dir, 's0.ts'), w, h), w, h);
-    const dst = channelMeans(await playerRgb(firstSegment(outDir, 'seg_0.ts'), 2 * w, 2 * h), 2 * w, 2 * h);
+    const dst = channelMeans(await playerRgb(firstSegment(outDir, 'seg_000000.ts'), 2 * w, 2 * h), 2 * w, 2 * h);
     expect(dst.length).toBe(src.length);
     let total = 0;
     for (let f = 0; f < src.length; f++) for (let c = 0; c < 3; c++) total += Math.abs(src[f]![c]! - dst[f]![c]!);
     expect(total / (src.length * 3)).toBeLessThan(1);
     // The restored stream says what the source says (or the documented default, written out).
-    const outTags = await tagsOf(firstSegment(outDir, 'seg_0.ts'));
+    const outTags = await tagsOf(firstSegment(outDir, 'seg_000000.ts'));
     expect(outTags.color_space).toBe(matrix);
     expect(outTags.color_range ?? 'tv').toBe(range);
   });

@@ -40,13 +40,13 @@ describe('restore() with --fallback-plain', () => {
     expect(results.map((r) => r.fallback)).toEqual([undefined, 'restore failed: inference failed: out of memory (injected)', undefined]);
     // Same timeline as the source, like any restored segment.
     const src = await segmentFacts(join(FIXTURES, 'ts/96x64/seg_001.ts'));
-    const got = await segmentFacts(join(out, 'x2/seg_1.ts'));
+    const got = await segmentFacts(join(out, 'x2/seg_000001.ts'));
     expect([got.videoFrames, got.startPts, got.firstFrameKey, got.width, got.height]).toEqual([src.videoFrames, src.startPts, true, 192, 128]);
     expect(got.audioPacketHashes).toEqual(src.audioPacketHashes);
     // It is ffmpeg's plain bicubic upscale (the fixture model is bicubic too: the rest matches it closely).
     const plain = join(await temp(), 'plain.ts');
     await run('ffmpeg', ['-v', 'error', '-i', join(FIXTURES, 'ts/96x64/seg_001.ts'), '-vf', 'scale=192:128:flags=bicubic', '-c:v', 'libx264', '-qp', '0', plain]);
-    expect(await lumaPsnr(join(out, 'x2/seg_1.ts'), plain)).toBeGreaterThan(35);
+    expect(await lumaPsnr(join(out, 'x2/seg_000001.ts'), plain)).toBeGreaterThan(35);
   });
 
   it('without the flag the failure fails the job and nothing is published', async () => {

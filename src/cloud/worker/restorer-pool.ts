@@ -5,10 +5,10 @@ import path from 'node:path';
 import { SwiftvrError } from '../../errors.js';
 import type { Restorer } from '../../inference/restorer.js';
 import { frameLimitFor, type FrameLimit } from '../../media/frame-limit.js';
-import { warmOn } from '../../pipeline/segment.js';
+import { warmOn } from '../../pipeline/segment-step.js';
 import type { JobLayout, SegmentMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';
-import { readSegmentInput } from '../source.js';
+import { storeSource } from '../source.js';
 import type { WorkerLog } from './worker-events.js';
 
 export interface Slot {
@@ -102,7 +102,7 @@ export class RestorerPool {
       }
     }
     try {
-      const input = await readSegmentInput(this.store, m.prev, m.stream.container, signal);
+      const input = await storeSource(this.store, m.stream.container).read(m.prev, signal);
       const dir = await mkdtemp(path.join(this.workDir, 'warm-'));
       try {
         await warmOn(input, slot.restorer, { workDir: dir, signal, ...(warmTail === undefined ? {} : { tailFrames: warmTail }) });

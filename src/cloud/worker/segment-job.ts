@@ -4,13 +4,14 @@
 // A redelivered message whose segment and checkpoint exist skips straight to publishing.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isSwiftvrError, reasonOf, SwiftvrError, withContext } from '../../errors.js';
-import { plainUpscaleSegment, restoreSegment } from '../../pipeline/segment.js';
+import { SwiftvrError, withContext } from '../../errors.js';
+import { segmentStep } from '../../pipeline/segment-step.js';
+import { readSegment } from '../../pipeline/segment-input.js';
 import { checkS3Key, policyForInput } from '../../hls/uri-policy.js';
 import { JobLayout, STATE_TAG, type SegmentMessage, type SegmentSpec } from '../jobs.js';
 import { segmentMetricsLine, type SegmentMetrics } from '../metrics.js';
 import { putOnce } from '../object-store/object-store.js';
-import { readSegmentInput } from '../source.js';
+import { storeSource } from '../source.js';
 import { segmentSummary } from '../../events/job-events.js';
 import { countSegment } from '../progress.js';
 import { jobComplete, segmentProgressed } from './job-events.js';
@@ -74,79 +75,58 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
   const slot = ctx.pool.take(job, sn);
   const dir = await mkdtemp(path.join(ctx.workDir, 'seg-'));
   try {
-    const prev = m.prev;
-    // An open-GOP segment decodes after the one before it (no discontinuity between, same init).
-    const contiguous = prev !== undefined && !m.segment.discontinuity && prev.mapKey === m.segment.mapKey;
-    const input = {
-      ...(await readSegmentInput(store, m.segment, m.stream.container, t.signal)),
-      ...(contiguous ? { previous: async () => ({ bytes: (await readSegmentInput(store, prev, m.stream.container, t.signal)).bytes }) } : {}),
-    };
+    const input = await readSegment(storeSource(store, m.stream.container), m.segment, m.prev, t.signal);
     const outPath = path.join(dir, `out.${m.stream.container === 'ts' ? 'ts' : 'm4s'}`);
     const initOutPath = m.stream.container === 'fmp4' ? path.join(dir, 'init.mp4') : undefined;
     const output = { outPath, encoder: ctx.o.encoder, ...(initOutPath ? { initOutPath } : {}) };
+    // Live: would the restore (and a warm-up when the slot's state is elsewhere) still be listed in time?
     const deadline = deadlineOf(ctx, m, t);
-    let done: Awaited<ReturnType<typeof restoreSegment>> | undefined;
-    let fallback: string | undefined;
-    let timeoutMs: number | undefined;
-    if (deadline !== undefined) {
-      // Would the restore (and a warm-up when the slot's state is elsewhere) still be listed in time?
-      const go = liveGo({
-        now: ctx.clock.now(),
-        deadline,
-        warmSeconds: !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.warmSeconds(ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration)) : 0,
-        restoreSeconds: ctx.pace.restoreSeconds(m.segment.duration),
-        plainSeconds: ctx.pace.plainSeconds(m.segment.duration),
-      });
-      if (go.restore) timeoutMs = go.timeoutMs;
-      else {
-        fallback = go.reason;
-        ctx.pace.skipped();
-      }
-    }
-    if (fallback === undefined) {
-      // The restore gets until the deadline, less what the plain upscale would need if it is late.
-      const late = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
-      const signal = late === undefined ? t.signal : AbortSignal.any([t.signal, late]);
-      const t0 = performance.now();
-      let restoreStart: number | undefined;
-      try {
-        // Live warms on the previous segment's last chunk only: the state is the last frame's.
-        const state = await ctx.pool.prepare(slot, m, layout, signal, deadline === undefined ? undefined : slot.restorer.chunkFrames);
-        restoreStart = performance.now();
-        if (state === 'warmed') ctx.pace.warmed((restoreStart - t0) / 1000);
-        done = await restoreSegment(input, slot.restorer, output, { workDir: dir, signal });
-        ctx.pace.restored(m.segment.duration, (performance.now() - restoreStart) / 1000, done.result.frames);
-      } catch (e) {
-        if (t.signal.aborted) throw e;
-        if (late?.aborted === true) {
-          const now = performance.now();
-          // Stopped in the restore: restoring is at least this slow; in the warm-up: warming is.
-          if (restoreStart !== undefined) ctx.pace.restoreStopped(m.segment.duration, (now - restoreStart) / 1000);
-          else ctx.pace.warmed((now - t0) / 1000);
-          fallback = `restoring did not finish by the deadline (${((now - t0) / 1000).toFixed(2)} s spent)`;
-        }
-        else if (deadline !== undefined && !(isSwiftvrError(e) && e.kind === 'bad-input')) {
-          fallback = `restore failed: ${reasonOf(e)}`;
-        }
-        else throw e;
-      }
+    const go = deadline === undefined ? undefined : liveGo({
+      now: ctx.clock.now(),
+      deadline,
+      warmSeconds: !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.warmSeconds(ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration)) : 0,
+      restoreSeconds: ctx.pace.restoreSeconds(m.segment.duration),
+      plainSeconds: ctx.pace.plainSeconds(m.segment.duration),
+    });
+    if (go?.restore === false) ctx.pace.skipped();
+    const step = await segmentStep(input, slot.restorer, output, {
+      workDir: dir,
+      signal: t.signal,
+      policy: {
+        // Live never waits for the model: a failed or late restore is published as a plain upscale,
+        // with the encoder's fastest preset so the fallback itself keeps within the budget.
+        plainOnFailure: deadline !== undefined,
+        quickPlain: deadline !== undefined,
+        ...(go === undefined ? {} : go.restore ? { timeoutMs: go.timeoutMs } : { skip: go.reason }),
+      },
+      state: {
+        // The previous segment's checkpoint, or a warm-up on its frames (live: its last chunk only,
+        // the state is the last frame's).
+        prepare: async (signal) => {
+          const t0 = performance.now();
+          const state = await ctx.pool.prepare(slot, m, layout, signal, deadline === undefined ? undefined : slot.restorer.chunkFrames);
+          if (state === 'warmed') ctx.pace.warmed((performance.now() - t0) / 1000);
+        },
+        // No checkpoint for a plain segment: the next one warms on this one's source.
+        restart: async () => ctx.pool.forget(slot),
+      },
+    }).done;
+    const fallback = step.fallback;
+    if (step.restoreSeconds !== undefined) ctx.pace.restored(m.segment.duration, step.restoreSeconds, step.result.frames);
+    // Stopped at the deadline: restoring (or warming) is at least this slow.
+    if (step.stopped !== undefined) {
+      if (step.stopped.inRestore) ctx.pace.restoreStopped(m.segment.duration, step.stopped.seconds);
+      else ctx.pace.warmed(step.stopped.seconds);
     }
     if (fallback !== undefined) {
-      // The state restarts: the next segment warms on this one's source (no checkpoint is written).
-      await ctx.pool.forget(slot);
-      const t0 = performance.now();
-      // Live: the encoder's fastest preset, so the fallback itself keeps within the budget.
-      done = await plainUpscaleSegment(input, ctx.pool.scale, fallback, { ...output, quick: deadline !== undefined }, {
-        workDir: dir, signal: t.signal, limit: ctx.pool.frameLimit,
-      });
-      const plainSeconds = (performance.now() - t0) / 1000;
-      ctx.pace.plain(m.segment.duration, plainSeconds, done.result.frames);
+      const plainSeconds = step.plainSeconds ?? 0;
+      ctx.pace.plain(m.segment.duration, plainSeconds, step.result.frames);
       ctx.log({ event: 'segment-fallback', job, sn, reason: fallback, plainSeconds: Math.round(plainSeconds * 1000) / 1000 });
       await store.put(layout.fallback(sn), JSON.stringify({ job, sn, reason: fallback, worker: ctx.workerId, at: new Date().toISOString() }), {
         contentType: 'application/json',
       });
     }
-    const { encoded, result, info } = done!;
+    const { encoded, result, info } = step;
     const body = new Uint8Array(await readFile(encoded.path));
     if (fallback === undefined) {
       // 1. checkpoint: deterministic for a given input state, so overwriting is harmless.

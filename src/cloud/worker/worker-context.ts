@@ -2,7 +2,7 @@
 // restorer pool and the rendition publisher.
 import type { EventSink } from '../../events/job-events.js';
 import type { Clock } from '../../util/clock.js';
-import type { EncoderChoice } from '../../pipeline/segment.js';
+import type { EncoderChoice } from '../../pipeline/segment-step.js';
 import type { Restorer } from '../../inference/restorer.js';
 import type { JobMessage } from '../jobs.js';
 import type { ObjectStore } from '../object-store/object-store.js';

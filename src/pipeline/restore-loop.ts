@@ -1,23 +1,16 @@
-// The per-segment loop of a local restore: segment i+1 is fetched, probed and decoding while
-// segment i is restored and encoded; the restorer (one carried state) takes segments in order.
+// The local restore loop: each segment through the segment step (segment-step.ts, the cloud
+// worker's too), segment i+1 fetched, probed and decoding while segment i is restored and encoded;
+// the restorer (one carried state) takes segments in order.
 import { linkedAbort } from '../util/abort.js';
 import { join } from 'node:path';
 import type { ByteRange, ResourceLocation, SegmentMediaInfo, SegmentRef, SegmentResult, SourcePlan } from '../types.js';
 import type { Restorer } from '../inference/restorer.js';
 import type { EncodedSegment } from '../media/encoder.js';
-import { videoCodecFromAnnexB, videoCodecFromInit, videoCodecFromTs } from '../media/codecs.js';
+import { videoCodecFromAnnexB, videoCodecFromInit, videoCodecFromTs } from '../media/codec-strings.js';
 import type { ProgressReporter } from '../report/progress.js';
-import { isSwiftvrError, reasonOf } from '../errors.js';
-import {
-  plainUpscaleSegment,
-  prepareSegment,
-  runSegment,
-  segmentError,
-  warmOn,
-  type EncoderChoice,
-  type PreparedSegment,
-  type SegmentInput,
-} from './segment.js';
+import { prepareSegment, readSegment, segmentError, type PreparedSegment, type SegmentInput, type SegmentSource } from './segment-input.js';
+import { segmentStep, warmOn, type EncoderChoice, type StepResult } from './segment-step.js';
+import { outputInitName, outputSegmentName } from '../hls/output-names.js';
 import { frameLimitFor } from '../media/frame-limit.js';
 import { droppedColourWarning } from '../media/colour.js';
 
@@ -54,57 +47,47 @@ export interface SegmentsOptions {
   readonly fileRotation?: number;
 }
 
-/** Output names: `seg_<sn>.ts|m4s`; one init section per discontinuity sequence (its size may change there). */
-export const segmentFileName = (ref: SegmentRef, container: 'ts' | 'fmp4'): string =>
-  `seg_${ref.sn}.${container === 'ts' ? 'ts' : 'm4s'}`;
-export const initFileName = (ref: SegmentRef): string =>
-  ref.discontinuitySequence === 0 ? 'init.mp4' : `init_${ref.discontinuitySequence}.mp4`;
-
 const rangeKey = (loc: ResourceLocation, r?: ByteRange): string =>
   `${JSON.stringify(loc)}@${r === undefined ? '' : `${r.offset}+${r.length}`}`;
+
+/** The local source of a plan's segments: files and http(s) through its source access, each init section read once. */
+export function planSource(plan: SourcePlan, fileRotation?: number): SegmentSource<SegmentRef> {
+  const inits = new Map<string, Promise<Uint8Array>>();
+  const initOf = (r: SegmentRef): string => (r.map === undefined ? '' : rangeKey(r.map.location, r.map.byteRange));
+  return {
+    initOf,
+    async read(ref, signal): Promise<SegmentInput> {
+      try {
+        const bytes = await plan.source.load(ref.location, { signal, ...(ref.byteRange ? { byteRange: ref.byteRange } : {}) });
+        let initBytes: Uint8Array | undefined;
+        const map = ref.map;
+        if (map !== undefined) {
+          let init = inits.get(initOf(ref));
+          if (init === undefined) {
+            init = plan.source.load(map.location, { signal, ...(map.byteRange ? { byteRange: map.byteRange } : {}) });
+            inits.set(initOf(ref), init);
+          }
+          initBytes = await init;
+        }
+        return {
+          sn: ref.sn, uri: ref.uri, container: plan.media.container, bytes, duration: ref.duration,
+          ...(initBytes ? { initBytes } : {}),
+          ...(fileRotation ? { fileRotation } : {}),
+        };
+      } catch (e) {
+        throw segmentError(ref, e, 'load');
+      }
+    },
+  };
+}
 
 export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Promise<StagedSegment[]> {
   const { media } = plan;
   const refs = media.segments;
-  const inits = new Map<string, Promise<Uint8Array>>();
+  const source = planSource(plan, o.fileRotation);
   o.progress.start({ segments: refs.length, durationSeconds: refs.reduce((s, r) => s + r.duration, 0) });
-
-  const load = async (ref: SegmentRef, signal: AbortSignal): Promise<SegmentInput> => {
-    try {
-      const bytes = await plan.source.load(ref.location, { signal, ...(ref.byteRange ? { byteRange: ref.byteRange } : {}) });
-      let initBytes: Uint8Array | undefined;
-      if (ref.map !== undefined) {
-        const key = rangeKey(ref.map.location, ref.map.byteRange);
-        let init = inits.get(key);
-        if (init === undefined) {
-          const map = ref.map;
-          init = plan.source.load(map.location, { signal, ...(map.byteRange ? { byteRange: map.byteRange } : {}) });
-          inits.set(key, init);
-        }
-        initBytes = await init;
-      }
-      return {
-        sn: ref.sn, uri: ref.uri, container: media.container, bytes, duration: ref.duration,
-        ...(initBytes ? { initBytes } : {}),
-        ...(o.fileRotation ? { fileRotation: o.fileRotation } : {}),
-      };
-    } catch (e) {
-      throw segmentError(ref, e, 'load');
-    }
-  };
-  const prepare = async (i: number, signal: AbortSignal): Promise<PreparedSegment> => {
-    const ref = refs[i]!;
-    const prev = refs[i - 1];
-    // An open-GOP segment decodes after the one before it (same stream: no discontinuity, same init).
-    const initOf = (r: SegmentRef): string => (r.map === undefined ? '' : rangeKey(r.map.location, r.map.byteRange));
-    const contiguous = prev !== undefined && !ref.discontinuity && initOf(prev) === initOf(ref);
-    const input = await load(ref, signal);
-    return prepareSegment(contiguous ? { ...input, previous: async () => ({ bytes: (await load(prev, signal)).bytes }) } : input, {
-      workDir: o.workDir,
-      signal,
-      limit: frameLimitFor(o.restorer.provider),
-    });
-  };
+  const prepare = async (i: number, signal: AbortSignal): Promise<PreparedSegment> =>
+    prepareSegment(await readSegment(source, refs[i]!, refs[i - 1], signal), { workDir: o.workDir, signal, limit: frameLimitFor(o.restorer.provider) });
 
   // Our own controller: one failing segment stops the decoders and encoders of the others.
   const { controller, signal } = linkedAbort(o.signal);
@@ -142,15 +125,15 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
       if (i === 0) o.progress.frameRate(prepared.info.video.frameRate.num / prepared.info.video.frameRate.den);
       const { bytes, initBytes } = prepared.input;
       const sourceCodec = initBytes !== undefined ? videoCodecFromInit(initBytes) : (videoCodecFromTs(bytes) ?? videoCodecFromAnnexB(bytes));
-      const file = segmentFileName(ref, media.container);
-      const initFile = media.container === 'fmp4' ? initFileName(ref) : undefined;
+      const file = outputSegmentName(ref.sn, media.container);
+      const initFile = media.container === 'fmp4' ? outputInitName(ref.discontinuitySequence) : undefined;
       const output = {
         outPath: join(o.stageDir, file),
         ...(initFile !== undefined ? { initOutPath: join(o.stageDir, initFile) } : {}),
         encoder: o.encoder,
         ...(o.quality !== undefined ? { quality: o.quality } : {}),
       };
-      const stage = ({ encoded, result }: { encoded: EncodedSegment; result: SegmentResult }): StagedSegment => ({
+      const stage = ({ encoded, result }: StepResult): StagedSegment => ({
         ref,
         file,
         ...(initFile !== undefined ? { initFile } : {}),
@@ -160,25 +143,29 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
         source: prepared.info,
         ...(sourceCodec !== undefined ? { sourceVideoCodec: sourceCodec } : {}),
       });
-      const running = runSegment(prepared, o.restorer, output, { signal, prefetched: true, onFrames: (n) => o.progress.frames(n) });
-      current = running.done.then(stage).finally(() => prepared.dispose());
+      const step = segmentStep(prepared.input, o.restorer, output, {
+        workDir: o.workDir,
+        signal,
+        prepared,
+        onFrames: (n) => o.progress.frames(n),
+        policy: { plainOnFailure: o.fallbackPlain === true },
+        state: {
+          // The next segment starts from a state warmed on this one's frames (from zeros if that fails too).
+          restart: async (input, s) => {
+            await o.restorer.reset();
+            await warmOn(input, o.restorer, { workDir: o.workDir, signal: s }).catch(() => o.restorer.reset());
+          },
+        },
+      });
       unowned = undefined;
+      current = step.done.then((r) => {
+        if (r.fallback !== undefined) o.progress.info(`segment sn=${ref.sn}: ${r.fallback}; publishing the plain upscale instead`);
+        return stage(r);
+      });
       current.catch(() => {});
-      // The restorer is free once this segment's frames are all restored; the previous
-      // segment's encode must be done before a third one starts (at most two encoders).
-      try {
-        await running.restored;
-      } catch (e) {
-        if (o.fallbackPlain !== true || signal.aborted || (isSwiftvrError(e) && e.kind === 'bad-input')) throw e;
-        await current.catch(() => {}); // its encoder stopped with the restore
-        const reason = `restore failed: ${reasonOf(e)}`;
-        o.progress.info(`segment sn=${ref.sn}: ${reason}; publishing the plain upscale instead`);
-        current = plainUpscaleSegment(prepared.input, o.restorer.scale, reason, output, { workDir: o.workDir, signal, limit: frameLimitFor(o.restorer.provider) }).then(stage);
-        current.catch(() => {});
-        // The next segment starts from a state warmed on this one's frames (from zeros if that fails too).
-        await o.restorer.reset();
-        await warmOn(prepared.input, o.restorer, { workDir: o.workDir, signal }).catch(() => o.restorer.reset());
-      }
+      // The restorer is free once this segment's frames are all restored (or its state restarted);
+      // the previous segment's encode must be done before a third one starts (at most two encoders).
+      await step.restored;
       if (pending !== undefined) accept(await pending);
       pending = current;
       current = undefined;
