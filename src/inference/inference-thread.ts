@@ -3,8 +3,9 @@
 import { parentPort } from 'node:worker_threads';
 import { SwiftvrError } from '../errors.js';
 import { threadCpuMs, type SegmentStats } from './frame-stats.js';
-import type { ThreadFailure, ThreadLog, ThreadOk, ThreadRequest } from './restorer.js';
-import { companionOpener, threadFailure, toWire } from './restorer.js';
+import type { ThreadFailure, ThreadLog, ThreadOk, ThreadRequest } from './thread-protocol.js';
+import { companionOpener } from './restorer.js';
+import { threadFailure, toWire } from './thread-protocol.js';
 import { ModelSession } from './session.js';
 import { StreamRestorer } from './stream-restorer.js';
 

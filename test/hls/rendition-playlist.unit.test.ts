@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 
 import { parseStrict } from '../../src/hls/hls-parse.js';
 import { readSourcePlan } from '../../src/hls/playlist-reader.js';
+import { appendLive } from '../../src/hls/live-window.js';
 import {
-  appendLive,
   parseRendition,
   renderRendition,
   restoredEntries,

@@ -2,7 +2,7 @@
 // cause (through the structured clone a MessagePort makes), so nothing downstream parses text.
 import { describe, expect, it } from 'vitest';
 import { SwiftvrError, reasonOf } from '../../src/errors.js';
-import { threadError, threadFailure } from '../../src/inference/restorer.js';
+import { threadError, threadFailure } from '../../src/inference/thread-protocol.js';
 
 describe('thread failures', () => {
   it('keep kind, code, retryable, context, reason and cause across the port', () => {
