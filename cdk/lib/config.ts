@@ -73,10 +73,7 @@ export const DEFAULT_CONFIG: SwiftvrConfig = Object.freeze({
 });
 
 /** CloudWatch Logs accepts only these retention periods. */
-const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-  3653,
-];
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 export const CONTEXT_PREFIX = 'swiftvr:';
 
@@ -160,7 +157,8 @@ type Raw = (key: string) => unknown;
 function eventBusKind(raw: Raw): 'stack' | 'default' | undefined {
   const v = str(raw, 'eventBus');
   if (v === undefined) return undefined;
-  if (v !== 'stack' && v !== 'default') throw badInput(`${CONTEXT_PREFIX}eventBus is '${v}'; it must be 'stack' (a bus of the stack's own) or 'default'`);
+  if (v !== 'stack' && v !== 'default')
+    throw badInput(`${CONTEXT_PREFIX}eventBus is '${v}'; it must be 'stack' (a bus of the stack's own) or 'default'`);
   return v;
 }
 
@@ -177,7 +175,11 @@ function list(raw: Raw, key: string): string[] | undefined {
   const v = raw(key);
   if (v === undefined || v === null) return undefined;
   if (Array.isArray(v) && v.every((e) => typeof e === 'string')) return v.map((e: string) => e.trim());
-  if (typeof v === 'string') return v.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
   throw badInput(`${CONTEXT_PREFIX}${key} is ${JSON.stringify(v)}; it must be a comma-separated string or a list of strings`);
 }
 

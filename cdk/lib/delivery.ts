@@ -56,7 +56,9 @@ export class Delivery extends Construct {
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
     if (props.outputPrefix === '') {
-      throw badInput('Delivery outputPrefix is empty; the restored output needs its own prefix (e.g. output/) so sources and checkpoints stay apart');
+      throw badInput(
+        'Delivery outputPrefix is empty; the restored output needs its own prefix (e.g. output/) so sources and checkpoints stay apart',
+      );
     }
     const playlistTtl = props.playlistTtl ?? Duration.seconds(1);
     const segmentTtl = props.segmentTtl ?? Duration.days(365);

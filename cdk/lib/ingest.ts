@@ -135,7 +135,8 @@ export class Ingest extends Construct {
         // which lags and lacks @aws-sdk/lib-storage.
         bundleAwsSDK: true,
         // CommonJS dependencies inside an ES module bundle still call require().
-        banner: "import { createRequire as __swiftvrCreateRequire } from 'node:module'; const require = __swiftvrCreateRequire(import.meta.url);",
+        banner:
+          "import { createRequire as __swiftvrCreateRequire } from 'node:module'; const require = __swiftvrCreateRequire(import.meta.url);",
       },
     });
     this.queue.grantSendMessages(this.router);

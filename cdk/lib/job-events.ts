@@ -23,9 +23,10 @@ export class JobEvents extends Construct {
 
   constructor(scope: Construct, id: string, props: JobEventsProps) {
     super(scope, id);
-    this.bus = props.bus === 'default'
-      ? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default')
-      : new events.EventBus(this, 'Bus', { description: 'SwiftVR job state changes (source swiftvr.jobs)' });
+    this.bus =
+      props.bus === 'default'
+        ? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default')
+        : new events.EventBus(this, 'Bus', { description: 'SwiftVR job state changes (source swiftvr.jobs)' });
     if (props.notifyEmail !== undefined) {
       this.notifications = new sns.Topic(this, 'Notifications', { displayName: 'SwiftVR jobs', enforceSSL: true });
       Validations.of(this.notifications).acknowledge({
@@ -38,12 +39,14 @@ export class JobEvents extends Construct {
         eventBus: this.bus,
         description: 'Mail each SwiftVR job that completed or failed',
         eventPattern: { source: [EVENT_SOURCE], detailType: [EVENT_DETAIL_TYPE], detail: { type: ['COMPLETE', 'ERROR'] } },
-        targets: [new targets.SnsTopic(this.notifications, {
-          message: events.RuleTargetInput.fromText(
-            `SwiftVR job ${events.EventField.fromPath('$.detail.job')}: ${events.EventField.fromPath('$.detail.type')} ` +
-              `${events.EventField.fromPath('$.detail.reason')} ${events.EventField.fromPath('$.detail.outputs.rendition')}`,
-          ),
-        })],
+        targets: [
+          new targets.SnsTopic(this.notifications, {
+            message: events.RuleTargetInput.fromText(
+              `SwiftVR job ${events.EventField.fromPath('$.detail.job')}: ${events.EventField.fromPath('$.detail.type')} ` +
+                `${events.EventField.fromPath('$.detail.reason')} ${events.EventField.fromPath('$.detail.outputs.rendition')}`,
+            ),
+          }),
+        ],
       });
     }
   }

@@ -138,10 +138,7 @@ export class Monitoring extends Construct {
           new cloudwatch.GraphWidget({
             title: 'Workers',
             width: 12,
-            left: [
-              insights('RunningTaskCount', 'running tasks'),
-              insights('DesiredTaskCount', 'desired tasks'),
-            ],
+            left: [insights('RunningTaskCount', 'running tasks'), insights('DesiredTaskCount', 'desired tasks')],
             right: [props.backlog],
           }),
         ],
@@ -158,8 +155,16 @@ export class Monitoring extends Construct {
             title: 'Failures',
             width: 12,
             left: [
-              props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum', label: 'dead-letter jobs' }),
-              props.routerFailureQueue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum', label: 'router failures' }),
+              props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                period: minute,
+                statistic: 'Maximum',
+                label: 'dead-letter jobs',
+              }),
+              props.routerFailureQueue.metricApproximateNumberOfMessagesVisible({
+                period: minute,
+                statistic: 'Maximum',
+                label: 'router failures',
+              }),
               props.router.metricErrors({ period: minute, label: 'router errors' }),
             ],
             right: [props.router.metricInvocations({ period: minute, label: 'router invocations' })],
@@ -176,10 +181,7 @@ export class Monitoring extends Construct {
           new cloudwatch.GraphWidget({
             title: 'Segments: waiting and live lag (s)',
             width: 12,
-            left: [
-              segmentMetric('QueueWaitSeconds', 'p90', 'queue wait p90'),
-              segmentMetric('LagSeconds', 'Maximum', 'live lag max'),
-            ],
+            left: [segmentMetric('QueueWaitSeconds', 'p90', 'queue wait p90'), segmentMetric('LagSeconds', 'Maximum', 'live lag max')],
             right: [segmentMetric('Frames', 'Sum', 'frames restored'), segmentMetric('Fallback', 'Average', 'plain-upscale share')],
           }),
         ],

@@ -108,7 +108,10 @@ export class SwiftvrStack extends Stack {
       value: `https://${this.delivery.distribution.distributionDomainName}${this.delivery.playbackBasePath}`,
     });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
-    new CfnOutput(this, 'JobEventBus', { description: 'EventBridge bus of the job events (docs/events.md)', value: this.jobEvents.bus.eventBusName });
+    new CfnOutput(this, 'JobEventBus', {
+      description: 'EventBridge bus of the job events (docs/events.md)',
+      value: this.jobEvents.bus.eventBusName,
+    });
     new CfnOutput(this, 'ClusterName', { value: this.workers.cluster.clusterName });
     new CfnOutput(this, 'ServiceName', { value: this.workers.service.serviceName });
   }

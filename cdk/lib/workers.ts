@@ -104,7 +104,11 @@ export class Workers extends Construct {
     this.vpc = network.vpc;
     this.securityGroup = network.securityGroup;
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
-    this.capacityProviderName = addGpuCapacity(this, this.cluster, network, props.capacity, { cpu: taskCpu, memoryMiB: taskMemoryMiB, maxTasks });
+    this.capacityProviderName = addGpuCapacity(this, this.cluster, network, props.capacity, {
+      cpu: taskCpu,
+      memoryMiB: taskMemoryMiB,
+      maxTasks,
+    });
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
 
     const worker = addWorkerService(this, {

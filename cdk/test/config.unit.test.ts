@@ -68,7 +68,9 @@ describe('deployment configuration from CDK context', () => {
     expect(errorOf({ 'swiftvr:capacity': 'fargate' })).toBe("swiftvr:capacity is 'fargate'; it must be 'managed-instances' or 'asg'");
     expect(errorOf({ 'swiftvr:maxTasks': '0' })).toBe('swiftvr:maxTasks is "0"; it must be an integer from 1 to 1000');
     expect(errorOf({ 'swiftvr:maxTasks': 'many' })).toContain('swiftvr:maxTasks is "many"');
-    expect(errorOf({ 'swiftvr:logRetentionDays': '10' })).toContain('swiftvr:logRetentionDays is 10; CloudWatch Logs accepts only 1, 3, 5, 7, 14');
+    expect(errorOf({ 'swiftvr:logRetentionDays': '10' })).toContain(
+      'swiftvr:logRetentionDays is 10; CloudWatch Logs accepts only 1, 3, 5, 7, 14',
+    );
     expect(errorOf({ 'swiftvr:taskCpu': '1000' })).toBe('swiftvr:taskCpu is 1000; it must be a multiple of 256 CPU units');
     expect(errorOf({ 'swiftvr:instanceType': 'big' })).toContain("instanceType 'big' is not an instance type");
     expect(errorOf({ 'swiftvr:instanceFamilies': 'g5,G6!' })).toContain("entry 'G6!' is not an instance family name");
@@ -80,7 +82,11 @@ describe('deployment configuration from CDK context', () => {
     expect(errorOf({ 'swiftvr:sourcePrefix': '../x' })).toContain('must be a relative key prefix');
     expect(errorOf({ 'swiftvr:alarmEmail': 'nobody' })).toContain("'nobody' is not an e-mail address");
     expect(errorOf({ 'swiftvr:maxFallbackShare': '1.5' })).toBe('swiftvr:maxFallbackShare is "1.5"; it must be a number from 0.01 to 0.99');
-    expect(errorOf({ 'swiftvr:eventBus': 'mine' })).toBe("swiftvr:eventBus is 'mine'; it must be 'stack' (a bus of the stack's own) or 'default'");
-    expect(errorOf({ 'swiftvr:liveLatencyBudgetSeconds': 'soon' })).toBe('swiftvr:liveLatencyBudgetSeconds is "soon"; it must be a number from 0.5 to 600');
+    expect(errorOf({ 'swiftvr:eventBus': 'mine' })).toBe(
+      "swiftvr:eventBus is 'mine'; it must be 'stack' (a bus of the stack's own) or 'default'",
+    );
+    expect(errorOf({ 'swiftvr:liveLatencyBudgetSeconds': 'soon' })).toBe(
+      'swiftvr:liveLatencyBudgetSeconds is "soon"; it must be a number from 0.5 to 600',
+    );
   });
 });

@@ -18,7 +18,10 @@ const instructions = dockerfile
   .map((l) => l.trim())
   .filter((l) => l !== '' && !l.startsWith('#'));
 const args = Object.fromEntries(
-  instructions.filter((l) => l.startsWith('ARG ')).map((l) => l.slice(4).split('=') as [string, string]).filter((kv) => kv.length === 2),
+  instructions
+    .filter((l) => l.startsWith('ARG '))
+    .map((l) => l.slice(4).split('=') as [string, string])
+    .filter((kv) => kv.length === 2),
 );
 const expand = (s: string): string => s.replace(/\$\{(\w+)\}/g, (_, k: string) => args[k] ?? `\${${k}}`);
 
@@ -53,7 +56,9 @@ describe('containers/Dockerfile', () => {
   });
 
   it('installs onnxruntime-node with its CUDA 12 provider, ffmpeg (pinned) and runs as a non-root user', () => {
-    expect(instructions.some((l) => l.startsWith('RUN ') && l.includes('ONNXRUNTIME_NODE_INSTALL=cuda12') && l.includes('npm ci'))).toBe(true);
+    expect(instructions.some((l) => l.startsWith('RUN ') && l.includes('ONNXRUNTIME_NODE_INSTALL=cuda12') && l.includes('npm ci'))).toBe(
+      true,
+    );
     expect(instructions.some((l) => l.startsWith('RUN ') && /apt-get install .*ffmpeg=\$\{FFMPEG_VERSION\}/.test(l))).toBe(true);
     expect(args.FFMPEG_VERSION).toMatch(/^\d+:\d/);
     const users = instructions.filter((l) => l.startsWith('USER '));
@@ -65,7 +70,9 @@ describe('containers/Dockerfile', () => {
     expect(instructions).toContain('ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]');
     expect(instructions).toContain('CMD ["worker"]');
     expect(instructions.find((l) => l.startsWith('HEALTHCHECK'))).toMatch(/CMD \["node", "\/app\/containers\/healthcheck\.mjs"\]$/);
-    const tsconfig = JSON.parse(readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } };
+    const tsconfig = JSON.parse(readFileSync(path.join(REPO_ROOT, 'tsconfig.json'), 'utf8')) as {
+      compilerOptions: { outDir: string; rootDir: string };
+    };
     expect([tsconfig.compilerOptions.outDir, tsconfig.compilerOptions.rootDir]).toEqual(['dist', '.']);
     expect(existsSync(path.join(REPO_ROOT, 'src', 'cli', 'main.ts'))).toBe(true);
     expect(readFileSync(path.join(REPO_ROOT, 'src', 'cli', 'cli.ts'), 'utf8')).toContain('worker');
@@ -75,8 +82,22 @@ describe('containers/Dockerfile', () => {
     const ignore = IgnoreStrategy.docker(REPO_ROOT, dockerIgnorePatterns());
     const sources = instructions
       .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1).filter((a) => !a.startsWith('--')));
-    expect(sources).toEqual(expect.arrayContaining(['src', 'models/swiftvr-x2.onnx', 'models/swiftvr-x2.json', 'models/swiftvr-x2-p10.onnx', 'models/swiftvr-x2-p10.json', 'containers/healthcheck.mjs']));
+      .flatMap((l) =>
+        l
+          .split(/\s+/)
+          .slice(1, -1)
+          .filter((a) => !a.startsWith('--')),
+      );
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        'src',
+        'models/swiftvr-x2.onnx',
+        'models/swiftvr-x2.json',
+        'models/swiftvr-x2-p10.onnx',
+        'models/swiftvr-x2-p10.json',
+        'containers/healthcheck.mjs',
+      ]),
+    );
     for (const s of sources) expect(ignore.ignores(path.join(REPO_ROOT, s)), s).toBe(false);
     for (const never of ['node_modules', '.venv', 'models/data', 'test', 'cdk', '.git']) {
       expect(ignore.ignores(path.join(REPO_ROOT, never)), never).toBe(true);

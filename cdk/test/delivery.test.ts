@@ -81,9 +81,9 @@ describe('Delivery', () => {
 
   it('refuses an empty output prefix, naming the rule', () => {
     const stack = new Stack(newApp(), 'NoPrefix');
-    expect(() => new Delivery(stack, 'Delivery', { outputBucket: new s3.Bucket(stack, 'B'), outputPrefix: '', sourcePrefix: 'input/' })).toThrow(
-      'Delivery outputPrefix is empty',
-    );
+    expect(
+      () => new Delivery(stack, 'Delivery', { outputBucket: new s3.Bucket(stack, 'B'), outputPrefix: '', sourcePrefix: 'input/' }),
+    ).toThrow('Delivery outputPrefix is empty');
   });
 
   it('answers CORS for web players on every behaviour', () => {
@@ -135,7 +135,9 @@ describe('Delivery', () => {
     for (const no of refused) expect(status(no), no).toBe(403);
     const d = config();
     for (const b of [d.DefaultCacheBehavior as Json, ...(d.CacheBehaviors as Json[])]) {
-      expect(b.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [expect.stringMatching(/MediaOnly/), 'FunctionARN'] } }]);
+      expect(b.FunctionAssociations).toEqual([
+        { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [expect.stringMatching(/MediaOnly/), 'FunctionARN'] } },
+      ]);
     }
   });
 
@@ -165,7 +167,8 @@ describe('Delivery', () => {
         const r = handler({ request: { uri: url.pathname } });
         if ('statusCode' in r) throw new Error(`${url.pathname}: ${String(r.statusCode)} from the viewer function`);
         const key = decodeURIComponent(`${originPath}${url.pathname}`).replace(/^\//, '');
-        if (!readable.some((p) => key.startsWith(p))) throw new Error(`${url.pathname}: key ${key} is denied to CloudFront by the bucket policy`);
+        if (!readable.some((p) => key.startsWith(p)))
+          throw new Error(`${url.pathname}: key ${key} is denied to CloudFront by the bucket policy`);
         const got = await store.get(key);
         if (got === undefined) throw new Error(`${url.pathname}: key ${key} does not exist (404)`);
         return got.body;

@@ -40,11 +40,11 @@ export function policyStatements(template: Template): { owner: string; statement
   for (const [id, r] of Object.entries(template.toJSON().Resources as Record<string, Json>)) {
     const props = (r.Properties ?? {}) as Json;
     if (r.Type === 'AWS::IAM::Policy') {
-      for (const s of ((props.PolicyDocument as Json).Statement as Json[])) out.push({ owner: id, statement: s });
+      for (const s of (props.PolicyDocument as Json).Statement as Json[]) out.push({ owner: id, statement: s });
     }
     if (r.Type === 'AWS::IAM::Role') {
       for (const p of (props.Policies as Json[] | undefined) ?? []) {
-        for (const s of ((p.PolicyDocument as Json).Statement as Json[])) out.push({ owner: id, statement: s });
+        for (const s of (p.PolicyDocument as Json).Statement as Json[]) out.push({ owner: id, statement: s });
       }
     }
   }

@@ -103,11 +103,21 @@ describe('Ingest', () => {
     copyFileSync(bundle, path.join(alone, 'index.mjs'));
     const probe = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', 'const m = await import("./index.mjs"); console.log(typeof m.handler, m.readRouterEnv(process.env).queueUrl);'],
+      [
+        '--input-type=module',
+        '-e',
+        'const m = await import("./index.mjs"); console.log(typeof m.handler, m.readRouterEnv(process.env).queueUrl);',
+      ],
       {
         cwd: alone,
         encoding: 'utf8',
-        env: { PATH: process.env.PATH ?? '', QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo', SOURCE_PREFIX: 'input/', OUTPUT_PREFIX: 'output/', AWS_REGION: 'eu-west-1' },
+        env: {
+          PATH: process.env.PATH ?? '',
+          QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo',
+          SOURCE_PREFIX: 'input/',
+          OUTPUT_PREFIX: 'output/',
+          AWS_REGION: 'eu-west-1',
+        },
       },
     );
     expect(probe.stderr).toBe('');
@@ -124,16 +134,25 @@ describe('Ingest', () => {
       for (const sn of [0, 1]) {
         await s3.send(new PutObjectCommand({ Bucket: 'media', Key: `input/show/seg_${sn}.ts`, Body: new Uint8Array(188) }));
       }
-      const playlist = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4.0,\nseg_0.ts\n#EXTINF:4.0,\nseg_1.ts\n#EXT-X-ENDLIST\n';
+      const playlist =
+        '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4.0,\nseg_0.ts\n#EXTINF:4.0,\nseg_1.ts\n#EXT-X-ENDLIST\n';
       await s3.send(new PutObjectCommand({ Bucket: 'media', Key: 'input/show/index.m3u8', Body: playlist }));
 
-      const vars = ((only(template, 'AWS::Lambda::Function').props.Environment as Json).Variables as Json);
+      const vars = (only(template, 'AWS::Lambda::Function').props.Environment as Json).Variables as Json;
       const alone = scratchDir('swiftvr-router-run-');
       copyFileSync(routerBundle(), path.join(alone, 'index.mjs'));
-      const event = { source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: 'media' }, object: { key: 'input/show/index.m3u8', etag: 'e1' } } };
+      const event = {
+        source: 'aws.s3',
+        'detail-type': 'Object Created',
+        detail: { bucket: { name: 'media' }, object: { key: 'input/show/index.m3u8', etag: 'e1' } },
+      };
       const run = spawnSync(
         process.execPath,
-        ['--input-type=module', '-e', `const m = await import("./index.mjs"); console.log(JSON.stringify(await m.handler(${JSON.stringify(event)})));`],
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import("./index.mjs"); console.log(JSON.stringify(await m.handler(${JSON.stringify(event)})));`,
+        ],
         {
           cwd: alone,
           encoding: 'utf8',
@@ -152,7 +171,12 @@ describe('Ingest', () => {
       const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Json;
       expect(result).toEqual({ action: 'queued', key: 'input/show/index.m3u8', job: 'show/index', sns: [0, 1] });
       const got = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['MessageGroupId'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['MessageGroupId'],
+        }),
       );
       expect(got.Messages?.map((m) => m.Attributes?.MessageGroupId)).toEqual(['show/index', 'show/index']);
       expect(got.Messages?.map((m) => (JSON.parse(m.Body!) as { segment: { sn: number } }).segment.sn)).toEqual([0, 1]);
@@ -175,7 +199,9 @@ describe('Ingest', () => {
         expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['input/*'] } } }),
       ]),
     );
-    expect(s3.some((s) => JSON.stringify(s.Resource).endsWith('/*"]]}') && !/\/(input|output)\/\*/.test(JSON.stringify(s.Resource)))).toBe(false);
+    expect(s3.some((s) => JSON.stringify(s.Resource).endsWith('/*"]]}') && !/\/(input|output)\/\*/.test(JSON.stringify(s.Resource)))).toBe(
+      false,
+    );
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

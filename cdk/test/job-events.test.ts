@@ -39,7 +39,11 @@ describe('job events in the stack', () => {
   it('with an address: a rule on the bus for COMPLETE and ERROR of swiftvr.jobs into an SNS topic with that subscription', () => {
     const t = synth({ bus: 'stack', notifyEmail: 'ops@example.com' });
     const rule = only(t, 'AWS::Events::Rule');
-    expect(rule.props.EventPattern).toEqual({ source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE], detail: { type: ['COMPLETE', 'ERROR'] } });
+    expect(rule.props.EventPattern).toEqual({
+      source: [EVENT_SOURCE],
+      'detail-type': [EVENT_DETAIL_TYPE],
+      detail: { type: ['COMPLETE', 'ERROR'] },
+    });
     expect(rule.props.EventBusName).toEqual({ Ref: only(t, 'AWS::Events::EventBus').id });
     const topic = only(t, 'AWS::SNS::Topic');
     expect((rule.props.Targets as { Arn: unknown }[])[0]!.Arn).toEqual({ Ref: topic.id });

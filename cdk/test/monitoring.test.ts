@@ -49,9 +49,7 @@ afterAll(removeScratch);
 
 const alarms = (): Json[] => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as Json).Properties as Json);
 const alarmOn = (metricName: string, queueId: RegExp): Json | undefined =>
-  alarms().find(
-    (a) => a.MetricName === metricName && JSON.stringify((a.Dimensions as Json[] | undefined) ?? []).match(queueId) !== null,
-  );
+  alarms().find((a) => a.MetricName === metricName && JSON.stringify((a.Dimensions as Json[] | undefined) ?? []).match(queueId) !== null);
 
 describe('Monitoring', () => {
   it('alarms as soon as one job sits in the dead-letter queue or one event failed to route', () => {
@@ -82,8 +80,23 @@ describe('Monitoring', () => {
     });
     // The worker's EMF line carries the dimensionless Fallback metric the alarm reads.
     const line = segmentMetricsLine({
-      job: 'cam/index', sn: 3, frames: 50, fps: 30, processingSeconds: 1.2, queueWaitSeconds: 0, lagSeconds: 1.5, bytes: 1000, duration: 2,
-      codecs: { video: 'avc1.64001f', audio: [] }, width: 1280, height: 720, frameRate: { num: 25, den: 1 }, fallback: true, attempt: 1, worker: 'w', at: '2026-01-01T00:00:00.000Z',
+      job: 'cam/index',
+      sn: 3,
+      frames: 50,
+      fps: 30,
+      processingSeconds: 1.2,
+      queueWaitSeconds: 0,
+      lagSeconds: 1.5,
+      bytes: 1000,
+      duration: 2,
+      codecs: { video: 'avc1.64001f', audio: [] },
+      width: 1280,
+      height: 720,
+      frameRate: { num: 25, den: 1 },
+      fallback: true,
+      attempt: 1,
+      worker: 'w',
+      at: '2026-01-01T00:00:00.000Z',
     });
     const emf = line._aws.CloudWatchMetrics[0]!;
     expect(emf.Metrics.map((m) => m.Name)).toContain('Fallback');

@@ -26,7 +26,9 @@ beforeAll(() => {
 afterAll(removeScratch);
 
 const violations = (stack: SwiftvrStack): string[] =>
-  new AwsSolutionsChecks().validateScope(stack).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
+  new AwsSolutionsChecks()
+    .validateScope(stack)
+    .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
 
 describe('SwiftvrStack', () => {
   it('passes every cdk-nag AwsSolutions rule (findings acknowledged with reasons in the constructs)', () => {
@@ -34,9 +36,13 @@ describe('SwiftvrStack', () => {
     expect(violations(asg)).toEqual([]);
   });
 
-  it('gives no IAM principal a wildcard action, except aws-cdk-lib\'s ECS agent statement on the GPU instances', () => {
+  it("gives no IAM principal a wildcard action, except aws-cdk-lib's ECS agent statement on the GPU instances", () => {
     const wild = (t: Template): string[] =>
-      policyStatements(t).flatMap(({ owner, statement }) => actionsOf(statement).filter((a) => a.includes('*')).map((a) => `${owner}: ${a}`));
+      policyStatements(t).flatMap(({ owner, statement }) =>
+        actionsOf(statement)
+          .filter((a) => a.includes('*'))
+          .map((a) => `${owner}: ${a}`),
+      );
     expect(wild(managedTemplate)).toEqual([]);
     expect(wild(asgTemplate)).toEqual([expect.stringMatching(/^WorkersInstanceRole.*: ecs:Submit\*$/)]);
   });
@@ -44,7 +50,9 @@ describe('SwiftvrStack', () => {
   it('creates nothing that bills by the hour while idle', () => {
     for (const t of [managedTemplate, asgTemplate]) {
       for (const type of ['AWS::EC2::NatGateway', 'AWS::EC2::Instance', 'AWS::KMS::Key', 'AWS::WAFv2::WebACL', 'AWS::EC2::VPCEndpoint']) {
-        const found = Object.values(t.findResources(type)).filter((r) => (r as { Properties?: { VpcEndpointType?: string } }).Properties?.VpcEndpointType !== 'Gateway');
+        const found = Object.values(t.findResources(type)).filter(
+          (r) => (r as { Properties?: { VpcEndpointType?: string } }).Properties?.VpcEndpointType !== 'Gateway',
+        );
         expect(found, type).toHaveLength(0);
       }
       t.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
@@ -107,7 +115,9 @@ describe('SwiftvrStack', () => {
 
   it('sends job events to its own bus: the worker and the router are told its name and may PutEvents on it alone', () => {
     const bus = Object.keys(managedTemplate.findResources('AWS::Events::EventBus'))[0]!;
-    const task = Object.values(managedTemplate.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] } };
+    const task = Object.values(managedTemplate.findResources('AWS::ECS::TaskDefinition'))[0] as {
+      Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] };
+    };
     const env = Object.fromEntries(task.Properties.ContainerDefinitions[0]!.Environment.map((e) => [e.Name, e.Value]));
     expect(env['SWIFTVR_EVENT_BUS']).toEqual({ Ref: bus });
     managedTemplate.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SWIFTVR_EVENT_BUS: { Ref: bus } } } });
@@ -117,7 +127,9 @@ describe('SwiftvrStack', () => {
 
   it("tells the workers their instance type, which prices their seconds: the group's type, or the metadata service on Managed Instances", () => {
     const envOf = (t: Template): Record<string, unknown> => {
-      const task = Object.values(t.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] } };
+      const task = Object.values(t.findResources('AWS::ECS::TaskDefinition'))[0] as {
+        Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] };
+      };
       return Object.fromEntries(task.Properties.ContainerDefinitions[0]!.Environment.map((e) => [e.Name, e.Value]));
     };
     expect(envOf(asgTemplate)['SWIFTVR_INSTANCE_TYPE']).toBe('g5.xlarge');

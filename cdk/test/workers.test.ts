@@ -21,7 +21,11 @@ beforeAll(() => {
   const make = (id: string, capacity: WorkerCapacity): Stack => {
     const stack = new Stack(app, id);
     const deadLetterQueue = new sqs.Queue(stack, 'DeadLetters', { fifo: true });
-    const queue = new sqs.Queue(stack, 'Jobs', { fifo: true, visibilityTimeout: Duration.seconds(30), deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 } });
+    const queue = new sqs.Queue(stack, 'Jobs', {
+      fifo: true,
+      visibilityTimeout: Duration.seconds(30),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+    });
     const bucket = new s3.Bucket(stack, 'Media');
     new Workers(stack, 'Workers', {
       capacity,
@@ -46,7 +50,7 @@ beforeAll(() => {
 
 afterAll(removeScratch);
 
-const container = (t: Template): Json => ((only(t, 'AWS::ECS::TaskDefinition').props.ContainerDefinitions as Json[])[0]!);
+const container = (t: Template): Json => (only(t, 'AWS::ECS::TaskDefinition').props.ContainerDefinitions as Json[])[0]!;
 
 describe('Workers: capacity', () => {
   it('defaults to ECS Managed Instances with one NVIDIA GPU per instance from the chosen families', () => {
@@ -161,12 +165,21 @@ describe('Workers: task', () => {
 
 describe('Workers: permissions', () => {
   it('grants exact actions: consume and fan out on the queue, dead-letter bad input, read sources, write output, protect its own tasks', () => {
-    const statements = policyStatements(mi).filter((s) => s.owner.includes('TaskRole')).map((s) => s.statement);
+    const statements = policyStatements(mi)
+      .filter((s) => s.owner.includes('TaskRole'))
+      .map((s) => s.statement);
     for (const s of statements) for (const a of actionsOf(s)) expect(a).not.toContain('*');
     expect(statements).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
-          Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+          Action: [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+            'sqs:SendMessage',
+          ],
         }),
         expect.objectContaining({
           Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
@@ -180,7 +193,20 @@ describe('Workers: permissions', () => {
         expect.objectContaining({
           Action: ['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection'],
           Resource: {
-            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':task/', { Ref: expect.stringMatching(/Cluster/) }, '/*']],
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':ecs:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':task/',
+                { Ref: expect.stringMatching(/Cluster/) },
+                '/*',
+              ],
+            ],
           },
         }),
       ]),
@@ -212,20 +238,24 @@ describe('Workers: scaling on the queue backlog', () => {
     expect(props).toMatchObject({ Threshold: 0.5, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
     const metrics = props.Metrics as Json[];
     expect(metrics.find((m) => m.Expression)?.Expression).toBe('visible + inflight');
-    expect(metrics.filter((m) => m.MetricStat).map((m) => ((m.MetricStat as Json).Metric as Json).MetricName).sort()).toEqual([
-      'ApproximateNumberOfMessagesNotVisible',
-      'ApproximateNumberOfMessagesVisible',
-    ]);
-    const policies = Object.values(mi.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')).map((p) => (p as Json).Properties as Json);
-    const steps = policies
-      .map((p) => p.StepScalingPolicyConfiguration as Json)
-      .find((c) => (c.StepAdjustments as Json[]).length > 1)!;
+    expect(
+      metrics
+        .filter((m) => m.MetricStat)
+        .map((m) => ((m.MetricStat as Json).Metric as Json).MetricName)
+        .sort(),
+    ).toEqual(['ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesVisible']);
+    const policies = Object.values(mi.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')).map(
+      (p) => (p as Json).Properties as Json,
+    );
+    const steps = policies.map((p) => p.StepScalingPolicyConfiguration as Json).find((c) => (c.StepAdjustments as Json[]).length > 1)!;
     expect(steps.AdjustmentType).toBe('ExactCapacity');
     // Bounds are relative to the threshold (0.5): backlog 1-9 -> 1 task, 10-19 -> 2, 20-39 -> 4, 40+ -> 6.
     const tasksFor = (backlog: number): number => {
       const diff = backlog - 0.5;
       const step = (steps.StepAdjustments as Json[]).find(
-        (a) => diff >= (a.MetricIntervalLowerBound as number) && (a.MetricIntervalUpperBound === undefined || diff < (a.MetricIntervalUpperBound as number)),
+        (a) =>
+          diff >= (a.MetricIntervalLowerBound as number) &&
+          (a.MetricIntervalUpperBound === undefined || diff < (a.MetricIntervalUpperBound as number)),
       );
       return step!.ScalingAdjustment as number;
     };
@@ -242,9 +272,14 @@ describe('Workers: scaling on the queue backlog', () => {
     const alarms = Object.values(mi.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as Json).Properties as Json);
     const idle = alarms.find((a) => a.ComparisonOperator === 'LessThanThreshold')!;
     expect(idle).toMatchObject({ Threshold: 0.5, EvaluationPeriods: 15, TreatMissingData: 'breaching' });
-    const policies = Object.values(mi.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')).map((p) => (p as Json).Properties as Json);
+    const policies = Object.values(mi.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')).map(
+      (p) => (p as Json).Properties as Json,
+    );
     const scaleIn = policies.map((p) => p.StepScalingPolicyConfiguration as Json).find((c) => (c.StepAdjustments as Json[]).length === 1)!;
-    expect(scaleIn).toMatchObject({ AdjustmentType: 'ExactCapacity', StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }] });
+    expect(scaleIn).toMatchObject({
+      AdjustmentType: 'ExactCapacity',
+      StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }],
+    });
   });
 
   it('computes doubling steps capped at maxTasks', () => {

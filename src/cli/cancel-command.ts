@@ -35,7 +35,9 @@ export const cancelCommand: Command = {
       const value = m[2] ?? argv[++i];
       if (value === undefined || value.trim() === '') throw usageError(`--${m[1]} needs a value\n\n${CANCEL_USAGE}`);
       if (/[\r\n]/.test(value) || value.length > (m[1] === 'by' ? 200 : 1000)) {
-        throw usageError(`--${m[1]} is ${JSON.stringify(value.slice(0, 60))}; it must be one line of at most ${m[1] === 'by' ? 200 : 1000} characters`);
+        throw usageError(
+          `--${m[1]} is ${JSON.stringify(value.slice(0, 60))}; it must be one line of at most ${m[1] === 'by' ? 200 : 1000} characters`,
+        );
       }
       own[m[1]!] = value.trim();
     }
@@ -44,13 +46,18 @@ export const cancelCommand: Command = {
       io.stdout.write(`${CANCEL_USAGE}\n`);
       return 0;
     }
-    if (args.positionals.length !== 1) throw usageError(`cancel takes exactly one <job>; got ${args.positionals.length}\n\n${CANCEL_USAGE}`);
+    if (args.positionals.length !== 1)
+      throw usageError(`cancel takes exactly one <job>; got ${args.positionals.length}\n\n${CANCEL_USAGE}`);
     const config = readCloudConfig(args.values, process.env);
     const store = openStore(config);
     const by = own['by'] ?? process.env.USER ?? 'unknown';
-    const bus = config.eventBus === undefined
-      ? undefined
-      : new EventBridgeSink(makeEventBridgeClient({ region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) }), config.eventBus);
+    const bus =
+      config.eventBus === undefined
+        ? undefined
+        : new EventBridgeSink(
+            makeEventBridgeClient({ region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) }),
+            config.eventBus,
+          );
     const job = args.positionals[0]!;
     const { result, record } = await cancelJob({
       store,
@@ -64,9 +71,11 @@ export const cancelCommand: Command = {
     }).catch((e: unknown) => {
       throw explainCloudError(e, whereOf(config));
     });
-    io.stdout.write(result === 'cancelled'
-      ? `cancelled ${job} (by ${record.by} at ${record.at}): ${record.reason}\n`
-      : `${job} was cancelled before (by ${record.by} at ${record.at}): ${record.reason}\n`);
+    io.stdout.write(
+      result === 'cancelled'
+        ? `cancelled ${job} (by ${record.by} at ${record.at}): ${record.reason}\n`
+        : `${job} was cancelled before (by ${record.by} at ${record.at}): ${record.reason}\n`,
+    );
     return 0;
   },
 };

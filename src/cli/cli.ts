@@ -64,7 +64,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const entry = COMMANDS[name];
   if (entry === undefined) {
-    io.stderr.write(`swiftvr: unknown command ${JSON.stringify(name)}; it must be one of ${Object.keys(COMMANDS).join(', ')}\n\n${topUsage()}\n`);
+    io.stderr.write(
+      `swiftvr: unknown command ${JSON.stringify(name)}; it must be one of ${Object.keys(COMMANDS).join(', ')}\n\n${topUsage()}\n`,
+    );
     return 2;
   }
   try {

@@ -18,11 +18,22 @@ import { openRestorer } from '../inference/restorer.js';
 
 export interface ParsedCloudArgs {
   readonly values: Partial<Record<CloudFlag, string>>;
-  readonly flags: { readonly help: boolean; readonly live: boolean; readonly json: boolean; readonly shards?: string; readonly wait: boolean; readonly gap: boolean };
+  readonly flags: {
+    readonly help: boolean;
+    readonly live: boolean;
+    readonly json: boolean;
+    readonly shards?: string;
+    readonly wait: boolean;
+    readonly gap: boolean;
+  };
   readonly positionals: readonly string[];
 }
 
-export function parseCloudArgs(argv: readonly string[], usage: string, extra: readonly ('live' | 'shards' | 'json' | 'wait' | 'gap')[] = []): ParsedCloudArgs {
+export function parseCloudArgs(
+  argv: readonly string[],
+  usage: string,
+  extra: readonly ('live' | 'shards' | 'json' | 'wait' | 'gap')[] = [],
+): ParsedCloudArgs {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const flag of Object.keys(CLOUD_ENV)) options[flag] = { type: 'string' };
   if (extra.includes('live')) options.live = { type: 'boolean' };
@@ -84,7 +95,12 @@ export function workerOf(
     ...pricingOf(config),
     ...(config.eventBus === undefined
       ? {}
-      : { events: new EventBridgeSink(makeEventBridgeClient({ region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) }), config.eventBus) }),
+      : {
+          events: new EventBridgeSink(
+            makeEventBridgeClient({ region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) }),
+            config.eventBus,
+          ),
+        }),
   });
 }
 

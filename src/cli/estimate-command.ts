@@ -41,7 +41,8 @@ instance type without one is listed as not measured. A live stream is estimated 
 
 const int = (flag: string, v: string | undefined, min: number, max: number): number | undefined => {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw usageError(`--${flag} is ${JSON.stringify(v)}; it must be an integer from ${min} to ${max}`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw usageError(`--${flag} is ${JSON.stringify(v)}; it must be an integer from ${min} to ${max}`);
   return Number(v);
 };
 
@@ -74,7 +75,9 @@ export async function estimateInput(o: {
       facts = await factsOfVideoFile(prepared.playlist, o.input, o.signal);
     } else {
       const plan = await readSourcePlan(prepared?.playlist ?? o.input, {
-        ...(o.variant === undefined ? {} : { variant: o.variant }), allowedHosts: o.allowedHosts, signal: o.signal,
+        ...(o.variant === undefined ? {} : { variant: o.variant }),
+        allowedHosts: o.allowedHosts,
+        signal: o.signal,
       });
       facts = await factsOfPlan(plan, o.input, o.signal);
     }
@@ -105,9 +108,11 @@ export const estimateCommand: Command = {
       io.stdout.write(`${ESTIMATE_USAGE}\n`);
       return 0;
     }
-    if (parsed.positionals.length !== 1) throw usageError(`estimate takes exactly one <input>; got ${parsed.positionals.length}\n\n${ESTIMATE_USAGE}`);
+    if (parsed.positionals.length !== 1)
+      throw usageError(`estimate takes exactly one <input>; got ${parsed.positionals.length}\n\n${ESTIMATE_USAGE}`);
     const model = typeof v.model === 'string' ? v.model : defaultModelPath();
-    if (!existsSync(model)) throw new SwiftvrError(typeof v.model === 'string' ? 'bad-input' : 'missing-dependency', `--model ${model} does not exist`);
+    if (!existsSync(model))
+      throw new SwiftvrError(typeof v.model === 'string' ? 'bad-input' : 'missing-dependency', `--model ${model} does not exist`);
     const variantText = typeof v.variant === 'string' ? v.variant : undefined;
     const cloud: Partial<Record<CloudFlag, string>> = {};
     for (const flag of Object.keys(CLOUD_ENV) as CloudFlag[]) if (typeof v[flag] === 'string') cloud[flag] = v[flag];

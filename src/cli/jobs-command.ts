@@ -74,7 +74,8 @@ export const jobsCommand: Command = {
       io.stdout.write(`${JOBS_USAGE}\n`);
       return 0;
     }
-    if (args.positionals.length !== 0) throw usageError(`jobs takes no positional arguments; got ${args.positionals.join(' ')}\n\n${JOBS_USAGE}`);
+    if (args.positionals.length !== 0)
+      throw usageError(`jobs takes no positional arguments; got ${args.positionals.join(' ')}\n\n${JOBS_USAGE}`);
     const config = readCloudConfig(args.values, process.env);
     const store = openStore(config);
     const lines = await (async () => {
@@ -94,11 +95,27 @@ export const jobsCommand: Command = {
     const usd = (v: number | null): string => (v === null ? '-' : `$${v.toFixed(v < 1 ? 4 : 2)}`);
     const rows = [['job', 'mode', 'state', 'segments', 'frames', 'fps', 'worker s', 'cost', 'estimated', 'created']];
     for (const l of lines) {
-      rows.push([l.job, l.mode, l.state, `${l.segmentsDone}${l.segmentsTotal === null ? '' : `/${l.segmentsTotal}`}`, String(l.frames),
-        l.fps === 0 ? '-' : l.fps.toFixed(1), l.workerSeconds.toFixed(1), usd(l.costUsd), usd(l.estimatedCostUsd), l.createdAt]);
+      rows.push([
+        l.job,
+        l.mode,
+        l.state,
+        `${l.segmentsDone}${l.segmentsTotal === null ? '' : `/${l.segmentsTotal}`}`,
+        String(l.frames),
+        l.fps === 0 ? '-' : l.fps.toFixed(1),
+        l.workerSeconds.toFixed(1),
+        usd(l.costUsd),
+        usd(l.estimatedCostUsd),
+        l.createdAt,
+      ]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) io.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    for (const r of rows)
+      io.stdout.write(
+        `${r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
     return 0;
   },
 };

@@ -30,7 +30,8 @@ export const redriveCommand: Command = {
       io.stdout.write(`${REDRIVE_USAGE}\n`);
       return 0;
     }
-    if (args.positionals.length !== 1) throw usageError(`redrive takes exactly one <job>; got ${args.positionals.length}\n\n${REDRIVE_USAGE}`);
+    if (args.positionals.length !== 1)
+      throw usageError(`redrive takes exactly one <job>; got ${args.positionals.length}\n\n${REDRIVE_USAGE}`);
     const config = readCloudConfig(args.values, process.env);
     if (config.queue.kind !== 'sqs') throw usageError('redrive needs the job queue: give --queue-url <SQS FIFO URL> (SWIFTVR_QUEUE_URL)');
     const sqs = makeSqsClient({ region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }) });

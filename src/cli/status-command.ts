@@ -23,7 +23,8 @@ export const statusCommand: Command = {
       io.stdout.write(`${STATUS_USAGE}\n`);
       return 0;
     }
-    if (args.positionals.length !== 1) throw usageError(`status takes exactly one <job>; got ${args.positionals.length}\n\n${STATUS_USAGE}`);
+    if (args.positionals.length !== 1)
+      throw usageError(`status takes exactly one <job>; got ${args.positionals.length}\n\n${STATUS_USAGE}`);
     const config = readCloudConfig(args.values, process.env);
     const status = await readJobStatus(openStore(config), config.outputPrefix, args.positionals[0]!).catch((e: unknown) => {
       throw explainCloudError(e, whereOf(config));

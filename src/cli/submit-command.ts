@@ -42,15 +42,22 @@ export const submitCommand: Command = {
     const input = args.positionals[0]!;
     const { bucket } = parseS3Input(input);
     const shardsText = args.flags.shards ?? '1';
-    if (!/^\d+$/.test(shardsText) || Number(shardsText) < 1) throw usageError(`--shards is ${JSON.stringify(shardsText)}; it must be an integer >= 1`);
+    if (!/^\d+$/.test(shardsText) || Number(shardsText) < 1)
+      throw usageError(`--shards is ${JSON.stringify(shardsText)}; it must be an integer >= 1`);
     const cloud = readCloudConfig(args.values, process.env, { bucketFromInput: bucket });
     const shards = Number(shardsText);
     jobMessageOf({ input, live: args.flags.live, shards }, cloud.sourcePrefix); // checks the request before the estimate reads the source
     // The estimate, printed before the work and kept in the job record; a job is submitted without one
     // when it cannot be made (the worker then makes its own).
     const estimate = await estimateInput({
-      input, model: args.values.model ?? process.env.SWIFTVR_MODEL ?? defaultModelPath(), crf: DEFAULT_CRF, shards,
-      allowedHosts: [], ...(cloud.prices === undefined ? {} : { prices: cloud.prices }), cloud: args.values, signal: io.signal,
+      input,
+      model: args.values.model ?? process.env.SWIFTVR_MODEL ?? defaultModelPath(),
+      crf: DEFAULT_CRF,
+      shards,
+      allowedHosts: [],
+      ...(cloud.prices === undefined ? {} : { prices: cloud.prices }),
+      cloud: args.values,
+      signal: io.signal,
     }).catch((e: unknown) => {
       // A configuration fault (credentials, bucket, endpoint) would stop the submit too: said once, by it.
       if (isSwiftvrError(e) && e.kind === 'config') throw e;
@@ -58,7 +65,10 @@ export const submitCommand: Command = {
       return undefined;
     });
     if (estimate !== undefined && !args.flags.json) io.stderr.write(`${formatEstimate(estimate)}\n\n`);
-    const message = jobMessageOf({ input, live: args.flags.live, shards, ...(estimate === undefined ? {} : { estimate }) }, cloud.sourcePrefix);
+    const message = jobMessageOf(
+      { input, live: args.flags.live, shards, ...(estimate === undefined ? {} : { estimate }) },
+      cloud.sourcePrefix,
+    );
     const job = message.type === 'segment' ? '' : message.job;
     if (cloud.queue.kind === 'sqs') {
       await submitJob(openQueue(cloud), message).catch((e: unknown) => {

@@ -29,12 +29,17 @@ export const workerCommand: Command = {
       io.stdout.write(`${WORKER_USAGE}\n`);
       return 0;
     }
-    if (args.positionals.length > 0) throw usageError(`worker takes no positional arguments; got ${args.positionals.join(' ')}\n\n${WORKER_USAGE}`);
+    if (args.positionals.length > 0)
+      throw usageError(`worker takes no positional arguments; got ${args.positionals.join(' ')}\n\n${WORKER_USAGE}`);
     const configured = readWorkerConfig(args.values, process.env, { requireQueue: true });
     const { instanceType, note } = await resolveInstanceType(configured.instanceType);
     if (note !== undefined) io.stdout.write(`${JSON.stringify({ event: 'instance-type-unknown', message: note })}\n`);
     const config = { ...configured, instanceType };
-    const worker = workerOf(config, { store: openStore(config), queue: openQueue(config), log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`) });
+    const worker = workerOf(config, {
+      store: openStore(config),
+      queue: openQueue(config),
+      log: (line) => io.stdout.write(`${JSON.stringify(line)}\n`),
+    });
     // A worker that cannot start (no credentials, no such queue or bucket) fails at once with one
     // line; start() has already released the restorers and the scratch folder.
     await worker.start().catch((e: unknown) => {

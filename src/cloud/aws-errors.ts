@@ -39,11 +39,22 @@ export function explainCloudError(e: unknown, where: CloudWhere): unknown {
   if (has('CredentialsProviderError') || /Could not load credentials/.test(message)) {
     return config(`no AWS credentials found: ${CREDENTIALS}`);
   }
-  if (has('InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidClientTokenId', 'UnrecognizedClientException', 'ExpiredToken', 'ExpiredTokenException')) {
+  if (
+    has(
+      'InvalidAccessKeyId',
+      'SignatureDoesNotMatch',
+      'InvalidClientTokenId',
+      'UnrecognizedClientException',
+      'ExpiredToken',
+      'ExpiredTokenException',
+    )
+  ) {
     return config(`AWS refused the credentials${at} (${codes[0]}: ${message}); ${CREDENTIALS}`);
   }
   if (has('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue')) {
-    return config(`queue ${where.queueUrl ?? '(unnamed)'} does not exist${at}; check --queue-url (SWIFTVR_QUEUE_URL) and --region (AWS_REGION)`);
+    return config(
+      `queue ${where.queueUrl ?? '(unnamed)'} does not exist${at}; check --queue-url (SWIFTVR_QUEUE_URL) and --region (AWS_REGION)`,
+    );
   }
   if (has('NoSuchBucket')) {
     return config(`bucket ${where.bucket ?? '(unnamed)'} does not exist${at}; check --bucket (SWIFTVR_BUCKET) and --region (AWS_REGION)`);
@@ -53,7 +64,9 @@ export function explainCloudError(e: unknown, where: CloudWhere): unknown {
   }
   if (has('ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET')) {
     const code = codes.find((c) => /^E[A-Z_]+$/.test(c));
-    return config(`cannot reach ${where.endpoint ?? `AWS in ${where.region ?? 'the configured region'}`} (${code}); check --endpoint (SWIFTVR_ENDPOINT) and --region (AWS_REGION)`);
+    return config(
+      `cannot reach ${where.endpoint ?? `AWS in ${where.region ?? 'the configured region'}`} (${code}); check --endpoint (SWIFTVR_ENDPOINT) and --region (AWS_REGION)`,
+    );
   }
   return e;
 }

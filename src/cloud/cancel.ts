@@ -39,13 +39,17 @@ export async function cancelJob(o: {
 }): Promise<{ readonly result: 'cancelled' | 'already'; readonly record: CancelRecord }> {
   const layout = new JobLayout(o.outputPrefix, o.job);
   if ((await o.store.head(layout.record)) === undefined) {
-    throw badInput(`job ${o.job} has no job record at ${o.store.name}/${layout.record}; there is nothing to cancel (check the job name and --output-prefix)`);
+    throw badInput(
+      `job ${o.job} has no job record at ${o.store.name}/${layout.record}; there is nothing to cancel (check the job name and --output-prefix)`,
+    );
   }
   const record = cancelRecordSchema.parse({ job: o.job, by: o.by, reason: o.reason, at: (o.now ?? (() => new Date()))().toISOString() });
   if ((await putOnce(o.store, layout.cancel, JSON.stringify(record), { contentType: 'application/json' })) === 'existed') {
     return { result: 'already', record: (await readCancel(o.store, layout))! };
   }
-  await o.events.publish(jobEvent('CANCELED', o.job, { code: 'canceled', reason: record.reason, by: record.by }, { now: () => new Date(record.at) }));
+  await o.events.publish(
+    jobEvent('CANCELED', o.job, { code: 'canceled', reason: record.reason, by: record.by }, { now: () => new Date(record.at) }),
+  );
   return { result: 'cancelled', record };
 }
 
@@ -53,7 +57,12 @@ export async function cancelJob(o: {
  * Watches a job's cancel record while one of its segments runs (a HEAD every `everyMs`); `signal`
  * aborts when it appears or when `parent` aborts. Call stop() when the segment is done.
  */
-export function watchCancel(store: ObjectStore, layout: JobLayout, parent: AbortSignal, everyMs = 1000): {
+export function watchCancel(
+  store: ObjectStore,
+  layout: JobLayout,
+  parent: AbortSignal,
+  everyMs = 1000,
+): {
   readonly signal: AbortSignal;
   cancelled(): boolean;
   stop(): void;
@@ -64,12 +73,15 @@ export function watchCancel(store: ObjectStore, layout: JobLayout, parent: Abort
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener('abort', onParent, { once: true });
   const timer = setInterval(() => {
-    void store.head(layout.cancel).then((h) => {
-      if (h !== undefined && !controller.signal.aborted) {
-        cancelled = true;
-        controller.abort(new Error(`job ${layout.job} was cancelled`));
-      }
-    }, () => {});
+    void store.head(layout.cancel).then(
+      (h) => {
+        if (h !== undefined && !controller.signal.aborted) {
+          cancelled = true;
+          controller.abort(new Error(`job ${layout.job} was cancelled`));
+        }
+      },
+      () => {},
+    );
   }, everyMs);
   timer.unref();
   return {

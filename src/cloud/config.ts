@@ -15,8 +15,7 @@ import { MemoryQueue } from './queue/memory-queue.js';
 import { makeSqsClient, SqsQueue } from './queue/sqs-queue.js';
 
 export type StoreConfig =
-  | { readonly kind: 's3'; readonly bucket: string }
-  | { readonly kind: 'fs'; readonly dir: string; readonly bucket: string };
+  { readonly kind: 's3'; readonly bucket: string } | { readonly kind: 'fs'; readonly dir: string; readonly bucket: string };
 
 export type QueueConfig = { readonly kind: 'sqs'; readonly url: string } | { readonly kind: 'memory' };
 
@@ -142,7 +141,9 @@ function intOf(values: Values, env: NodeJS.ProcessEnv, flag: CloudFlag, dflt: nu
   const p = pick(values, env, flag);
   if (p === undefined) return dflt;
   if (!/^\d+$/.test(p.value) || Number(p.value) < min || Number(p.value) > max) {
-    throw usage(`${p.from} is ${JSON.stringify(p.value)}; it must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any size' : max}`);
+    throw usage(
+      `${p.from} is ${JSON.stringify(p.value)}; it must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any size' : max}`,
+    );
   }
   return Number(p.value);
 }
@@ -168,7 +169,8 @@ export function readCloudConfig(values: Values, env: NodeJS.ProcessEnv, opts: { 
     store = { kind: 'fs', dir: dir.value, bucket: opts.bucketFromInput ?? 'local' };
   } else {
     const name = bucket?.value ?? opts.bucketFromInput;
-    if (name === undefined) throw usage('the store is not set: give --bucket <name> (SWIFTVR_BUCKET) or --store-dir <dir> (SWIFTVR_STORE_DIR)');
+    if (name === undefined)
+      throw usage('the store is not set: give --bucket <name> (SWIFTVR_BUCKET) or --store-dir <dir> (SWIFTVR_STORE_DIR)');
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) {
       throw usage(`bucket ${JSON.stringify(name)} is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`);
     }
@@ -183,14 +185,22 @@ export function readCloudConfig(values: Values, env: NodeJS.ProcessEnv, opts: { 
   }
   const endpoint = pick(values, env, 'endpoint');
   if (endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(endpoint.value)) {
-    throw usage(`${endpoint.from} is ${JSON.stringify(endpoint.value)}; it must be an http(s) URL with no path, e.g. http://127.0.0.1:5000`);
+    throw usage(
+      `${endpoint.from} is ${JSON.stringify(endpoint.value)}; it must be an http(s) URL with no path, e.g. http://127.0.0.1:5000`,
+    );
   }
   const bus = pick(values, env, 'event-bus');
   if (bus !== undefined && !/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/.test(bus.value)) {
-    throw usage(`${bus.from} is ${JSON.stringify(bus.value)}; it must be default, an event bus name (letters, digits, . _ - /) or an event bus ARN`);
+    throw usage(
+      `${bus.from} is ${JSON.stringify(bus.value)}; it must be default, an event bus name (letters, digits, . _ - /) or an event bus ARN`,
+    );
   }
   const instanceType = pick(values, env, 'instance-type');
-  if (instanceType !== undefined && !['local', 'imds'].includes(instanceType.value) && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType.value)) {
+  if (
+    instanceType !== undefined &&
+    !['local', 'imds'].includes(instanceType.value) &&
+    !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType.value)
+  ) {
     throw usage(`${instanceType.from} is ${JSON.stringify(instanceType.value)}; it must be local, imds or an instance type like g5.xlarge`);
   }
   const prices = pick(values, env, 'prices');
@@ -210,7 +220,11 @@ export function readCloudConfig(values: Values, env: NodeJS.ProcessEnv, opts: { 
 }
 
 /** The worker's whole configuration, validated and frozen. */
-export function readWorkerConfig(values: Values, env: NodeJS.ProcessEnv, opts: { requireQueue: boolean; bucketFromInput?: string }): WorkerConfig {
+export function readWorkerConfig(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  opts: { requireQueue: boolean; bucketFromInput?: string },
+): WorkerConfig {
   const cloud = readCloudConfig(values, env, opts.bucketFromInput === undefined ? {} : { bucketFromInput: opts.bucketFromInput });
   if (opts.requireQueue && cloud.queue.kind !== 'sqs') {
     throw usage('the worker needs a queue: give --queue-url <SQS FIFO URL> (SWIFTVR_QUEUE_URL)');
@@ -219,10 +233,14 @@ export function readWorkerConfig(values: Values, env: NodeJS.ProcessEnv, opts: {
   if (model === undefined) throw usage('--model <onnx> (SWIFTVR_MODEL) is required');
   if (!existsSync(model.value)) throw new SwiftvrError('missing-dependency', `${model.from} names ${model.value}, which does not exist`);
   if (!existsSync(sidecarPath(model.value))) {
-    throw new SwiftvrError('missing-dependency', `${model.from} names ${model.value}, but its sidecar ${sidecarPath(model.value)} does not exist`);
+    throw new SwiftvrError(
+      'missing-dependency',
+      `${model.from} names ${model.value}, but its sidecar ${sidecarPath(model.value)} does not exist`,
+    );
   }
   const ep = pick(values, env, 'ep')?.value ?? 'auto';
-  if (ep !== 'cpu' && ep !== 'cuda' && ep !== 'auto') throw usage(`--ep (SWIFTVR_EP) is ${JSON.stringify(ep)}; it must be cpu, cuda or auto`);
+  if (ep !== 'cpu' && ep !== 'cuda' && ep !== 'auto')
+    throw usage(`--ep (SWIFTVR_EP) is ${JSON.stringify(ep)}; it must be cpu, cuda or auto`);
   const encoder = pick(values, env, 'encoder')?.value ?? 'auto';
   if (encoder !== 'libx264' && encoder !== 'h264_nvenc' && encoder !== 'auto') {
     throw usage(`--encoder (SWIFTVR_ENCODER) is ${JSON.stringify(encoder)}; it must be libx264, h264_nvenc or auto`);
@@ -232,7 +250,9 @@ export function readWorkerConfig(values: Values, env: NodeJS.ProcessEnv, opts: {
   const visibility = intOf(values, env, 'visibility-timeout', 30, 1, 43_200);
   const heartbeat = intOf(values, env, 'heartbeat', Math.min(10, Math.max(1, Math.floor(visibility / 3))), 1);
   if (heartbeat >= visibility) {
-    throw usage(`heartbeat (${heartbeat} s) must be less than visibility-timeout (${visibility} s), or messages reappear while still being worked on`);
+    throw usage(
+      `heartbeat (${heartbeat} s) must be less than visibility-timeout (${visibility} s), or messages reappear while still being worked on`,
+    );
   }
   const threads = pick(values, env, 'threads') === undefined ? undefined : intOf(values, env, 'threads', 0, 0, 256);
   const chunkFrames = pick(values, env, 'chunk-frames') === undefined ? undefined : intOf(values, env, 'chunk-frames', 1, 1, 1024);
@@ -267,11 +287,17 @@ export function readWorkerConfig(values: Values, env: NodeJS.ProcessEnv, opts: {
 /** Builds the store the configuration names. */
 export function openStore(c: CloudConfig): ObjectStore {
   if (c.store.kind === 'fs') return new FsObjectStore(c.store.dir, { bucket: c.store.bucket });
-  return new S3ObjectStore({ bucket: c.store.bucket, client: makeS3Client({ region: c.region, ...(c.endpoint === undefined ? {} : { endpoint: c.endpoint }) }) });
+  return new S3ObjectStore({
+    bucket: c.store.bucket,
+    client: makeS3Client({ region: c.region, ...(c.endpoint === undefined ? {} : { endpoint: c.endpoint }) }),
+  });
 }
 
 /** Builds the queue the configuration names (an in-process one when no URL is given). */
 export function openQueue(c: CloudConfig, memoryMaxReceives = 3): JobQueue<JobMessage> {
   if (c.queue.kind === 'memory') return new MemoryQueue<JobMessage>({ maxReceives: memoryMaxReceives });
-  return new SqsQueue<JobMessage>({ client: makeSqsClient({ region: c.region, ...(c.endpoint === undefined ? {} : { endpoint: c.endpoint }) }), queueUrl: c.queue.url });
+  return new SqsQueue<JobMessage>({
+    client: makeSqsClient({ region: c.region, ...(c.endpoint === undefined ? {} : { endpoint: c.endpoint }) }),
+    queueUrl: c.queue.url,
+  });
 }

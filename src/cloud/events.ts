@@ -31,7 +31,13 @@ export class StoreEventSink implements EventSink {
       await putOnce(this.store, key, JSON.stringify(event), { contentType: 'application/json' });
       this.log({ event: 'job-event', type: event.type, job: event.job, id: event.id });
     } catch (e) {
-      this.log({ event: 'job-event-failed', type: event.type, job: event.job, id: event.id, message: e instanceof Error ? e.message : String(e) });
+      this.log({
+        event: 'job-event-failed',
+        type: event.type,
+        job: event.job,
+        id: event.id,
+        message: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 }
@@ -72,16 +78,20 @@ export class EventBridgeSink implements EventSink {
   async publish(event: JobEvent): Promise<void> {
     let last = '';
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const r = await this.client.send(new PutEventsCommand({
-        Entries: [{
-          Source: EVENT_SOURCE,
-          DetailType: EVENT_DETAIL_TYPE,
-          Detail: JSON.stringify(event),
-          EventBusName: this.busName,
-          Time: new Date(event.time),
-          Resources: [],
-        }],
-      }));
+      const r = await this.client.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: EVENT_SOURCE,
+              DetailType: EVENT_DETAIL_TYPE,
+              Detail: JSON.stringify(event),
+              EventBusName: this.busName,
+              Time: new Date(event.time),
+              Resources: [],
+            },
+          ],
+        }),
+      );
       const entry = r.Entries?.[0];
       if ((r.FailedEntryCount ?? 0) === 0 && entry?.EventId !== undefined) return;
       last = `${entry?.ErrorCode ?? 'unknown'}: ${entry?.ErrorMessage ?? 'no event id returned'}`;

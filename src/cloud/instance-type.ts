@@ -18,9 +18,13 @@ export async function resolveInstanceType(
     const res = await get(`${base}/meta-data/instance-type`, { headers: { 'X-aws-ec2-metadata-token': await token.text() }, signal });
     if (!res.ok) throw new Error(`instance-type answered ${res.status}`);
     const type = (await res.text()).trim();
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) throw new Error(`instance-type is ${JSON.stringify(type.slice(0, 40))}, not an instance type`);
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type))
+      throw new Error(`instance-type is ${JSON.stringify(type.slice(0, 40))}, not an instance type`);
     return { instanceType: type };
   } catch (e) {
-    return { instanceType: 'local', note: `the instance metadata service gave no instance type (${e instanceof Error ? e.message : String(e)}); job costs stay unpriced` };
+    return {
+      instanceType: 'local',
+      note: `the instance metadata service gave no instance type (${e instanceof Error ? e.message : String(e)}); job costs stay unpriced`,
+    };
   }
 }

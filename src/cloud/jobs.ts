@@ -58,7 +58,13 @@ const shardSpecSchema = z
 export const jobMessageSchema = z.discriminatedUnion('type', [
   /** Restore a whole VOD playlist: the worker fans it out into segment messages. */
   /** `estimate`: the one `swiftvr submit` made and printed; the job record keeps it. */
-  z.object({ type: z.literal('vod'), job: nonEmpty, sourceKey: nonEmpty, shards: z.number().int().min(1).max(1000), estimate: jobEstimateSchema.optional() }),
+  z.object({
+    type: z.literal('vod'),
+    job: nonEmpty,
+    sourceKey: nonEmpty,
+    shards: z.number().int().min(1).max(1000),
+    estimate: jobEstimateSchema.optional(),
+  }),
   /** Follow a live playlist until EXT-X-ENDLIST, restoring segments as they appear. */
   z.object({ type: z.literal('live'), job: nonEmpty, sourceKey: nonEmpty, estimate: jobEstimateSchema.optional() }),
   /** Restore one segment; segments of one group arrive in order. */
@@ -143,7 +149,10 @@ const pad = (sn: number): string => String(sn).padStart(6, '0');
 /** Keys of one job's outputs. */
 export class JobLayout {
   readonly root: string;
-  constructor(outputPrefix: string, readonly job: string) {
+  constructor(
+    outputPrefix: string,
+    readonly job: string,
+  ) {
     this.root = joinKey(outputPrefix, job);
   }
   get record(): string {
@@ -231,7 +240,8 @@ export class JobLayout {
 }
 
 /** FIFO group of a segment message: the stream, or the stream's shard. */
-export const groupOf = (m: SegmentMessage): string => (m.shard === undefined || m.shard.count === 1 ? m.stream.job : `${m.stream.job}#${m.shard.index}`);
+export const groupOf = (m: SegmentMessage): string =>
+  m.shard === undefined || m.shard.count === 1 ? m.stream.job : `${m.stream.job}#${m.shard.index}`;
 
 /**
  * Deduplication id: the same segment (stream, sn, source key) is one message. The closing
@@ -243,7 +253,10 @@ export const dedupOf = (m: SegmentMessage): string => `${m.stream.job}:${m.segme
 export function parseJobMessage(body: unknown): JobMessage {
   const r = jobMessageSchema.safeParse(body);
   if (r.success) return r.data;
-  throw new SwiftvrError('bad-input', `queue message rejected: ${describeIssues(r.error)} (message: ${JSON.stringify(body)?.slice(0, 160)})`);
+  throw new SwiftvrError(
+    'bad-input',
+    `queue message rejected: ${describeIssues(r.error)} (message: ${JSON.stringify(body)?.slice(0, 160)})`,
+  );
 }
 
 /** Parses a job record read back from the store. */

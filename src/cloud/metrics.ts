@@ -45,7 +45,11 @@ export const METRICS_NAMESPACE = 'SwiftVR';
 export interface SegmentDoneLine {
   readonly _aws: {
     readonly Timestamp: number;
-    readonly CloudWatchMetrics: readonly { readonly Namespace: string; readonly Dimensions: readonly (readonly string[])[]; readonly Metrics: readonly { readonly Name: string; readonly Unit: string }[] }[];
+    readonly CloudWatchMetrics: readonly {
+      readonly Namespace: string;
+      readonly Dimensions: readonly (readonly string[])[];
+      readonly Metrics: readonly { readonly Name: string; readonly Unit: string }[];
+    }[];
   };
   readonly event: 'segment-done';
   readonly Stream: string;
@@ -74,7 +78,12 @@ export function segmentMetricsLine(m: SegmentMetrics, now = Date.now()): Segment
     { Name: 'QueueWaitSeconds', Unit: 'Seconds' },
     // Live only. Fallback: 1 for a segment published as a plain upscale, 0 for a restored one; its
     // average is the live plain share (VOD segments never fall back and would dilute it).
-    ...(m.lagSeconds === undefined ? [] : [{ Name: 'LagSeconds', Unit: 'Seconds' }, { Name: 'Fallback', Unit: 'Count' }]),
+    ...(m.lagSeconds === undefined
+      ? []
+      : [
+          { Name: 'LagSeconds', Unit: 'Seconds' },
+          { Name: 'Fallback', Unit: 'Count' },
+        ]),
     ...(m.changed === undefined ? [] : [{ Name: 'ChangedLevels', Unit: 'None' }]),
     ...(m.boundaryFlicker === undefined ? [] : [{ Name: 'BoundaryFlicker', Unit: 'None' }]),
     ...(m.fidelityPsnrY === undefined ? [] : [{ Name: 'FidelityPsnrY', Unit: 'None' }]),

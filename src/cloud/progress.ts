@@ -38,10 +38,25 @@ export async function countSegment(
   store: ObjectStore,
   layout: JobLayout,
   m: SegmentMessage,
-  s: { readonly frames: number; readonly fallback: boolean; readonly gap: boolean; readonly seconds?: number; readonly pricePerHour?: number; readonly instanceType?: string },
+  s: {
+    readonly frames: number;
+    readonly fallback: boolean;
+    readonly gap: boolean;
+    readonly seconds?: number;
+    readonly pricePerHour?: number;
+    readonly instanceType?: string;
+  },
 ): Promise<void> {
   const key = layout.progressShard(m.shard?.index ?? 0);
-  const c = (await readCounter(store, key)) ?? { segments: 0, frames: 0, fallbacks: 0, gaps: 0, seconds: 0, lastSn: -1, startedAt: new Date().toISOString() };
+  const c = (await readCounter(store, key)) ?? {
+    segments: 0,
+    frames: 0,
+    fallbacks: 0,
+    gaps: 0,
+    seconds: 0,
+    lastSn: -1,
+    startedAt: new Date().toISOString(),
+  };
   if (m.segment.sn <= c.lastSn) return;
   c.lastSn = m.segment.sn;
   if (s.gap) c.gaps++;
@@ -71,7 +86,16 @@ export interface JobTotals {
 
 /** A job's totals: the sum of its shards' counters. */
 export async function jobTotals(store: ObjectStore, layout: JobLayout, shards: number): Promise<JobTotals> {
-  let t = { segments: 0, frames: 0, fallbacks: 0, gaps: 0, seconds: 0, costUsd: undefined as number | undefined, instanceType: undefined as string | undefined, startedAt: undefined as number | undefined };
+  let t = {
+    segments: 0,
+    frames: 0,
+    fallbacks: 0,
+    gaps: 0,
+    seconds: 0,
+    costUsd: undefined as number | undefined,
+    instanceType: undefined as string | undefined,
+    startedAt: undefined as number | undefined,
+  };
   for (let i = 0; i < shards; i++) {
     const c = await readCounter(store, layout.progressShard(i));
     if (c === undefined) continue;
@@ -90,9 +114,7 @@ export async function jobTotals(store: ObjectStore, layout: JobLayout, shards: n
   return t;
 }
 
-
 // ---- the job index: one small object per job, so `swiftvr jobs` lists jobs without listing outputs
-
 
 export interface JobIndexEntry {
   readonly job: string;

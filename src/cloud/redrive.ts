@@ -41,7 +41,8 @@ export interface RedriveResult {
 }
 
 /** How a dead-lettered message is named to the operator. */
-const nameOf = (m: JobMessage): string => (m.type === 'segment' ? `segment sn=${m.segment.sn} (${m.segment.key})` : `${m.type} job message (${m.sourceKey})`);
+const nameOf = (m: JobMessage): string =>
+  m.type === 'segment' ? `segment sn=${m.segment.sn} (${m.segment.key})` : `${m.type} job message (${m.sourceKey})`;
 const jobOf = (m: JobMessage): string => (m.type === 'segment' ? m.stream.job : m.job);
 
 /** Why the message's source still fails, or undefined when it reads (and, for a segment, decodes) now. */
@@ -94,7 +95,13 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
     for (;;) {
       o.signal?.throwIfAborted();
       const r = await o.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 300, MessageSystemAttributeNames: ['MessageGroupId'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: dlqUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 300,
+          MessageSystemAttributeNames: ['MessageGroupId'],
+        }),
       );
       const fresh = (r.Messages ?? []).filter((msg) => msg.MessageId !== undefined && !seen.has(msg.MessageId));
       if (fresh.length === 0) break;
@@ -132,9 +139,12 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
     }
   } finally {
     await Promise.all(
-      held.map((msg) => o.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: dlqUrl, ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: 0 })).catch(() => undefined)),
+      held.map((msg) =>
+        o.sqs
+          .send(new ChangeMessageVisibilityCommand({ QueueUrl: dlqUrl, ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: 0 }))
+          .catch(() => undefined),
+      ),
     );
   }
   return { redriven, gaps, stillBad };
 }
-

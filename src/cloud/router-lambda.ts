@@ -38,7 +38,10 @@ export function readRouterEnv(env: NodeJS.ProcessEnv): RouterEnv {
   const need = (name: string, allowEmpty = false): string => {
     const v = env[name];
     if (v === undefined || (!allowEmpty && v.trim() === '')) {
-      throw new SwiftvrError('usage', `environment variable ${name} must be set${allowEmpty ? ' (it may be empty)' : ' to a non-empty value'}`);
+      throw new SwiftvrError(
+        'usage',
+        `environment variable ${name} must be set${allowEmpty ? ' (it may be empty)' : ' to a non-empty value'}`,
+      );
     }
     return v.trim();
   };

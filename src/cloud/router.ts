@@ -7,15 +7,7 @@
 import { isSwiftvrError } from '../errors.js';
 import type { EventSink } from '../events/job-events.js';
 import { parseRendition } from '../hls/rendition-playlist.js';
-import {
-  dedupOf,
-  groupOf,
-  JobLayout,
-  jobIdOf,
-  segmentMessages,
-  type JobMessage,
-  type StreamSpec,
-} from './jobs.js';
+import { dedupOf, groupOf, JobLayout, jobIdOf, segmentMessages, type JobMessage, type StreamSpec } from './jobs.js';
 import { bytesToText, joinKey, type ObjectStore } from './object-store/object-store.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { mediaKeyOf, readStoredPlan, segmentSpecOf } from './source.js';
@@ -65,12 +57,23 @@ export async function routeObjectCreated(event: ObjectCreatedEvent, deps: Router
   }
   const media = plan.media;
   const mode = media.playlistType === 'VOD' ? 'vod' : 'live';
-  const stream: StreamSpec = { job, mediaKey: mediaKeyOf(plan, store), container: media.container, targetDuration: media.targetDuration, mode };
+  const stream: StreamSpec = {
+    job,
+    mediaKey: mediaKeyOf(plan, store),
+    container: media.container,
+    targetDuration: media.targetDuration,
+    mode,
+  };
   const specs = media.segments.map((s) => segmentSpecOf(s, store));
   const layout = new JobLayout(deps.outputPrefix, job);
   // The job record, its index entry and its SUBMITTED event, as a worker writes them (once).
-  await new JobRecords(store, deps.outputPrefix, deps.sourcePrefix, 'router', () => undefined, deps.events)
-    .write(plan, key, stream, 1, mode === 'vod' ? specs : undefined);
+  await new JobRecords(store, deps.outputPrefix, deps.sourcePrefix, 'router', () => undefined, deps.events).write(
+    plan,
+    key,
+    stream,
+    1,
+    mode === 'vod' ? specs : undefined,
+  );
 
   // Skip what the rendition already lists; re-sent ones are dropped by FIFO deduplication
   // (5 minutes) and, after that, skipped by the worker (deterministic output keys).

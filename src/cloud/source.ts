@@ -15,7 +15,8 @@ function storeLoader(store: ObjectStore): Loader {
   return async (location: ResourceLocation, opts: LoadOptions): Promise<Uint8Array> => {
     if (location.kind !== 's3') throw new SwiftvrError('internal', `S3 loader given a ${location.kind} location`);
     const uri = `s3://${location.bucket}/${location.key}`;
-    if (location.bucket !== store.bucket) throw badInput(`${uri} names bucket ${location.bucket}, which this worker does not serve`, { uri });
+    if (location.bucket !== store.bucket)
+      throw badInput(`${uri} names bucket ${location.bucket}, which this worker does not serve`, { uri });
     const got = await store.get(location.key, {
       ...(opts.byteRange === undefined ? {} : { range: opts.byteRange }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
@@ -62,7 +63,9 @@ export function storeSource(store: ObjectStore, container: ContainerKind): Segme
       const get = async (key: string, range?: SegmentSpec['byteRange']): Promise<Uint8Array> => {
         const got = await store.get(key, { signal, ...(range === undefined ? {} : { range }) });
         if (got === undefined) {
-          throw new SwiftvrError('bad-input', `source object ${store.name}/${key} does not exist`, { context: { sn: s.sn, uri: key, stage: 'load' } });
+          throw new SwiftvrError('bad-input', `source object ${store.name}/${key} does not exist`, {
+            context: { sn: s.sn, uri: key, stage: 'load' },
+          });
         }
         return got.body;
       };

@@ -59,7 +59,10 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
   const layout = new JobLayout(outputPrefix, job);
   const recordObj = await store.get(layout.record);
   if (recordObj === undefined) {
-    throw new SwiftvrError('bad-input', `job ${job} does not exist: no ${store.name}/${layout.record} (was it submitted under output prefix ${outputPrefix}?)`);
+    throw new SwiftvrError(
+      'bad-input',
+      `job ${job} does not exist: no ${store.name}/${layout.record} (was it submitted under output prefix ${outputPrefix}?)`,
+    );
   }
   const record = JSON.parse(bytesToText(recordObj.body)) as JobRecord;
   const readAll = async <T>(prefix: string): Promise<T[]> => {
@@ -113,9 +116,10 @@ export async function readJobStatus(store: ObjectStore, outputPrefix: string, jo
     errors,
     // A published VOD lists every segment (restored or a gap): nothing of it is dead-lettered any more,
     // even before the last segment's metrics record, written after the publish, is there.
-    deadLettered: record.mode === 'vod' && rendition !== undefined
-      ? []
-      : [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn) && !gaps.includes(e.sn)).map((e) => e.sn!))],
+    deadLettered:
+      record.mode === 'vod' && rendition !== undefined
+        ? []
+        : [...new Set(errors.filter((e) => e.final && e.sn !== undefined && !done.has(e.sn) && !gaps.includes(e.sn)).map((e) => e.sn!))],
     gaps,
     plainUpscaled: metrics.filter((m) => m.fallback).map((m) => ({ sn: m.sn, reason: m.fallbackReason ?? 'unknown' })),
     ...(stopped === undefined ? {} : { stopped }),
@@ -136,7 +140,10 @@ function liveStop(
   job: string,
   newestSegmentAt: string,
 ): JobStatus['stopped'] {
-  const last = errors.filter((e) => e.sn === undefined && e.final).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  const last = errors
+    .filter((e) => e.sn === undefined && e.final)
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .at(-1);
   // A follow that published segments after its last failure (redriven, resubmitted) runs again.
   if (last === undefined || newestSegmentAt > last.at) return undefined;
   const afterSn = playlist?.entries.at(-1)?.sourceSn;
@@ -157,14 +164,19 @@ export function formatStatus(s: JobStatus): string {
   lines.push(`queue wait ${s.meanQueueWaitSeconds.toFixed(2)} s mean`);
   if (s.plainUpscaled.length > 0) {
     const last = s.plainUpscaled.at(-1)!;
-    lines.push(`plain      ${s.plainUpscaled.length} of ${s.segmentsDone} segments published as plain upscales; latest sn ${last.sn}: ${last.reason}`);
+    lines.push(
+      `plain      ${s.plainUpscaled.length} of ${s.segmentsDone} segments published as plain upscales; latest sn ${last.sn}: ${last.reason}`,
+    );
   }
   lines.push(`errors     ${s.errors.length}${s.deadLettered.length > 0 ? `; dead-lettered sn ${s.deadLettered.join(', ')}` : ''}`);
-  for (const e of s.errors.slice(-5)) lines.push(`  ${e.sn === undefined ? 'job' : `sn ${e.sn}`} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
+  for (const e of s.errors.slice(-5))
+    lines.push(`  ${e.sn === undefined ? 'job' : `sn ${e.sn}`} attempt ${e.attempt}${e.final ? ' (final)' : ''}: ${e.message}`);
   if (s.gaps.length > 0) lines.push(`gaps       sn ${s.gaps.join(', ')} published as EXT-X-GAP (source unrecoverable)`);
   if (s.renditionProblem !== undefined) lines.push(`rendition  cannot be read back: ${s.renditionProblem}`);
   if (s.cancelled !== undefined) {
-    lines.push(`cancelled  at ${s.cancelled.at} by ${s.cancelled.by}: ${s.cancelled.reason}${s.mode === 'vod' && !s.published ? ' (no playlist is published)' : ''}`);
+    lines.push(
+      `cancelled  at ${s.cancelled.at} by ${s.cancelled.by}: ${s.cancelled.reason}${s.mode === 'vod' && !s.published ? ' (no playlist is published)' : ''}`,
+    );
   }
   if (s.stopped !== undefined) {
     lines.push(
@@ -180,7 +192,9 @@ export function formatStatus(s: JobStatus): string {
     lines.push(
       `next       ${sources.join(', ')} failed for good and ${s.deadLettered.length === 1 ? 'sits' : 'sit'} in the dead-letter queue${s.mode === 'vod' ? '; the rendition is published once every segment is' : ''}.`,
       `           Fix the source, then run: swiftvr redrive ${s.job} --queue-url <job queue URL> (and this command's store options)`,
-      ...(s.mode === 'vod' ? ['           or, to publish without it: swiftvr redrive ' + s.job + ' --gap ... (an EXT-X-GAP entry; players skip it)'] : []),
+      ...(s.mode === 'vod'
+        ? ['           or, to publish without it: swiftvr redrive ' + s.job + ' --gap ... (an EXT-X-GAP entry; players skip it)']
+        : []),
     );
   }
   return lines.join('\n');

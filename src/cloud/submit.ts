@@ -28,7 +28,9 @@ export function jobMessageOf(req: SubmitRequest, sourcePrefix: string): JobMessa
   if (!Number.isInteger(req.shards) || req.shards < 1) throw badInput(`--shards is ${req.shards}; it must be an integer >= 1`);
   if (req.live && req.shards !== 1) throw badInput(`--shards ${req.shards} with --live: a live stream is restored in order by one worker`);
   const estimate = req.estimate === undefined ? {} : { estimate: req.estimate };
-  return req.live ? { type: 'live', job, sourceKey: key, ...estimate } : { type: 'vod', job, sourceKey: key, shards: req.shards, ...estimate };
+  return req.live
+    ? { type: 'live', job, sourceKey: key, ...estimate }
+    : { type: 'vod', job, sourceKey: key, shards: req.shards, ...estimate };
 }
 
 export async function submitJob(queue: JobQueue<JobMessage>, message: JobMessage): Promise<void> {

@@ -35,7 +35,12 @@ export function taskProtection(o: TaskProtectionOptions): TaskProtection {
     chain = chain.then(async () => {
       try {
         const body = enabled ? { ProtectionEnabled: true, ExpiresInMinutes: minutes } : { ProtectionEnabled: false };
-        const r = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+        const r = await fetch(url, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(5000),
+        });
         if (!r.ok) throw new Error(`HTTP ${r.status} ${await r.text()}`);
         o.log({ event: 'task-protection', enabled });
       } catch (e) {

@@ -33,7 +33,13 @@ const r1 = (v: number): number => Math.round(v * 10) / 10;
 const r2 = (v: number): number => Math.round(v * 100) / 100;
 const r4 = (v: number): number => Math.round(v * 10000) / 10000;
 
-const measurementRef = z.object({ hardware: z.string(), outputWidth: z.number(), outputHeight: z.number(), date: z.string(), command: z.string() });
+const measurementRef = z.object({
+  hardware: z.string(),
+  outputWidth: z.number(),
+  outputHeight: z.number(),
+  date: z.string(),
+  command: z.string(),
+});
 
 const instanceEstimateSchema = z.object({
   instanceType: z.string(),
@@ -81,9 +87,14 @@ export type InstanceEstimate = z.infer<typeof instanceEstimateSchema>;
 export type JobEstimate = z.infer<typeof jobEstimateSchema>;
 
 /** Frames/s of `rows` (one instance type, one model) at `pixels` per output frame. */
-export function fpsAt(rows: readonly ThroughputRow[], pixels: number): { fps: number; startup: number; extrapolated: boolean; basis: ThroughputRow[] } | undefined {
+export function fpsAt(
+  rows: readonly ThroughputRow[],
+  pixels: number,
+): { fps: number; startup: number; extrapolated: boolean; basis: ThroughputRow[] } | undefined {
   if (rows.length === 0) return undefined;
-  const pts = rows.map((r) => ({ px: r.outputWidth * r.outputHeight, rate: r.fps * r.outputWidth * r.outputHeight, r })).sort((a, b) => a.px - b.px);
+  const pts = rows
+    .map((r) => ({ px: r.outputWidth * r.outputHeight, rate: r.fps * r.outputWidth * r.outputHeight, r }))
+    .sort((a, b) => a.px - b.px);
   const below = pts.filter((p) => p.px <= pixels).at(-1);
   const above = pts.find((p) => p.px >= pixels);
   if (below !== undefined && above !== undefined) {
@@ -97,7 +108,13 @@ export function fpsAt(rows: readonly ThroughputRow[], pixels: number): { fps: nu
 }
 
 /** The estimate of a job on `facts` for the local CPU and every priced instance type. */
-export function estimateJob(facts: InputFacts, o: EstimateOptions, measured: MeasuredTable, prices: PriceTable, now = new Date()): JobEstimate {
+export function estimateJob(
+  facts: InputFacts,
+  o: EstimateOptions,
+  measured: MeasuredTable,
+  prices: PriceTable,
+  now = new Date(),
+): JobEstimate {
   const live = facts.durationSeconds === null;
   const durationSeconds = facts.durationSeconds ?? 3600;
   const frames = Math.round(durationSeconds * facts.frameRate);
@@ -110,7 +127,10 @@ export function estimateJob(facts: InputFacts, o: EstimateOptions, measured: Mea
   const instances = types.map((instanceType): InstanceEstimate => {
     const price = prices.instances[instanceType];
     const head = { instanceType, ...(price === undefined ? {} : { gpu: price.gpu, pricePerHour: price.perHour }) };
-    const at = fpsAt(measured.throughput.filter((r) => r.instanceType === instanceType && r.model === o.model), pixels);
+    const at = fpsAt(
+      measured.throughput.filter((r) => r.instanceType === instanceType && r.model === o.model),
+      pixels,
+    );
     if (at === undefined) return { ...head, measured: false };
     const work = frames / at.fps;
     // Each shard's worker pays the startup once; live: the stream runs for the hour regardless.
@@ -123,7 +143,13 @@ export function estimateJob(facts: InputFacts, o: EstimateOptions, measured: Mea
       computeSeconds: r1(computeSeconds),
       ...(live ? { keepsUp: at.fps >= facts.frameRate } : { wallSeconds: r1(at.startup + work / shards) }),
       ...(price === undefined ? {} : { costUsd: r4((computeSeconds / 3600) * price.perHour) }),
-      basis: at.basis.map((b) => ({ hardware: b.hardware, outputWidth: b.outputWidth, outputHeight: b.outputHeight, date: b.date, command: b.command })),
+      basis: at.basis.map((b) => ({
+        hardware: b.hardware,
+        outputWidth: b.outputWidth,
+        outputHeight: b.outputHeight,
+        date: b.date,
+        command: b.command,
+      })),
     };
   });
   return {
@@ -138,12 +164,16 @@ export function estimateJob(facts: InputFacts, o: EstimateOptions, measured: Mea
     segments: facts.segments,
     shards,
     crf: o.crf,
-    ...(bits === undefined ? {} : {
-      outputBytes: {
-        low: bytesAt(bits.bitsPerPixel.low), median: bytesAt(bits.bitsPerPixel.median), high: bytesAt(bits.bitsPerPixel.high),
-        basis: `${bits.clips}; ${bits.date}; ${bits.command}`,
-      },
-    }),
+    ...(bits === undefined
+      ? {}
+      : {
+          outputBytes: {
+            low: bytesAt(bits.bitsPerPixel.low),
+            median: bytesAt(bits.bitsPerPixel.median),
+            high: bytesAt(bits.bitsPerPixel.high),
+            basis: `${bits.clips}; ${bits.date}; ${bits.command}`,
+          },
+        }),
     currency: prices.currency,
     prices: `${prices.basis} (as of ${prices.asOf})`,
     instances,
@@ -151,7 +181,8 @@ export function estimateJob(facts: InputFacts, o: EstimateOptions, measured: Mea
   };
 }
 
-const mb = (b: number): string => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${Math.round(b / 1e3)} kB`);
+const mb = (b: number): string =>
+  b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${Math.round(b / 1e3)} kB`;
 const hms = (s: number): string => {
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
@@ -171,9 +202,16 @@ export function formatEstimate(e: JobEstimate): string {
       : `output    ${mb(e.outputBytes.median)} video at CRF ${e.crf} (${mb(e.outputBytes.low)} .. ${mb(e.outputBytes.high)} over the measured clips)`,
     '',
   ];
-  const rows = [[
-    'instance', 'gpu', 'frames/s', e.mode === 'vod' ? 'compute' : 'compute/h', e.mode === 'vod' ? 'wall' : 'keeps up', e.mode === 'vod' ? 'cost' : 'cost/h',
-  ]];
+  const rows = [
+    [
+      'instance',
+      'gpu',
+      'frames/s',
+      e.mode === 'vod' ? 'compute' : 'compute/h',
+      e.mode === 'vod' ? 'wall' : 'keeps up',
+      e.mode === 'vod' ? 'cost' : 'cost/h',
+    ],
+  ];
   for (const i of e.instances) {
     if (!i.measured) {
       rows.push([i.instanceType, i.gpu ?? 'CPU', 'not measured', '-', '-', '-']);
@@ -189,14 +227,22 @@ export function formatEstimate(e: JobEstimate): string {
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const r of rows) lines.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const r of rows)
+    lines.push(
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
   lines.push('');
   const bases = new Map<string, string>();
   for (const i of e.instances) {
-    for (const b of i.basis ?? []) bases.set(`${i.instanceType} ${b.outputWidth}x${b.outputHeight}`, `${b.hardware}, ${b.date}: ${b.command}`);
+    for (const b of i.basis ?? [])
+      bases.set(`${i.instanceType} ${b.outputWidth}x${b.outputHeight}`, `${b.hardware}, ${b.date}: ${b.command}`);
   }
   for (const [k, v] of bases) lines.push(`measured  ${k}: ${v}`);
-  if (e.instances.some((i) => i.extrapolated)) lines.push('*         outside the measured output sizes: the nearest measurement\'s pixel rate');
+  if (e.instances.some((i) => i.extrapolated))
+    lines.push("*         outside the measured output sizes: the nearest measurement's pixel rate");
   if (e.outputBytes !== undefined) lines.push(`size      ${e.outputBytes.basis}`);
   lines.push(`prices    ${e.prices}`);
   return lines.join('\n');

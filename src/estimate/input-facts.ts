@@ -20,9 +20,10 @@ export async function factsOfPlan(plan: SourcePlan, input: string, signal?: Abor
   try {
     const opts = { ...(signal === undefined ? {} : { signal }) };
     const bytes = await plan.source.load(first.location, { ...opts, ...(first.byteRange ? { byteRange: first.byteRange } : {}) });
-    const init = first.map === undefined
-      ? undefined
-      : await plan.source.load(first.map.location, { ...opts, ...(first.map.byteRange ? { byteRange: first.map.byteRange } : {}) });
+    const init =
+      first.map === undefined
+        ? undefined
+        : await plan.source.load(first.map.location, { ...opts, ...(first.map.byteRange ? { byteRange: first.map.byteRange } : {}) });
     const file = join(dir, media.container === 'ts' ? 'first.ts' : 'first.mp4');
     await writeFile(file, init === undefined ? bytes : Buffer.concat([init, bytes]));
     const info = await probeSegment(file, media.container, { name: `segment ${first.sn} (${first.uri})`, ...opts });
@@ -42,7 +43,12 @@ export async function factsOfPlan(plan: SourcePlan, input: string, signal?: Abor
 }
 
 interface FileProbe {
-  streams?: (ProbedPicture & { codec_type?: string; avg_frame_rate?: string; r_frame_rate?: string; disposition?: { attached_pic?: number } })[];
+  streams?: (ProbedPicture & {
+    codec_type?: string;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+    disposition?: { attached_pic?: number };
+  })[];
   format?: { duration?: string };
 }
 
@@ -53,7 +59,9 @@ const rate = (s: string | undefined): number | undefined => {
 
 /** The facts of a plain video file (mp4, mkv, mov, ts) from its container: length, picture, frame rate. */
 export async function factsOfVideoFile(path: string, input: string, signal?: AbortSignal): Promise<InputFacts> {
-  const exit = await runTool('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', path], { ...(signal === undefined ? {} : { signal }) });
+  const exit = await runTool('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', path], {
+    ...(signal === undefined ? {} : { signal }),
+  });
   if (exit.code !== 0) throw badInput(`${input} is not a video file ffprobe can read (${stderrSummary(exit, 200)})`, { uri: input });
   let probed: FileProbe;
   try {
@@ -64,7 +72,8 @@ export async function factsOfVideoFile(path: string, input: string, signal?: Abo
   const video = probed.streams?.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   if (video?.width === undefined || video.height === undefined) throw badInput(`${input} has no video stream`, { uri: input });
   const duration = Number(probed.format?.duration);
-  if (!(Number.isFinite(duration) && duration > 0)) throw badInput(`${input} has no duration in its container; it must be a finished video file`, { uri: input });
+  if (!(Number.isFinite(duration) && duration > 0))
+    throw badInput(`${input} has no duration in its container; it must be a finished video file`, { uri: input });
   const fps = rate(video.avg_frame_rate) ?? rate(video.r_frame_rate);
   if (fps === undefined) throw badInput(`${input} states no frame rate for its video`, { uri: input });
   const picture = pictureOf(video, video.width, video.height);

@@ -37,7 +37,8 @@ const throughputRow = z.object({
 
 const outputBitsRow = z.object({
   crf: z.number().int().min(0).max(51),
-  bitsPerPixel: z.object({ low: z.number().gt(0), median: z.number().gt(0), high: z.number().gt(0) })
+  bitsPerPixel: z
+    .object({ low: z.number().gt(0), median: z.number().gt(0), high: z.number().gt(0) })
     .refine((b) => b.low <= b.median && b.median <= b.high, { message: 'must hold low <= median <= high' }),
   clips: text,
   hardware: text,
@@ -65,7 +66,10 @@ export type PriceTable = Readonly<z.infer<typeof pricesSchema>>;
 function check<T>(schema: z.ZodType<T>, json: unknown, where: string, kind: 'bad-input' | 'internal'): T {
   const r = schema.safeParse(json);
   if (r.success) return r.data;
-  const why = r.error.issues.slice(0, 3).map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`).join('; ');
+  const why = r.error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`)
+    .join('; ');
   throw new SwiftvrError(kind, `${where} is not a valid table: ${why}`);
 }
 

@@ -40,11 +40,13 @@ export const segmentSummarySchema = z.object({
   fidelitySsimY: z.number().optional(),
   modelSeconds: z.number().optional(),
   threadHostMs: z.number().optional(),
-  picture: z.object({
-    carried: z.record(z.string(), z.string()),
-    applied: z.array(z.string()),
-    dropped: z.array(z.string()),
-  }).optional(),
+  picture: z
+    .object({
+      carried: z.record(z.string(), z.string()),
+      applied: z.array(z.string()),
+      dropped: z.array(z.string()),
+    })
+    .optional(),
 });
 export type SegmentSummary = z.infer<typeof segmentSummarySchema>;
 
@@ -58,21 +60,22 @@ const round = (v: number, digits: number): number => Number(v.toFixed(digits));
  * the segment was published as a plain upscale.
  */
 export const segmentSummary = (r: SegmentResult): SegmentSummary => ({
-    sn: r.sn,
-    frames: r.frames,
-    seconds: round(r.seconds, 3),
-    fps: round(r.fps, 2),
-    fallback: r.fallback !== undefined,
-    ...(r.fallback === undefined ? {} : { reason: r.fallback }),
-    ...(r.changed === undefined ? {} : { changed: round(r.changed, 3) }),
-    ...(r.boundaryFlicker === undefined ? {} : { boundaryFlicker: round(r.boundaryFlicker, 3) }),
-    ...(r.fidelityPsnrY === undefined ? {} : { fidelityPsnrY: round(r.fidelityPsnrY, 3) }),
-    ...(r.fidelitySsimY === undefined ? {} : { fidelitySsimY: round(r.fidelitySsimY, 5) }),
-    ...(r.modelSeconds === undefined ? {} : { modelSeconds: round(r.modelSeconds, 3) }),
-    ...(r.threadHostMs === undefined ? {} : { threadHostMs: round(r.threadHostMs, 1) }),
-    ...(r.picture === undefined ? {} : { picture: { carried: { ...r.picture.carried }, applied: [...r.picture.applied], dropped: [...r.picture.dropped] } }),
-  });
-
+  sn: r.sn,
+  frames: r.frames,
+  seconds: round(r.seconds, 3),
+  fps: round(r.fps, 2),
+  fallback: r.fallback !== undefined,
+  ...(r.fallback === undefined ? {} : { reason: r.fallback }),
+  ...(r.changed === undefined ? {} : { changed: round(r.changed, 3) }),
+  ...(r.boundaryFlicker === undefined ? {} : { boundaryFlicker: round(r.boundaryFlicker, 3) }),
+  ...(r.fidelityPsnrY === undefined ? {} : { fidelityPsnrY: round(r.fidelityPsnrY, 3) }),
+  ...(r.fidelitySsimY === undefined ? {} : { fidelitySsimY: round(r.fidelitySsimY, 5) }),
+  ...(r.modelSeconds === undefined ? {} : { modelSeconds: round(r.modelSeconds, 3) }),
+  ...(r.threadHostMs === undefined ? {} : { threadHostMs: round(r.threadHostMs, 1) }),
+  ...(r.picture === undefined
+    ? {}
+    : { picture: { carried: { ...r.picture.carried }, applied: [...r.picture.applied], dropped: [...r.picture.dropped] } }),
+});
 
 export const submittedEventSchema = z.object({
   ...base,
@@ -267,19 +270,24 @@ export class ProgressEvents {
     const percent = total === null || total === 0 ? null : Math.min(100, (100 * this.segmentsDone) / total);
     const framesLeft = framesTotal === undefined ? undefined : Math.max(0, framesTotal - this.framesDone);
     const secondsLeft = total === null || framesLeft === undefined || fps <= 0 ? null : framesLeft / fps;
-    const event = jobEvent('PROGRESSING', this.job, {
-      segmentsDone: this.segmentsDone,
-      segmentsTotal: total,
-      framesDone: this.framesDone,
-      percent: percent === null ? null : Math.round(percent * 10) / 10,
-      fps: Math.round(fps * 100) / 100,
-      secondsLeft: secondsLeft === null ? null : Math.round(secondsLeft * 10) / 10,
-      ...(segment === undefined ? {} : { segment }),
-    }, {
-      // At a segment the segment count tells events apart; between segments, the frames too.
-      seq: segment === undefined ? `${this.segmentsDone}+${this.framesDone}f` : this.segmentsDone,
-      now: () => new Date(now),
-    });
+    const event = jobEvent(
+      'PROGRESSING',
+      this.job,
+      {
+        segmentsDone: this.segmentsDone,
+        segmentsTotal: total,
+        framesDone: this.framesDone,
+        percent: percent === null ? null : Math.round(percent * 10) / 10,
+        fps: Math.round(fps * 100) / 100,
+        secondsLeft: secondsLeft === null ? null : Math.round(secondsLeft * 10) / 10,
+        ...(segment === undefined ? {} : { segment }),
+      },
+      {
+        // At a segment the segment count tells events apart; between segments, the frames too.
+        seq: segment === undefined ? `${this.segmentsDone}+${this.framesDone}f` : this.segmentsDone,
+        now: () => new Date(now),
+      },
+    );
     const sink = this.sink;
     this.pending = this.pending.then(() => sink.publish(event));
   }

@@ -53,13 +53,15 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
     );
   }
   const gap = newest !== undefined && add.entry.sourceSn !== newest.sourceSn + 1;
-  const dated = add.entry.fallback === true && add.entry.programDateTime === undefined
-    ? { programDateTime: new Date(Math.max(add.firstSeenAt?.getTime() ?? Date.now(), listedEnd(base.entries) ?? 0)).toISOString() }
-    : {};
+  const dated =
+    add.entry.fallback === true && add.entry.programDateTime === undefined
+      ? { programDateTime: new Date(Math.max(add.firstSeenAt?.getTime() ?? Date.now(), listedEnd(base.entries) ?? 0)).toISOString() }
+      : {};
   const appended: RenditionEntry = { ...add.entry, ...dated, discontinuity: add.entry.discontinuity || gap };
-  const marked: RenditionEntry = appended.fallback === true && appended.programDateTime !== undefined
-    ? { ...appended, mark: newMark(base.entries, appended.programDateTime, appended.duration) }
-    : appended;
+  const marked: RenditionEntry =
+    appended.fallback === true && appended.programDateTime !== undefined
+      ? { ...appended, mark: newMark(base.entries, appended.programDateTime, appended.duration) }
+      : appended;
   const entries = [...base.entries, marked];
   let mediaSequence = base.mediaSequence;
   let discontinuitySequence = base.discontinuitySequence;
@@ -71,8 +73,6 @@ export function appendLive(current: RenditionPlaylist | undefined, add: LiveAppe
   }
   return { ...base, entries, mediaSequence, discontinuitySequence, ended: add.last };
 }
-
-
 
 /**
  * The mark of a fallback entry appended after `entries`: from its PROGRAM-DATE-TIME or the end of

@@ -54,9 +54,7 @@ export async function readSourcePlan(input: string, opts: ReadOptions = {}): Pro
     return { media, source };
   }
 
-  const variants = (playlist as MasterPlaylist).variants
-    .filter((v) => !v.isIFrameOnly)
-    .map((v) => toVariantInfo(v, location, policy));
+  const variants = (playlist as MasterPlaylist).variants.filter((v) => !v.isIFrameOnly).map((v) => toVariantInfo(v, location, policy));
   if (variants.length === 0) {
     throw badInput(`multivariant playlist ${describe(location)} lists no variant streams (EXT-X-STREAM-INF)`, {
       uri: describe(location),
@@ -66,10 +64,9 @@ export async function readSourcePlan(input: string, opts: ReadOptions = {}): Pro
   const mediaText = await source.loadText(chosen.location, { signal: opts.signal });
   const mediaPlaylist = parsePlaylistText(mediaText, chosen.location);
   if (mediaPlaylist.isMasterPlaylist) {
-    throw badInput(
-      `variant ${chosen.uri} of ${describe(location)} is itself a multivariant playlist; a variant must be a media playlist`,
-      { uri: chosen.uri },
-    );
+    throw badInput(`variant ${chosen.uri} of ${describe(location)} is itself a multivariant playlist; a variant must be a media playlist`, {
+      uri: chosen.uri,
+    });
   }
   const media = await parseMediaPlaylistText(mediaText, chosen.location, source, { signal: opts.signal, uri: chosen.uri });
   return { multivariant: { uri: input, location, variants, playlist: playlist as MasterPlaylist }, chosen, media, source };
@@ -210,9 +207,7 @@ function toVariantInfo(v: Variant, base: ResourceLocation, policy: UriPolicy): V
 
 /** Highest BANDWIDTH, then largest picture, then first listed; or the one `want` names. */
 function chooseVariant(variants: readonly VariantInfo[], want: number | string | undefined, base: ResourceLocation): VariantInfo {
-  const listing = variants
-    .map((v, i) => `${i}: ${v.uri}${v.resolution ? ` ${v.resolution.width}x${v.resolution.height}` : ''}`)
-    .join('; ');
+  const listing = variants.map((v, i) => `${i}: ${v.uri}${v.resolution ? ` ${v.resolution.width}x${v.resolution.height}` : ''}`).join('; ');
   if (typeof want === 'number') {
     const v = Number.isInteger(want) ? variants[want] : undefined;
     if (v === undefined) {
@@ -224,9 +219,7 @@ function chooseVariant(variants: readonly VariantInfo[], want: number | string |
     const byUri = variants.find((v) => v.uri === want);
     if (byUri) return byUri;
     const m = /^(\d+)x(\d+)$/.exec(want);
-    const byRes = m
-      ? variants.filter((v) => v.resolution?.width === Number(m[1]) && v.resolution.height === Number(m[2]))
-      : [];
+    const byRes = m ? variants.filter((v) => v.resolution?.width === Number(m[1]) && v.resolution.height === Number(m[2])) : [];
     const best = byRes.sort((a, b) => b.bandwidth - a.bandwidth)[0];
     if (best) return best;
     throw badInput(`variant "${want}" matches no variant URI or resolution in ${describe(base)} (${listing})`);
@@ -289,10 +282,10 @@ async function detectContainer(
   }
   const sniffed = sniffContainer(head);
   if (sniffed === undefined) {
-    throw badInput(
-      `segment ${first.uri} of ${name} is neither MPEG-TS nor fragmented MP4 (no 0x47 sync bytes, no ISO BMFF box)`,
-      { uri: first.uri, sn: first.sn },
-    );
+    throw badInput(`segment ${first.uri} of ${name} is neither MPEG-TS nor fragmented MP4 (no 0x47 sync bytes, no ISO BMFF box)`, {
+      uri: first.uri,
+      sn: first.sn,
+    });
   }
   return sniffed;
 }

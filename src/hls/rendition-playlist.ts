@@ -83,17 +83,25 @@ export interface ProducedSegment {
  * segment (same sequence number), with the source's durations, discontinuities and
  * PROGRAM-DATE-TIME; an init section for every fMP4 segment and none for MPEG-TS.
  */
-export function restoredEntries(source: readonly SegmentRef[], produced: readonly ProducedSegment[], container: ContainerKind): RenditionEntry[] {
+export function restoredEntries(
+  source: readonly SegmentRef[],
+  produced: readonly ProducedSegment[],
+  container: ContainerKind,
+): RenditionEntry[] {
   const bySn = new Map(produced.map((p) => [p.sn, p]));
   if (bySn.size !== produced.length) throw new SwiftvrError('internal', 'produced segments repeat a sequence number');
   const entries = source.map((ref): RenditionEntry => {
     const out = bySn.get(ref.sn);
     if (out === undefined) {
-      throw new SwiftvrError('internal', `no output segment for source segment sn ${ref.sn} (${ref.uri})`, { context: { sn: ref.sn, uri: ref.uri } });
+      throw new SwiftvrError('internal', `no output segment for source segment sn ${ref.sn} (${ref.uri})`, {
+        context: { sn: ref.sn, uri: ref.uri },
+      });
     }
     bySn.delete(ref.sn);
-    if (container === 'fmp4' && out.initUri === undefined) throw new SwiftvrError('internal', `fMP4 output segment sn ${ref.sn} has no init section URI`);
-    if (container === 'ts' && out.initUri !== undefined) throw new SwiftvrError('internal', `MPEG-TS output segment sn ${ref.sn} must not have an init section`);
+    if (container === 'fmp4' && out.initUri === undefined)
+      throw new SwiftvrError('internal', `fMP4 output segment sn ${ref.sn} has no init section URI`);
+    if (container === 'ts' && out.initUri !== undefined)
+      throw new SwiftvrError('internal', `MPEG-TS output segment sn ${ref.sn} must not have an init section`);
     return {
       uri: out.uri,
       duration: ref.duration,
@@ -109,7 +117,11 @@ export function restoredEntries(source: readonly SegmentRef[], produced: readonl
 }
 
 /** The whole rendition of a finished (VOD) stream, numbered as its source. */
-export function vodRendition(entries: readonly RenditionEntry[], targetDuration: number, firstDiscontinuitySequence: number): RenditionPlaylist {
+export function vodRendition(
+  entries: readonly RenditionEntry[],
+  targetDuration: number,
+  firstDiscontinuitySequence: number,
+): RenditionPlaylist {
   const first = entries[0];
   if (first === undefined) throw new SwiftvrError('internal', 'a rendition needs at least one segment');
   return {
@@ -159,8 +171,11 @@ export function renderRendition(p: RenditionPlaylist): string {
       ...(e.fallback === true
         ? {
             dateRange: new DateRange({
-              id: `plain-upscale-${e.sourceSn}`, classId: FALLBACK_CLASS, start: new Date(markOf(e).start),
-              duration: Math.round(markOf(e).duration * 1000) / 1000, attributes: {},
+              id: `plain-upscale-${e.sourceSn}`,
+              classId: FALLBACK_CLASS,
+              start: new Date(markOf(e).start),
+              duration: Math.round(markOf(e).duration * 1000) / 1000,
+              attributes: {},
             }),
           }
         : {}),
@@ -219,7 +234,9 @@ export function parseRendition(text: string, name: string): RenditionPlaylist {
       ...(s.dateRange?.classId === FALLBACK_CLASS
         ? {
             fallback: true,
-            ...(s.dateRange.start === undefined ? {} : { mark: { start: s.dateRange.start.toISOString(), duration: s.dateRange.duration ?? s.duration } }),
+            ...(s.dateRange.start === undefined
+              ? {}
+              : { mark: { start: s.dateRange.start.toISOString(), duration: s.dateRange.duration ?? s.duration } }),
           }
         : {}),
       ...(s.gap === true ? { gap: true } : {}),
@@ -254,7 +271,10 @@ export function checkMarks(entries: readonly RenditionEntry[]): void {
     const start = Date.parse(m.start);
     // Rendered in ms: compare as rendered.
     if (Math.round(start) < Math.round(end) || !(m.duration > 0)) {
-      throw new SwiftvrError('internal', `plain-upscale mark of segment sn ${e.sourceSn} starts at ${m.start}, before the mark of sn ${prev} ends`);
+      throw new SwiftvrError(
+        'internal',
+        `plain-upscale mark of segment sn ${e.sourceSn} starts at ${m.start}, before the mark of sn ${prev} ends`,
+      );
     }
     end = start + Math.round(m.duration * 1000);
     prev = e.sourceSn;

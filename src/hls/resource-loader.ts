@@ -81,7 +81,12 @@ async function loadFile(location: ResourceLocation & { kind: 'file' }, opts: Loa
     if (!stat.isFile()) throw badInput(`${name} is not a regular file`, { uri: name });
     const { offset, length } = opts.byteRange ?? { offset: 0, length: stat.size };
     if (offset + length > stat.size) {
-      throw badInput(`byte range ${length}@${offset} of ${name} ends past the end of the file (${stat.size} bytes)`, { uri: name, stage: 'load' }, undefined, 'range-past-end');
+      throw badInput(
+        `byte range ${length}@${offset} of ${name} ends past the end of the file (${stat.size} bytes)`,
+        { uri: name, stage: 'load' },
+        undefined,
+        'range-past-end',
+      );
     }
     if (length > maxBytes) throw badInput(`${name} is ${length} bytes, over the limit of ${maxBytes}`, { uri: name });
     const buf = new Uint8Array(length);
@@ -113,11 +118,9 @@ async function loadHttp(location: ResourceLocation & { kind: 'http' }, opts: Loa
       const err = asAbort(e, opts.signal);
       if (!(err instanceof SwiftvrError) || !err.retryable || attempt === attempts) throw err;
       lastError = err;
-      await sleep(Math.min(4000, 250 * 2 ** (attempt - 1)), undefined, { signal: opts.signal }).catch(
-        (abortErr: unknown) => {
-          throw asAbort(abortErr, opts.signal);
-        },
-      );
+      await sleep(Math.min(4000, 250 * 2 ** (attempt - 1)), undefined, { signal: opts.signal }).catch((abortErr: unknown) => {
+        throw asAbort(abortErr, opts.signal);
+      });
     }
   }
   throw lastError ?? new SwiftvrError('internal', `loading ${location.url} made no attempt`);
@@ -164,13 +167,7 @@ async function fetchOnce(startUrl: string, opts: LoadOptions): Promise<Uint8Arra
   }
 }
 
-async function readBody(
-  res: Response,
-  url: string,
-  opts: LoadOptions,
-  timeout: AbortSignal,
-  timeoutMs: number,
-): Promise<Uint8Array> {
+async function readBody(res: Response, url: string, opts: LoadOptions, timeout: AbortSignal, timeoutMs: number): Promise<Uint8Array> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
@@ -202,7 +199,12 @@ async function readBody(
   // 206: the server sent the range; 200: it ignored Range and sent everything.
   const slice = res.status === 206 ? body : body.subarray(offset, offset + length);
   if (slice.byteLength !== length) {
-    throw badInput(`byte range ${length}@${offset} of ${url} ends past the end of the resource`, { uri: url, stage: 'load' }, undefined, 'range-past-end');
+    throw badInput(
+      `byte range ${length}@${offset} of ${url} ends past the end of the resource`,
+      { uri: url, stage: 'load' },
+      undefined,
+      'range-past-end',
+    );
   }
   return slice;
 }

@@ -53,9 +53,7 @@ export function policyForInput(input: ResourceLocation, opts: PolicyOptions = {}
   const rootDir = opts.root ?? (input.kind === 'file' ? path.dirname(input.path) : undefined);
   const root = rootDir === undefined ? undefined : path.resolve(rootDir);
   const s3 =
-    input.kind === 's3'
-      ? { bucket: input.bucket, prefix: opts.s3Prefix ?? input.key.slice(0, input.key.lastIndexOf('/') + 1) }
-      : undefined;
+    input.kind === 's3' ? { bucket: input.bucket, prefix: opts.s3Prefix ?? input.key.slice(0, input.key.lastIndexOf('/') + 1) } : undefined;
   return Object.freeze({
     root,
     realRoot: root === undefined ? undefined : realRoot(root),
@@ -129,10 +127,7 @@ export function checkLocation(location: ResourceLocation, policy: UriPolicy, uri
       }
       if (!hostAllowed(url, policy.allowedHosts)) {
         const allowed = policy.allowedHosts.length > 0 ? policy.allowedHosts.join(', ') : 'none';
-        throw badInput(
-          `URI ${uri} names host ${url.host}, which is not the input's host nor on the allowed hosts (${allowed})`,
-          { uri },
-        );
+        throw badInput(`URI ${uri} names host ${url.host}, which is not the input's host nor on the allowed hosts (${allowed})`, { uri });
       }
       return;
     }
@@ -180,10 +175,7 @@ export async function checkRealPath(location: ResourceLocation & { kind: 'file' 
   }
   const root = policy.realRoot ?? policy.root;
   if (root === undefined || !isInside(root, real)) {
-    throw badInput(
-      `URI ${name} is a symbolic link to ${real}, outside the input folder ${policy.root ?? '(none)'}`,
-      { uri: name },
-    );
+    throw badInput(`URI ${name} is a symbolic link to ${real}, outside the input folder ${policy.root ?? '(none)'}`, { uri: name });
   }
   return real;
 }
@@ -263,7 +255,10 @@ export function outputUriFor(location: ResourceLocation, fromDir: string): strin
   switch (location.kind) {
     case 'file': {
       const rel = path.relative(path.resolve(fromDir), location.path);
-      return rel.split(path.sep).map((p) => (p === '..' ? p : encodeURIComponent(p))).join('/');
+      return rel
+        .split(path.sep)
+        .map((p) => (p === '..' ? p : encodeURIComponent(p)))
+        .join('/');
     }
     case 'http':
       return location.url;

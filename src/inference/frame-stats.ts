@@ -204,10 +204,12 @@ export class StatsTracker {
     const stats = {
       changed: this.frames === 0 ? 0 : this.sum / this.frames,
       ...(this.boundary === undefined ? {} : { boundaryFlicker: this.boundary }),
-      ...(this.fidelityFrames === 0 ? {} : {
-        fidelityPsnrY: psnrOf(this.fidelityMse / this.fidelityFrames),
-        fidelitySsimY: this.fidelitySsim / this.fidelityFrames,
-      }),
+      ...(this.fidelityFrames === 0
+        ? {}
+        : {
+            fidelityPsnrY: psnrOf(this.fidelityMse / this.fidelityFrames),
+            fidelitySsimY: this.fidelitySsim / this.fidelityFrames,
+          }),
     };
     this.sum = 0;
     this.frames = 0;

@@ -71,7 +71,10 @@ function companionName(src: string, json: Json, field: string): string | undefin
   const v = json[field];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || !/^[A-Za-z0-9._-]+\.onnx$/.test(v) || v.startsWith('.')) {
-    throw modelError(src, `"${field}" is ${JSON.stringify(v)}; it must be the file name of an .onnx model beside this one (letters, digits, . _ -)`);
+    throw modelError(
+      src,
+      `"${field}" is ${JSON.stringify(v)}; it must be the file name of an .onnx model beside this one (letters, digits, . _ -)`,
+    );
   }
   return v;
 }
@@ -88,10 +91,7 @@ function stateSpec(src: string, raw: unknown, i: number): StateSpec {
   for (const d of shape) {
     const ok = (typeof d === 'number' && Number.isInteger(d) && d >= 1) || (typeof d === 'string' && SYMBOLIC_DIM.test(d));
     if (!ok) {
-      throw modelError(
-        src,
-        `"${where}shape" entry ${JSON.stringify(d)} must be an integer >= 1 or one of H/k, W/k, H*k, W*k`,
-      );
+      throw modelError(src, `"${where}shape" entry ${JSON.stringify(d)} must be an integer >= 1 or one of H/k, W/k, H*k, W*k`);
     }
   }
   const dtype = raw.dtype ?? 'float32';
@@ -125,7 +125,8 @@ export function parseModelContract(json: unknown, src: string): ModelContract {
   const input = inBlock.name;
   const output = outBlock.name;
   const p10 = companionName(src, json, 'p10');
-  if (p10 !== undefined && inBlock.bits !== 8) throw modelError(src, `"p10" names a 10-bit companion, but this model is already ${inBlock.bits}-bit`);
+  if (p10 !== undefined && inBlock.bits !== 8)
+    throw modelError(src, `"p10" names a 10-bit companion, but this model is already ${inBlock.bits}-bit`);
   const rawStates = json.states ?? [];
   if (!Array.isArray(rawStates)) throw modelError(src, `"states" must be an array`);
   const states = rawStates.map((s, i) => stateSpec(src, s, i));
@@ -133,8 +134,16 @@ export function parseModelContract(json: unknown, src: string): ModelContract {
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw modelError(src, `tensor name "${dup}" is used twice; names must be unique`);
   return Object.freeze({
-    name, fixture: json.fixture === true, scale, alignment, tMax, input, output, bits: inBlock.bits,
-    ...(p10 === undefined ? {} : { p10 }), states: Object.freeze(states),
+    name,
+    fixture: json.fixture === true,
+    scale,
+    alignment,
+    tMax,
+    input,
+    output,
+    bits: inBlock.bits,
+    ...(p10 === undefined ? {} : { p10 }),
+    states: Object.freeze(states),
   });
 }
 

@@ -61,7 +61,10 @@ export function companionOpener(
 // ---- inline: the same core on the caller's thread -------------------------------------------
 
 class InlineRestorer implements Restorer {
-  private constructor(private readonly core: StreamRestorer, private readonly session: ModelSession) {}
+  private constructor(
+    private readonly core: StreamRestorer,
+    private readonly session: ModelSession,
+  ) {}
 
   static async open(modelPath: string, o: RestorerOptions): Promise<InlineRestorer> {
     const session = await ModelSession.open(modelPath, o, o.log ?? defaultLog);
@@ -141,7 +144,10 @@ class ThreadRestorer implements Restorer {
   private info!: RestorerInfo;
   private stats: SegmentStats | undefined;
 
-  private constructor(private readonly worker: Worker, log: (line: string) => void) {
+  private constructor(
+    private readonly worker: Worker,
+    log: (line: string) => void,
+  ) {
     worker.on('message', (r: ThreadReply) => {
       if ('log' in r) {
         log(r.log);
@@ -153,8 +159,7 @@ class ThreadRestorer implements Restorer {
       if (r.ok) {
         for (const b of r.consumed ?? []) framePool.give(b);
         p.resolve(r);
-      }
-      else p.reject(threadError(r));
+      } else p.reject(threadError(r));
     });
     worker.on('error', (e) => this.fail(new SwiftvrError('internal', `inference thread failed: ${e.message}`, { cause: e })));
     worker.on('exit', (code) => this.fail(new SwiftvrError('internal', `inference thread exited with code ${code}`)));

@@ -142,7 +142,10 @@ export class ModelSession {
       }
       meta.shape.forEach((d, i) => {
         if (typeof d === 'number' && d > 0 && t.dims[i] !== d) {
-          throw new SwiftvrError('model', `input "${meta.name}" dim ${i} is ${t.dims[i]}; the model wants ${d} (shape [${meta.shape.join(',')}])`);
+          throw new SwiftvrError(
+            'model',
+            `input "${meta.name}" dim ${i} is ${t.dims[i]}; the model wants ${d} (shape [${meta.shape.join(',')}])`,
+          );
         }
       });
     }

@@ -15,18 +15,11 @@ import { SwiftvrError } from '../errors.js';
 import { StatsTracker, threadCpuMs, type SegmentStats } from './frame-stats.js';
 import { resolveStateShape } from './model-contract.js';
 import { ort, type ModelSession } from './session.js';
-
-const SNAPSHOT_MAGIC = 'SWIFTVR-STATE/1\n';
+import { decodeState, encodeState, type CarriedState } from './state-snapshot.js';
 
 export const alignUp = (v: number, a: number): number => Math.ceil(v / a) * a;
 
-interface CarriedState {
-  /** LQ size, rounded up to the model's alignment, the state belongs to. */
-  readonly height: number;
-  readonly width: number;
-  /** By state input name. */
-  readonly tensors: Map<string, ort.Tensor>;
-}
+export type { CarriedState } from './state-snapshot.js';
 
 export interface StreamRestorerOptions {
   /** Frames per model call, 1..t_max; default t_max. */
@@ -79,10 +72,20 @@ export class StreamRestorer {
       if (this.p10 === undefined) {
         const opening = this.openP10(c.p10).then((s) => {
           const p = s.contract;
-          if (p.bits !== 10 || p.scale !== c.scale || p.alignment !== c.alignment || p.tMax !== c.tMax ||
-            p.input !== c.input || p.output !== c.output || JSON.stringify(p.states) !== JSON.stringify(c.states)) {
+          if (
+            p.bits !== 10 ||
+            p.scale !== c.scale ||
+            p.alignment !== c.alignment ||
+            p.tMax !== c.tMax ||
+            p.input !== c.input ||
+            p.output !== c.output ||
+            JSON.stringify(p.states) !== JSON.stringify(c.states)
+          ) {
             void s.release();
-            throw new SwiftvrError('model', `the 10-bit graph ${c.p10} of model ${c.name} does not match it (10 bits; scale, alignment, t_max, tensor names and states as the model's)`);
+            throw new SwiftvrError(
+              'model',
+              `the 10-bit graph ${c.p10} of model ${c.name} does not match it (10 bits; scale, alignment, t_max, tensor names and states as the model's)`,
+            );
           }
           return s;
         });
@@ -94,11 +97,13 @@ export class StreamRestorer {
       }
       return this.p10;
     }
-    return Promise.reject(new SwiftvrError(
-      'bad-input',
-      `the frames are ${bits}-bit, but model ${c.name} reads ${c.bits}-bit planes and names no ${bits}-bit graph ("p10" in its sidecar); ` +
-        'restore this source with a model that has one',
-    ));
+    return Promise.reject(
+      new SwiftvrError(
+        'bad-input',
+        `the frames are ${bits}-bit, but model ${c.name} reads ${c.bits}-bit planes and names no ${bits}-bit graph ("p10" in its sidecar); ` +
+          'restore this source with a model that has one',
+      ),
+    );
   }
 
   /** Releases the 10-bit graph, if one was opened (the main session is its owner's to release). */
@@ -134,7 +139,10 @@ export class StreamRestorer {
   async push(frame: YuvFrame): Promise<YuvFrame[]> {
     const first = this.buffer[0];
     if (first !== undefined && (first.width !== frame.width || first.height !== frame.height)) {
-      throw new SwiftvrError('bad-input', `frame size ${frame.width}x${frame.height} differs from ${first.width}x${first.height} within one chunk; sizes must match`);
+      throw new SwiftvrError(
+        'bad-input',
+        `frame size ${frame.width}x${frame.height} differs from ${first.width}x${first.height} within one chunk; sizes must match`,
+      );
     }
     this.buffer.push(frame);
     if (this.buffer.length < this.chunkFrames) return [];
@@ -186,7 +194,10 @@ export class StreamRestorer {
     chunk.forEach((f, i) => input.set(f.data, i * frameBytes));
     const dims = [1, t, (h * 3) / 2, w];
     // 10-bit planes are little-endian 16-bit samples: the same bytes viewed as int16 (0..1023).
-    const lq = bits === 8 ? new ort.Tensor('uint8', input, dims) : new ort.Tensor('int16', new Int16Array(input.buffer, input.byteOffset, input.length / 2), dims);
+    const lq =
+      bits === 8
+        ? new ort.Tensor('uint8', input, dims)
+        : new ort.Tensor('int16', new Int16Array(input.buffer, input.byteOffset, input.length / 2), dims);
     const feeds: Record<string, ort.Tensor> = { [c.input]: lq };
     for (const s of c.states) feeds[s.input] = state.tensors.get(s.input)!;
     const wall0 = performance.now();
@@ -246,78 +257,20 @@ export class StreamRestorer {
   }
 
   /**
-   * Serialises the carried state: magic, u32 LE header length, JSON header, raw tensor bytes.
-   * Only between chunks: buffered frames would be lost.
+   * Serialises the carried state (state-snapshot.ts). Only between chunks: buffered frames would be lost.
    */
   snapshot(): Uint8Array {
     if (this.buffer.length > 0) {
       throw new SwiftvrError('internal', `snapshot() with ${this.buffer.length} buffered frames; call flush() first`);
     }
-    const c = this.session.contract;
-    const s = this.state;
-    const entries = s === undefined ? [] : c.states.map((spec) => ({ spec, t: s.tensors.get(spec.input)! }));
-    const header = JSON.stringify({
-      model: c.name,
-      height: s?.height ?? 0,
-      width: s?.width ?? 0,
-      states: entries.map(({ spec, t }) => ({ name: spec.input, type: t.type, dims: t.dims, bytes: (t.data as Float32Array).byteLength })),
-    });
-    const magic = new TextEncoder().encode(SNAPSHOT_MAGIC);
-    const head = new TextEncoder().encode(header);
-    const total = magic.length + 4 + head.length + entries.reduce((n, e) => n + (e.t.data as Float32Array).byteLength, 0);
-    const bytes = new Uint8Array(total);
-    bytes.set(magic, 0);
-    new DataView(bytes.buffer).setUint32(magic.length, head.length, true);
-    bytes.set(head, magic.length + 4);
-    let off = magic.length + 4 + head.length;
-    for (const { t } of entries) {
-      const d = t.data as Float32Array;
-      bytes.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), off);
-      off += d.byteLength;
-    }
-    return bytes;
+    return encodeState(this.session.contract, this.state);
   }
 
   /** Replaces the carried state with one from snapshot(); checks it fits this model. */
   load(bytes: Uint8Array): void {
-    const c = this.session.contract;
-    const magic = new TextEncoder().encode(SNAPSHOT_MAGIC);
-    const bad = (rule: string): SwiftvrError => new SwiftvrError('bad-input', `state checkpoint (${bytes.length} bytes): ${rule}`);
-    if (bytes.length < magic.length + 4 || !magic.every((b, i) => bytes[i] === b)) {
-      throw bad(`does not start with ${JSON.stringify(SNAPSHOT_MAGIC.trim())}`);
-    }
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const headLen = view.getUint32(magic.length, true);
-    const headStart = magic.length + 4;
-    if (headStart + headLen > bytes.length) throw bad(`header length ${headLen} runs past the end`);
-    let header: { model: string; height: number; width: number; states: { name: string; type: string; dims: number[]; bytes: number }[] };
-    try {
-      header = JSON.parse(new TextDecoder().decode(bytes.subarray(headStart, headStart + headLen)));
-    } catch (e) {
-      throw bad(`header is not JSON (${(e as Error).message})`);
-    }
-    if (header.model !== c.name) throw bad(`was written by model "${header.model}"; this model is "${c.name}"`);
+    const state = decodeState(this.session.contract, bytes);
     this.reset();
-    if (header.states.length === 0) return;
-    const names = c.states.map((s) => s.input).join(',');
-    if (header.states.map((s) => s.name).join(',') !== names) {
-      throw bad(`holds states ${header.states.map((s) => s.name).join(',')}; the model carries ${names}`);
-    }
-    let off = headStart + headLen;
-    const tensors = new Map<string, ort.Tensor>();
-    for (const [i, s] of header.states.entries()) {
-      const spec = c.states[i]!;
-      const want = resolveStateShape(spec, header.height, header.width);
-      if (s.dims.join(',') !== want.join(',')) throw bad(`state ${s.name} dims [${s.dims.join(',')}] do not match [${want.join(',')}]`);
-      if (s.type !== 'float32') throw bad(`state ${s.name} has type ${s.type}; only float32 is supported`);
-      if (off + s.bytes > bytes.length || s.bytes !== want.reduce((a, b) => a * b, 1) * 4) throw bad(`state ${s.name} data is truncated`);
-      // Copy so the tensor owns aligned memory independent of the caller's buffer.
-      const data = new Float32Array(s.bytes / 4);
-      new Uint8Array(data.buffer).set(bytes.subarray(off, off + s.bytes));
-      off += s.bytes;
-      tensors.set(s.name, new ort.Tensor('float32', data, want));
-    }
-    this.state = { height: header.height, width: header.width, tensors };
+    if (state !== undefined) this.state = state;
   }
 
   private zeroState(ph: number, pw: number): CarriedState {

@@ -62,15 +62,31 @@ export interface ThreadFailure {
 /** The thread's failure as an error on this side, its cause rebuilt with the thread's stack. */
 export function threadError(r: ThreadFailure): SwiftvrError {
   const cause = r.cause === undefined ? undefined : Object.assign(new Error(r.cause.message), { name: r.cause.name, stack: r.cause.stack });
-  return new SwiftvrError(r.kind, r.message, { code: r.code, reason: r.reason, retryable: r.retryable, context: r.context, ...(cause === undefined ? {} : { cause }) });
+  return new SwiftvrError(r.kind, r.message, {
+    code: r.code,
+    reason: r.reason,
+    retryable: r.retryable,
+    context: r.context,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** The wire form of an error thrown in the thread. */
 export function threadFailure(id: number, e: unknown): ThreadFailure {
-  const err = e instanceof SwiftvrError ? e : new SwiftvrError('internal', e instanceof Error ? e.message : String(e), { code: 'thread-failed', cause: e });
+  const err =
+    e instanceof SwiftvrError
+      ? e
+      : new SwiftvrError('internal', e instanceof Error ? e.message : String(e), { code: 'thread-failed', cause: e });
   const c = err.cause;
   return {
-    id, ok: false, kind: err.kind, code: err.code, message: err.message, reason: err.reason, retryable: err.retryable, context: err.context,
+    id,
+    ok: false,
+    kind: err.kind,
+    code: err.code,
+    message: err.message,
+    reason: err.reason,
+    retryable: err.retryable,
+    context: err.context,
     ...(c instanceof Error ? { cause: { name: c.name, message: c.message, ...(c.stack === undefined ? {} : { stack: c.stack }) } } : {}),
   };
 }
@@ -86,11 +102,13 @@ export function toWire(frames: readonly YuvFrame[]): { wire: WireFrames | undefi
   const first = frames[0]!;
   const bytes = first.data.length;
   const contiguous = frames.every((f, i) => f.data.buffer === first.data.buffer && f.data.byteOffset === first.data.byteOffset + i * bytes);
-  const data = contiguous ? first.data : (() => {
-    const d = new Uint8Array(bytes * frames.length);
-    frames.forEach((f, i) => d.set(f.data, i * bytes));
-    return d;
-  })();
+  const data = contiguous
+    ? first.data
+    : (() => {
+        const d = new Uint8Array(bytes * frames.length);
+        frames.forEach((f, i) => d.set(f.data, i * bytes));
+        return d;
+      })();
   const buffer = data.buffer as ArrayBuffer;
   return {
     wire: { width: first.width, height: first.height, bits: frameBits(first), count: frames.length, buffer, byteOffset: data.byteOffset },

@@ -72,7 +72,7 @@ export function videoCodecFromTs(ts: Uint8Array): string | undefined {
   let videoPid: number | undefined;
   let kind: 'h264' | 'hevc' | undefined;
   const infoLength = ((pmt[10]! & 0x0f) << 8) | pmt[11]!;
-  for (let i = 12 + infoLength; i + 5 <= pmt.length - 4; ) {
+  for (let i = 12 + infoLength; i + 5 <= pmt.length - 4;) {
     const esInfo = ((pmt[i + 3]! & 0x0f) << 8) | pmt[i + 4]!;
     const type = TS_VIDEO[pmt[i]! as keyof typeof TS_VIDEO];
     if (type !== undefined) {

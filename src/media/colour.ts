@@ -46,13 +46,55 @@ export interface DroppedColourTag {
  * a number ffmpeg has no name for) cannot be written and is left unspecified in the output.
  */
 const WRITABLE = {
-  matrix: new Set(['rgb', 'bt709', 'fcc', 'bt470bg', 'smpte170m', 'smpte240m', 'ycgco', 'bt2020nc', 'bt2020c',
-    'smpte2085', 'chroma-derived-nc', 'chroma-derived-c', 'ictcp']),
-  primaries: new Set(['bt709', 'bt470m', 'bt470bg', 'smpte170m', 'smpte240m', 'film', 'bt2020', 'smpte428',
-    'smpte431', 'smpte432', 'jedec-p22', 'ebu3213']),
-  transfer: new Set(['bt709', 'gamma22', 'gamma28', 'bt470m', 'bt470bg', 'smpte170m', 'smpte240m', 'linear', 'log100',
-    'log316', 'iec61966-2-4', 'bt1361e', 'iec61966-2-1', 'bt2020-10', 'bt2020-12', 'smpte2084', 'smpte428',
-    'arib-std-b67']),
+  matrix: new Set([
+    'rgb',
+    'bt709',
+    'fcc',
+    'bt470bg',
+    'smpte170m',
+    'smpte240m',
+    'ycgco',
+    'bt2020nc',
+    'bt2020c',
+    'smpte2085',
+    'chroma-derived-nc',
+    'chroma-derived-c',
+    'ictcp',
+  ]),
+  primaries: new Set([
+    'bt709',
+    'bt470m',
+    'bt470bg',
+    'smpte170m',
+    'smpte240m',
+    'film',
+    'bt2020',
+    'smpte428',
+    'smpte431',
+    'smpte432',
+    'jedec-p22',
+    'ebu3213',
+  ]),
+  transfer: new Set([
+    'bt709',
+    'gamma22',
+    'gamma28',
+    'bt470m',
+    'bt470bg',
+    'smpte170m',
+    'smpte240m',
+    'linear',
+    'log100',
+    'log316',
+    'iec61966-2-4',
+    'bt1361e',
+    'iec61966-2-1',
+    'bt2020-10',
+    'bt2020-12',
+    'smpte2084',
+    'smpte428',
+    'arib-std-b67',
+  ]),
 } as const;
 
 /** Whether the output encoder can write `value` for `field`. */
@@ -106,7 +148,11 @@ export function videoColour(p: ProbedColour, width: number, height: number): Vid
     defaulted.push('range');
   }
   const dropped: DroppedColourTag[] = [];
-  for (const [field, value] of [['matrix', matrix], ['primaries', primaries], ['transfer', transfer]] as const) {
+  for (const [field, value] of [
+    ['matrix', matrix],
+    ['primaries', primaries],
+    ['transfer', transfer],
+  ] as const) {
     if (!writableTag(field, value)) dropped.push({ field, value });
   }
   return { matrix, primaries, transfer, range, defaulted, dropped };
@@ -116,8 +162,10 @@ export function videoColour(p: ProbedColour, width: number, height: number): Vid
 export function droppedColourWarning(colour: VideoColour): string | undefined {
   if (colour.dropped.length === 0) return undefined;
   const list = colour.dropped.map((d) => `${d.field} "${d.value}"`).join(', ');
-  return `the source's colour tag${colour.dropped.length > 1 ? 's' : ''} ${list} cannot be written by the output encoder ` +
-    '(reserved or unnamed values); the restored rendition leaves them unspecified';
+  return (
+    `the source's colour tag${colour.dropped.length > 1 ? 's' : ''} ${list} cannot be written by the output encoder ` +
+    '(reserved or unnamed values); the restored rendition leaves them unspecified'
+  );
 }
 
 /**
@@ -141,6 +189,7 @@ export function colourTagArgs(colour: VideoColour): string[] {
     ...(dropped.has('matrix') ? [] : ['-colorspace', colour.matrix]),
     ...(dropped.has('primaries') ? [] : ['-color_primaries', colour.primaries]),
     ...(dropped.has('transfer') ? [] : ['-color_trc', TRC_OPTION[colour.transfer] ?? colour.transfer]),
-    '-color_range', colour.range,
+    '-color_range',
+    colour.range,
   ];
 }

@@ -47,9 +47,13 @@ export function alignAudioBitrates(init: Uint8Array, source: Uint8Array): Uint8A
       else out.set(source.subarray(from, from + length), at);
     }
   };
-  const esds = (bytes: Uint8Array): (number | undefined)[] => findBoxes(bytes, [...STSD, 'mp4a', 'esds']).map((b) => esdsRateFields(bytes, b.body));
+  const esds = (bytes: Uint8Array): (number | undefined)[] =>
+    findBoxes(bytes, [...STSD, 'mp4a', 'esds']).map((b) => esdsRateFields(bytes, b.body));
   const btrt = (bytes: Uint8Array): number[] =>
-    ['mp4a', 'avc1', 'avc3'].flatMap((entry) => findBoxes(bytes, [...STSD, entry, 'btrt'])).filter((b) => b.body + 12 <= b.end).map((b) => b.body);
+    ['mp4a', 'avc1', 'avc3']
+      .flatMap((entry) => findBoxes(bytes, [...STSD, entry, 'btrt']))
+      .filter((b) => b.body + 12 <= b.end)
+      .map((b) => b.body);
   patch(esds(out), esds(source), 11);
   patch(btrt(out), btrt(source), 12);
   return out;
@@ -140,7 +144,9 @@ const tkhdTrackId = (bytes: Uint8Array, tkhd: Box): number => u32(bytes, tkhd.st
 function tracksOf(bytes: Uint8Array, handler: string): { id: number; defaultDuration: number }[] {
   const t = tracks(bytes);
   if (t === undefined) return [];
-  const trexes = childBoxes(bytes, child(bytes, t.moov, 'mvex') ?? { type: 'mvex', start: 0, end: 0, body: 0 }).filter((b) => b.type === 'trex');
+  const trexes = childBoxes(bytes, child(bytes, t.moov, 'mvex') ?? { type: 'mvex', start: 0, end: 0, body: 0 }).filter(
+    (b) => b.type === 'trex',
+  );
   return t.traks
     .filter((k) => k.handler === handler)
     .map((k) => {

@@ -55,18 +55,34 @@ export async function* decodeFrames(
   const bits = planeBits(info.video.picture);
   const frameBytes = yuvFrameBytes(width, height, bits);
   const args = [
-    '-nostdin', '-hide_banner', '-v', 'error',
+    '-nostdin',
+    '-hide_banner',
+    '-v',
+    'error',
     ...(options.strict === false ? [] : ['-xerror']),
-    '-threads', String(options.threads ?? 0),
+    '-threads',
+    String(options.threads ?? 0),
     ...rawTimestamps(info.container),
     // The display matrix is applied by uprightFilters, after deinterlacing (fields are coded rows).
     '-noautorotate',
-    '-i', file,
-    '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-fps_mode', 'passthrough',
-    ...videoFilter(uprightFilters(info.video.picture), options.skipFrames ?? 0,
-      scale === 1 ? undefined : `scale=${width}:${height}:flags=bicubic`),
-    '-f', 'rawvideo', '-pix_fmt', planeFormat(info.video.pixFmt, bits),
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-fps_mode',
+    'passthrough',
+    ...videoFilter(
+      uprightFilters(info.video.picture),
+      options.skipFrames ?? 0,
+      scale === 1 ? undefined : `scale=${width}:${height}:flags=bicubic`,
+    ),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    planeFormat(info.video.pixFmt, bits),
     'pipe:1',
   ];
   const proc = await spawnTool('ffmpeg', args, { signal: options.signal, stdout: true });

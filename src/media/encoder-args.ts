@@ -72,9 +72,21 @@ export function nvencAvailable(): Promise<boolean> {
     const list = await runTool('ffmpeg', ['-hide_banner', '-encoders']);
     if (!list.stdout.toString('utf8').includes('h264_nvenc')) return false;
     const trial = await runTool('ffmpeg', [
-      '-nostdin', '-hide_banner', '-v', 'error',
-      '-f', 'lavfi', '-i', 'color=c=black:s=256x256:r=25', '-frames:v', '2',
-      '-c:v', 'h264_nvenc', '-f', 'null', '-',
+      '-nostdin',
+      '-hide_banner',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=black:s=256x256:r=25',
+      '-frames:v',
+      '2',
+      '-c:v',
+      'h264_nvenc',
+      '-f',
+      'null',
+      '-',
     ]);
     return trial.code === 0;
   })();
@@ -120,32 +132,89 @@ export function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName,
   const lossless = encoder === 'libx264' && o.quality === 0;
   const video =
     encoder === 'libx264'
-      ? ['-c:v', 'libx264', '-preset', o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'), ...(lossless ? ['-qp', '0', '-profile:v', 'high444']
-        : ['-crf', quality, '-profile:v', 'high']),
-         '-threads', threads, '-x264-params', `keyint=${keyint}:bframes=0`]
+      ? [
+          '-c:v',
+          'libx264',
+          '-preset',
+          o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'),
+          ...(lossless ? ['-qp', '0', '-profile:v', 'high444'] : ['-crf', quality, '-profile:v', 'high']),
+          '-threads',
+          threads,
+          '-x264-params',
+          `keyint=${keyint}:bframes=0`,
+        ]
       : encoder === 'libx265'
         ? x265Args(o, quality, keyint, threads)
-        : ['-c:v', 'h264_nvenc', '-preset', o.preset ?? (o.quick === true ? 'p1' : 'p4'), '-rc', 'vbr', '-cq', quality, '-b:v', '0',
-           '-profile:v', 'high', '-bf', '0', '-g', keyint, '-forced-idr', '1'];
+        : [
+            '-c:v',
+            'h264_nvenc',
+            '-preset',
+            o.preset ?? (o.quick === true ? 'p1' : 'p4'),
+            '-rc',
+            'vbr',
+            '-cq',
+            quality,
+            '-b:v',
+            '0',
+            '-profile:v',
+            'high',
+            '-bf',
+            '0',
+            '-g',
+            keyint,
+            '-forced-idr',
+            '1',
+          ];
   const muxer =
     o.container === 'ts'
       ? ['-f', 'mpegts', '-muxdelay', '0', '-muxpreload', '0']
-      : ['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer',
-         '-avoid_negative_ts', 'disabled', '-use_editlist', '0', '-fragment_index', String(o.sequenceNumber ?? 1)];
+      : [
+          '-f',
+          'mp4',
+          '-movflags',
+          '+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer',
+          '-avoid_negative_ts',
+          'disabled',
+          '-use_editlist',
+          '0',
+          '-fragment_index',
+          String(o.sequenceNumber ?? 1),
+        ];
   return [
-    '-nostdin', '-hide_banner', '-v', 'error', '-y',
+    '-nostdin',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
     '-copyts',
-    '-f', 'rawvideo', '-pix_fmt', planeFormat(o.info.video.pixFmt, planeBits(o.info.video.picture)), '-video_size', `${o.width}x${o.height}`,
-    '-framerate', `${o.info.video.frameRate.num}/${o.info.video.frameRate.den}`, '-i', 'pipe:0',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    planeFormat(o.info.video.pixFmt, planeBits(o.info.video.picture)),
+    '-video_size',
+    `${o.width}x${o.height}`,
+    '-framerate',
+    `${o.info.video.frameRate.num}/${o.info.video.frameRate.den}`,
+    '-i',
+    'pipe:0',
     ...(withAudio ? [...rawTimestamps(o.container), '-i', o.sourcePath] : []),
-    '-map', '0:v:0', ...(withAudio ? ['-map', '1:a', '-c:a', 'copy'] : ['-an']),
-    '-sn', '-dn',
-    '-filter:v', [`settb=${tb}`, `setpts='${ptsExpression(o.info.video)}'`, ...shapeFilters(o.info.video.picture)].join(','),
+    '-map',
+    '0:v:0',
+    ...(withAudio ? ['-map', '1:a', '-c:a', 'copy'] : ['-an']),
+    '-sn',
+    '-dn',
+    '-filter:v',
+    [`settb=${tb}`, `setpts='${ptsExpression(o.info.video)}'`, ...shapeFilters(o.info.video.picture)].join(','),
     ...video,
-    '-enc_time_base:v', tb,
-    '-fps_mode', 'passthrough',
+    '-enc_time_base:v',
+    tb,
+    '-fps_mode',
+    'passthrough',
     ...colourTagArgs(o.info.video.colour),
-    '-fflags', '+bitexact', '-flags:v', '+bitexact',
+    '-fflags',
+    '+bitexact',
+    '-flags:v',
+    '+bitexact',
     ...muxer,
     tmpPath,
   ];
@@ -158,13 +227,26 @@ export function encoderArgs(o: SegmentEncoderOptions, encoder: VideoEncoderName,
  */
 function x265Args(o: SegmentEncoderOptions, quality: string, keyint: string, threads: string): string[] {
   const params = [
-    'log-level=error', `keyint=${keyint}`, 'bframes=0', 'open-gop=0', 'frame-threads=1', `pools=${threads}`,
+    'log-level=error',
+    `keyint=${keyint}`,
+    'bframes=0',
+    'open-gop=0',
+    'frame-threads=1',
+    `pools=${threads}`,
     ...x265HdrParams(o.info.video.picture.hdr),
   ];
   return [
-    '-c:v', 'libx265', '-preset', o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'), '-crf', quality, '-profile:v', 'main10',
+    '-c:v',
+    'libx265',
+    '-preset',
+    o.preset ?? (o.quick === true ? 'ultrafast' : 'veryfast'),
+    '-crf',
+    quality,
+    '-profile:v',
+    'main10',
     // fMP4: parameter sets in the sample entry (hvc1), as Apple's players require.
     ...(o.container === 'fmp4' ? ['-tag:v', 'hvc1'] : []),
-    '-x265-params', params.join(':'),
+    '-x265-params',
+    params.join(':'),
   ];
 }

@@ -80,7 +80,12 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
 
   async write(frame: YuvFrame): Promise<void> {
     if (this.state !== 'open') throw new SwiftvrError('internal', `write() on the ${this.state} encoder of ${this.name}`);
-    if (frame.width !== this.o.width || frame.height !== this.o.height || frame.data.length !== this.frameBytes || (frame.bits ?? 8) !== this.bits) {
+    if (
+      frame.width !== this.o.width ||
+      frame.height !== this.o.height ||
+      frame.data.length !== this.frameBytes ||
+      (frame.bits ?? 8) !== this.bits
+    ) {
       throw new SwiftvrError(
         'internal',
         `frame ${this.frames} for ${this.name} is ${frame.width}x${frame.height} ${frame.bits ?? 8}-bit (${frame.data.length} bytes); ` +
@@ -160,10 +165,16 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
 export function createSegmentEncoder(options: SegmentEncoderOptions): SegmentEncoder {
   const { width, height, info, container } = options;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2 || width % 2 !== 0 || height % 2 !== 0) {
-    throw badInput(`output frame size ${width}x${height} is not allowed: H.264 4:2:0 needs even width and height of at least 2`, options.context);
+    throw badInput(
+      `output frame size ${width}x${height} is not allowed: H.264 4:2:0 needs even width and height of at least 2`,
+      options.context,
+    );
   }
   if (container !== info.container) {
-    throw badInput(`output container ${container} differs from the source segment's ${info.container}; a rendition keeps its source's container`, options.context);
+    throw badInput(
+      `output container ${container} differs from the source segment's ${info.container}; a rendition keeps its source's container`,
+      options.context,
+    );
   }
   if (container === 'fmp4' && options.initOutPath === undefined) {
     throw badInput(`initOutPath is required for fMP4 output (segment ${options.outPath})`, options.context);

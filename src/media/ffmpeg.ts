@@ -177,7 +177,9 @@ class LauncherClient {
     this.child.channel?.unref();
   }
 
-  async spawn(request: Omit<LaunchRequest, 'op' | 'id'>): Promise<{ pipes: Launched['pipes']; exit: Promise<LaunchedExit>; kill: () => void }> {
+  async spawn(
+    request: Omit<LaunchRequest, 'op' | 'id'>,
+  ): Promise<{ pipes: Launched['pipes']; exit: Promise<LaunchedExit>; kill: () => void }> {
     const child = this.launcher();
     child.ref();
     child.channel?.ref();
@@ -213,11 +215,7 @@ const launcherClient = new LauncherClient();
  * Starts `tool` with `args` (through the tool launcher, so the cost of starting it does not grow
  * with this process's memory); the AbortSignal kills it.
  */
-export async function spawnTool(
-  tool: MediaTool,
-  args: readonly string[],
-  options: SpawnOptions = {},
-): Promise<ToolProcess> {
+export async function spawnTool(tool: MediaTool, args: readonly string[], options: SpawnOptions = {}): Promise<ToolProcess> {
   return start(tool, args, options, options.stdout === true ? 'pipe' : 'ignore').then(({ proc }) => proc);
 }
 

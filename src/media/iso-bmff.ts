@@ -19,14 +19,26 @@ export interface Box {
 
 /** Where the children of a container box start, counted from its payload. */
 const CHILDREN_AT: Readonly<Record<string, number>> = {
-  moov: 0, trak: 0, mdia: 0, minf: 0, stbl: 0, edts: 0, mvex: 0, moof: 0, traf: 0, dinf: 0, udta: 0,
+  moov: 0,
+  trak: 0,
+  mdia: 0,
+  minf: 0,
+  stbl: 0,
+  edts: 0,
+  mvex: 0,
+  moof: 0,
+  traf: 0,
+  dinf: 0,
+  udta: 0,
   stsd: 8, // full box + entry_count
   mp4a: 28, // SampleEntry (8) + AudioSampleEntry fields (20)
-  avc1: 78, avc3: 78, hvc1: 78, hev1: 78, // SampleEntry (8) + VisualSampleEntry fields (70)
+  avc1: 78,
+  avc3: 78,
+  hvc1: 78,
+  hev1: 78, // SampleEntry (8) + VisualSampleEntry fields (70)
 };
 
-const typeAt = (bytes: Uint8Array, at: number): string =>
-  String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+const typeAt = (bytes: Uint8Array, at: number): string => String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
 
 /**
  * The boxes laid end to end in bytes[from, to). `strict`: a size that runs past `to` or trailing
@@ -89,7 +101,10 @@ export function makeBox(type: string, body: readonly Uint8Array[]): Uint8Array {
   const size = 8 + body.reduce((n, b) => n + b.length, 0);
   const out = new Uint8Array(size);
   new DataView(out.buffer).setUint32(0, size);
-  out.set([...type].map((c) => c.charCodeAt(0)), 4);
+  out.set(
+    [...type].map((c) => c.charCodeAt(0)),
+    4,
+  );
   let pos = 8;
   for (const b of body) {
     out.set(b, pos);

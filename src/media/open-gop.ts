@@ -25,12 +25,28 @@ export async function needsPreviousSegment(file: string, container: ContainerKin
   const n = Math.min(LEAD_PACKETS, packets);
   const r = await runTool(
     'ffprobe',
-    ['-v', 'error', ...rawTimestamps(container), '-select_streams', 'v:0', '-read_intervals', `%+#${n}`, '-show_entries', 'frame=pict_type', '-of', 'csv=p=0', file],
+    [
+      '-v',
+      'error',
+      ...rawTimestamps(container),
+      '-select_streams',
+      'v:0',
+      '-read_intervals',
+      `%+#${n}`,
+      '-show_entries',
+      'frame=pict_type',
+      '-of',
+      'csv=p=0',
+      file,
+    ],
     o.signal === undefined ? {} : { signal: o.signal },
   );
   if (r.aborted) throw abortedError(`probing ${o.name}`, o.context);
   if (r.code !== 0) throw badInput(`${o.name} could not be probed for open-GOP pictures: ffprobe ${stderrSummary(r)}`, o.context);
-  const frames = r.stdout.toString('utf8').split('\n').filter((l) => l.trim() !== '').length;
+  const frames = r.stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
   return frames < n;
 }
 
@@ -38,7 +54,25 @@ export async function needsPreviousSegment(file: string, container: ContainerKin
 export async function countDecodedFrames(file: string, container: ContainerKind, o: Opts): Promise<number> {
   const r = await runTool(
     'ffmpeg',
-    ['-nostdin', '-hide_banner', '-v', 'error', ...rawTimestamps(container), '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'null', '-', '-progress', 'pipe:1', '-nostats'],
+    [
+      '-nostdin',
+      '-hide_banner',
+      '-v',
+      'error',
+      ...rawTimestamps(container),
+      '-i',
+      file,
+      '-map',
+      '0:v:0',
+      '-fps_mode',
+      'passthrough',
+      '-f',
+      'null',
+      '-',
+      '-progress',
+      'pipe:1',
+      '-nostats',
+    ],
     o.signal === undefined ? {} : { signal: o.signal },
   );
   if (r.aborted) throw abortedError(`decoding ${o.name}`, o.context);

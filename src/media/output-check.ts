@@ -41,8 +41,15 @@ interface OutputFacts {
 async function probeOutput(file: string, signal: AbortSignal | undefined): Promise<OutputFacts> {
   const r = await runTool(
     'ffprobe',
-    ['-v', 'error', '-of', 'json', '-show_entries',
-      'stream=index,codec_type,codec_name,profile,time_base:packet=stream_index,pts,dts,flags', file],
+    [
+      '-v',
+      'error',
+      '-of',
+      'json',
+      '-show_entries',
+      'stream=index,codec_type,codec_name,profile,time_base:packet=stream_index,pts,dts,flags',
+      file,
+    ],
     { signal },
   );
   if (r.aborted) throw abortedError(`checking ${file}`);
@@ -83,7 +90,12 @@ async function sameBytes(file: string, bytes: Uint8Array): Promise<boolean> {
  * Verifies the promises made to players (frames, start PTS, IDR first) of the encoder's output at
  * `tmpPath`, then moves it into place (fMP4: cut into init section and media segment, patched).
  */
-export async function checkAndPlace(tmpPath: string, encoder: VideoEncoderName, o: SegmentEncoderOptions, name: string): Promise<EncodedSegment> {
+export async function checkAndPlace(
+  tmpPath: string,
+  encoder: VideoEncoderName,
+  o: SegmentEncoderOptions,
+  name: string,
+): Promise<EncodedSegment> {
   const { info, signal } = o;
   const facts = await probeOutput(tmpPath, signal);
   const srcTb = info.video.timeBase;
@@ -105,8 +117,7 @@ export async function checkAndPlace(tmpPath: string, encoder: VideoEncoderName, 
     });
   }
   const durationSeconds =
-    ((facts.lastPts - facts.firstPts + frameTicks(info.video.frameRate, facts.timeBase)) * facts.timeBase.num) /
-    facts.timeBase.den;
+    ((facts.lastPts - facts.firstPts + frameTicks(info.video.frameRate, facts.timeBase)) * facts.timeBase.num) / facts.timeBase.den;
   const startTime = (facts.firstPts * facts.timeBase.num) / facts.timeBase.den;
 
   if (o.container === 'ts') {
@@ -116,8 +127,13 @@ export async function checkAndPlace(tmpPath: string, encoder: VideoEncoderName, 
     const bytes = ts.length;
     await commitFile(tmpPath, o.outPath);
     return {
-      path: o.outPath, bytes, frames: facts.frames, durationSeconds, startTime,
-      codecs: { video, audio: facts.audioCodecs }, encoder,
+      path: o.outPath,
+      bytes,
+      frames: facts.frames,
+      durationSeconds,
+      startTime,
+      codecs: { video, audio: facts.audioCodecs },
+      encoder,
     };
   }
 
@@ -140,7 +156,14 @@ export async function checkAndPlace(tmpPath: string, encoder: VideoEncoderName, 
   await writeFileAtomic(o.outPath, media);
   await rm(tmpPath, { force: true });
   return {
-    path: o.outPath, initPath, initWritten, bytes: media.length, frames: facts.frames, durationSeconds,
-    startTime, codecs: { video, audio: facts.audioCodecs }, encoder,
+    path: o.outPath,
+    initPath,
+    initWritten,
+    bytes: media.length,
+    frames: facts.frames,
+    durationSeconds,
+    startTime,
+    codecs: { video, audio: facts.audioCodecs },
+    encoder,
   };
 }

@@ -80,7 +80,7 @@ export function chromaOf(pixFmt: string | undefined): string {
 export function rotationOf(probed: ProbedPicture): number {
   const m = probed.side_data_list?.find((s) => s.side_data_type === 'Display Matrix');
   if (m?.rotation === undefined) return 0;
-  return (((-Math.round(m.rotation)) % 360) + 360) % 360;
+  return ((-Math.round(m.rotation) % 360) + 360) % 360;
 }
 
 /** Whether a display matrix also mirrors the picture (a negative determinant). */
@@ -239,7 +239,8 @@ export function hdrOf(colour: VideoColour, sideData: readonly ProbedSideData[]):
     transfer,
     ...(masteringDisplay === undefined ? {} : { masteringDisplay }),
     ...(cll !== undefined && Number.isInteger(maxCll) && Number.isInteger(maxFall) && maxCll >= 0 && maxFall >= 0
-      ? { contentLight: { maxCll, maxFall } } : {}),
+      ? { contentLight: { maxCll, maxFall } }
+      : {}),
     dropped,
   };
 }
@@ -253,8 +254,10 @@ export function hdrRefusal(picture: PictureInfo, sideData: readonly ProbedSideDa
   if (picture.hdr === undefined) return undefined;
   const dovi = sideData.find((d) => d.side_data_type === 'DOVI configuration record');
   if (dovi !== undefined && Number(dovi.dv_bl_signal_compatibility_id) === 0) {
-    return `it is Dolby Vision profile ${String(dovi.dv_profile)} with no HDR10 or SDR base layer (compatibility id 0); ` +
-      'its picture needs the RPU, which a re-encode cannot keep: not supported';
+    return (
+      `it is Dolby Vision profile ${String(dovi.dv_profile)} with no HDR10 or SDR base layer (compatibility id 0); ` +
+      'its picture needs the RPU, which a re-encode cannot keep: not supported'
+    );
   }
   if (picture.bitDepth < 10) {
     return `its transfer is ${picture.hdr.transfer} with ${picture.bitDepth}-bit samples; HDR is restored on 10-bit planes and needs a source of at least 10 bits`;

@@ -119,11 +119,7 @@ function containerMatches(formatName: string, container: ContainerKind): boolean
  * The frame count is the number of video packets (one access unit per frame), not a header guess.
  * Corrupt, truncated or non-video input is a `bad-input` error naming the segment.
  */
-export async function probeSegment(
-  file: string,
-  container: ContainerKind,
-  options: ProbeOptions = {},
-): Promise<SegmentMediaInfo> {
+export async function probeSegment(file: string, container: ContainerKind, options: ProbeOptions = {}): Promise<SegmentMediaInfo> {
   const name = options.name ?? file;
   const context = options.context;
   if (container === 'ts') {
@@ -138,8 +134,10 @@ export async function probeSegment(
   const result = await runTool(
     'ffprobe',
     [
-      '-v', 'error',
-      '-of', 'json',
+      '-v',
+      'error',
+      '-of',
+      'json',
       '-show_entries',
       'format=format_name:stream=index,codec_type,codec_name,width,height,pix_fmt,' +
         'color_space,color_primaries,color_transfer,color_range,r_frame_rate,avg_frame_rate,' +
@@ -154,7 +152,10 @@ export async function probeSegment(
   // ffprobe stays quiet at -v error on a clean segment; anything it reports (a partial mp4 box,
   // invalid data) means the segment is damaged.
   if (result.code !== 0 || result.stderr !== '') {
-    throw badInput(`${name} is not a readable ${container === 'ts' ? 'MPEG-TS' : 'fMP4'} segment: ffprobe ${stderrSummary(result)}`, context);
+    throw badInput(
+      `${name} is not a readable ${container === 'ts' ? 'MPEG-TS' : 'fMP4'} segment: ffprobe ${stderrSummary(result)}`,
+      context,
+    );
   }
   let parsed: FfprobeOutput;
   try {
@@ -174,13 +175,17 @@ export async function probeSegment(
   const videoStream = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   if (videoStream === undefined) throw badInput(`${name} has no video stream; a segment to restore must contain video`, context);
   const timeBase = parseRational(videoStream.time_base);
-  if (timeBase === undefined) throw badInput(`${name}: video time base ${String(videoStream.time_base)} is not a positive fraction`, context);
+  if (timeBase === undefined)
+    throw badInput(`${name}: video time base ${String(videoStream.time_base)} is not a positive fraction`, context);
   const { width, height } = videoStream;
   if (width === undefined || height === undefined || width <= 0 || height <= 0) {
     throw badInput(`${name}: video size ${String(width)}x${String(height)} is not a positive size`, context);
   }
   if (width % 2 !== 0 || height % 2 !== 0) {
-    throw badInput(`${name}: video size ${width}x${height} has an odd side; restoration works on 4:2:0 planes and needs an even width and height`, context);
+    throw badInput(
+      `${name}: video size ${width}x${height} has an odd side; restoration works on 4:2:0 planes and needs an even width and height`,
+      context,
+    );
   }
   const packets = parsed.packets ?? [];
   const pts: number[] = [];
@@ -200,7 +205,7 @@ export async function probeSegment(
 
   const expected = options.expectedDuration;
   if (expected !== undefined) {
-    const slack = 0.5 + frameTicks(frameRate, timeBase) * timeBase.num / timeBase.den;
+    const slack = 0.5 + (frameTicks(frameRate, timeBase) * timeBase.num) / timeBase.den;
     if (durationSeconds < expected - slack) {
       throw badInput(
         `${name} holds ${pts.length} frames (${durationSeconds.toFixed(3)} s) but its EXTINF says ${expected} s; ` +
@@ -248,11 +253,27 @@ export async function probeSegment(
 }
 
 /** The side data of the first video frame (mastering display, content light level: HEVC SEI); none when unreadable. */
-export async function firstFrameSideData(file: string, container: ContainerKind, signal: AbortSignal | undefined): Promise<ProbedSideData[]> {
+export async function firstFrameSideData(
+  file: string,
+  container: ContainerKind,
+  signal: AbortSignal | undefined,
+): Promise<ProbedSideData[]> {
   const r = await runTool(
     'ffprobe',
-    ['-v', 'error', '-of', 'json', '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_entries', 'frame_side_data',
-      ...rawTimestamps(container), file],
+    [
+      '-v',
+      'error',
+      '-of',
+      'json',
+      '-select_streams',
+      'v:0',
+      '-read_intervals',
+      '%+#1',
+      '-show_entries',
+      'frame_side_data',
+      ...rawTimestamps(container),
+      file,
+    ],
     { signal },
   );
   if (r.aborted) throw abortedError(`probing ${file}`);

@@ -56,7 +56,8 @@ const PLAYLIST = 'index.m3u8';
 /** ffmpeg's hls muxer output, read with the same strict parser as every other playlist. */
 function parseCut(text: string): MediaPlaylist {
   const { playlist } = parseStrict(text);
-  if (playlist.isMasterPlaylist) throw new SwiftvrError('internal', 'ffmpeg wrote a multivariant playlist where a media playlist was expected');
+  if (playlist.isMasterPlaylist)
+    throw new SwiftvrError('internal', 'ffmpeg wrote a multivariant playlist where a media playlist was expected');
   return playlist as MediaPlaylist;
 }
 
@@ -98,9 +99,16 @@ async function decodeProblem(dir: string, cut: MediaPlaylist, signal?: AbortSign
 async function probeStreams(input: string, signal: AbortSignal | undefined): Promise<ProbedStream[]> {
   const r = await runTool(
     'ffprobe',
-    ['-v', 'error', '-of', 'json', '-show_entries',
+    [
+      '-v',
+      'error',
+      '-of',
+      'json',
+      '-show_entries',
       'stream=index,codec_type,codec_name,width,height,pix_fmt,color_space,color_primaries,color_transfer,color_range:' +
-        'stream_disposition=attached_pic:stream_side_data_list', input],
+        'stream_disposition=attached_pic:stream_side_data_list',
+      input,
+    ],
     { signal },
   );
   if (r.aborted) throw abortedError(`probing ${input}`);
@@ -127,25 +135,75 @@ function hlsArgs(
     video === 'copy'
       ? ['-c:v', 'copy', ...(container === 'fmp4' && hevc ? ['-tag:v', 'hvc1'] : [])]
       : hdr === undefined
-        ? [...evenSize, '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-profile:v', 'high',
-           ...keyframes, '-sc_threshold', '0']
+        ? [
+            ...evenSize,
+            '-pix_fmt',
+            'yuv420p',
+            '-c:v',
+            'libx264',
+            '-preset',
+            'veryfast',
+            '-crf',
+            '18',
+            '-profile:v',
+            'high',
+            ...keyframes,
+            '-sc_threshold',
+            '0',
+          ]
         : // HDR stays 10-bit HEVC with its static metadata (the restore keeps both).
-          [...evenSize, '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265', '-preset', 'veryfast', '-crf', '16', '-profile:v', 'main10',
-           ...keyframes, '-forced-idr', '1', ...(container === 'fmp4' ? ['-tag:v', 'hvc1'] : []),
-           '-x265-params', ['log-level=error', 'open-gop=0', 'scenecut=0', 'bframes=0', ...x265HdrParams(hdr)].join(':')];
+          [
+            ...evenSize,
+            '-pix_fmt',
+            'yuv420p10le',
+            '-c:v',
+            'libx265',
+            '-preset',
+            'veryfast',
+            '-crf',
+            '16',
+            '-profile:v',
+            'main10',
+            ...keyframes,
+            '-forced-idr',
+            '1',
+            ...(container === 'fmp4' ? ['-tag:v', 'hvc1'] : []),
+            '-x265-params',
+            ['log-level=error', 'open-gop=0', 'scenecut=0', 'bframes=0', ...x265HdrParams(hdr)].join(':'),
+          ];
   const audioArgs = audio === 'none' ? ['-an'] : audio === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '128k'];
   return [
-    '-nostdin', '-hide_banner', '-v', 'error', '-y',
+    '-nostdin',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
     // Coded orientation: the restore turns the picture by the plan's rotation.
     '-noautorotate',
-    '-i', input,
-    '-map', '0:v:0', ...(audio === 'none' ? [] : ['-map', '0:a:0']), '-sn', '-dn',
-    ...videoArgs, ...audioArgs,
-    '-f', 'hls', '-hls_time', String(targetSeconds), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
-    '-hls_flags', 'independent_segments',
-    '-hls_segment_type', container === 'ts' ? 'mpegts' : 'fmp4',
+    '-i',
+    input,
+    '-map',
+    '0:v:0',
+    ...(audio === 'none' ? [] : ['-map', '0:a:0']),
+    '-sn',
+    '-dn',
+    ...videoArgs,
+    ...audioArgs,
+    '-f',
+    'hls',
+    '-hls_time',
+    String(targetSeconds),
+    '-hls_playlist_type',
+    'vod',
+    '-hls_list_size',
+    '0',
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_type',
+    container === 'ts' ? 'mpegts' : 'fmp4',
     ...(container === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-    '-hls_segment_filename', path.join(dir, `seg-%05d.${ext}`),
+    '-hls_segment_filename',
+    path.join(dir, `seg-%05d.${ext}`),
     path.join(dir, PLAYLIST),
   ];
 }
@@ -175,9 +233,10 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
   const rotation = rotationOf(video);
   // A 10-bit HDR source: its static metadata, for a re-encode that keeps it.
   const colour = videoColour(video, video.width ?? 0, video.height ?? 0);
-  const hdr = bitDepthOf(video.pix_fmt) > 8 && hdrOf(colour, []) !== undefined
-    ? hdrOf(colour, [...(video.side_data_list ?? []), ...(await firstFrameSideData(input, 'ts', options.signal))])
-    : undefined;
+  const hdr =
+    bitDepthOf(video.pix_fmt) > 8 && hdrOf(colour, []) !== undefined
+      ? hdrOf(colour, [...(video.side_data_list ?? []), ...(await firstFrameSideData(input, 'ts', options.signal))])
+      : undefined;
   const audioStream = streams.find((s) => s.codec_type === 'audio');
   const audioCopyable = container === 'ts' ? ['aac', 'mp3'] : ['aac'];
   const audio = audioStream === undefined ? 'none' : audioCopyable.includes(audioStream.codec_name ?? '') ? 'copy' : 'encode';
@@ -188,25 +247,35 @@ export async function segmentVideoFile(input: string, outDir: string, options: S
     const attempt = async (mode: 'copy' | 'encode'): Promise<string | undefined> => {
       await rm(work, { recursive: true, force: true });
       await mkdir(work);
-      const r = await runTool('ffmpeg', hlsArgs(input, work, container, targetSeconds, mode, audio, hdr, video.codec_name === 'hevc'), { signal: options.signal });
+      const r = await runTool('ffmpeg', hlsArgs(input, work, container, targetSeconds, mode, audio, hdr, video.codec_name === 'hevc'), {
+        signal: options.signal,
+      });
       if (r.aborted) throw abortedError(`cutting ${input} into HLS`);
       if (r.code !== 0) {
         if (mode === 'copy') return `stream copy failed: ffmpeg ${stderrSummary(r, 200)}`;
         throw badInput(`${input} could not be cut into HLS: ffmpeg ${stderrSummary(r)}`);
       }
       const cut = parseCut(await readFile(path.join(work, PLAYLIST), 'utf8'));
-      return durationProblem(cut.segments.map((s) => s.duration)) ?? (mode === 'copy' ? await decodeProblem(work, cut, options.signal) : undefined);
+      return (
+        durationProblem(cut.segments.map((s) => s.duration)) ??
+        (mode === 'copy' ? await decodeProblem(work, cut, options.signal) : undefined)
+      );
     };
 
     let plan: SegmentationPlan;
     const codec = String(video.codec_name);
     const copyBlocker = COPYABLE_VIDEO.has(codec) ? await attempt('copy') : `video codec ${codec} is neither H.264 nor HEVC`;
     if (copyBlocker === undefined) {
-      plan = { mode: 'copy', reason: `${codec === 'h264' ? 'H.264' : 'HEVC'} keyframes allow ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s cuts`, rotation };
+      plan = {
+        mode: 'copy',
+        reason: `${codec === 'h264' ? 'H.264' : 'HEVC'} keyframes allow ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s cuts`,
+        rotation,
+      };
     } else {
       plan = { mode: 're-encode', reason: copyBlocker, rotation };
       const problem = await attempt('encode');
-      if (problem !== undefined) throw badInput(`${input} could not be cut into ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s segments: ${problem}`);
+      if (problem !== undefined)
+        throw badInput(`${input} could not be cut into ${SEGMENT_SECONDS_MIN}-${SEGMENT_SECONDS_MAX} s segments: ${problem}`);
     }
     options.onPlan?.(plan);
 

@@ -11,7 +11,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   private waitingPull: (() => void) | undefined;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new SwiftvrError('internal', `capacity is ${capacity}; it must be an integer >= 1`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new SwiftvrError('internal', `capacity is ${capacity}; it must be an integer >= 1`);
   }
 
   get size(): number {

@@ -43,7 +43,12 @@ async function isPlaylistFile(path: string): Promise<boolean> {
  * The input as a playlist to read. With `cut: false` a plain video file is not cut: `playlist` is
  * then the file itself (for readers of the file's own facts, such as the estimate).
  */
-export async function prepareInput(input: string, hlsDir: string, signal: AbortSignal, opts: { readonly cut?: boolean } = {}): Promise<PreparedInput> {
+export async function prepareInput(
+  input: string,
+  hlsDir: string,
+  signal: AbortSignal,
+  opts: { readonly cut?: boolean } = {},
+): Promise<PreparedInput> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) return { playlist: input, kind: 'hls', original: input };
   const path = resolve(input);
   let st;
@@ -57,6 +62,11 @@ export async function prepareInput(input: string, hlsDir: string, signal: AbortS
   if (opts.cut === false) return { playlist: path, kind: 'video', original: input };
   signal.throwIfAborted();
   let rotation = 0;
-  const playlist = await segmentVideoFile(path, hlsDir, { signal, onPlan: (p) => { rotation = p.rotation; } });
+  const playlist = await segmentVideoFile(path, hlsDir, {
+    signal,
+    onPlan: (p) => {
+      rotation = p.rotation;
+    },
+  });
   return { playlist, kind: 'video', original: input, rotation };
 }

@@ -86,7 +86,10 @@ async function planSourceCopy(plan: SourcePlan, outDir: string, signal: AbortSig
   const localTarget = (path: string): string => {
     const rel = relative(baseDir!, path);
     if (rel.startsWith('..') || resolve(baseDir!, rel) !== resolve(path)) {
-      throw new SwiftvrError('bad-input', `source file ${path} lies outside the input folder ${baseDir}; it cannot be copied beside the output`);
+      throw new SwiftvrError(
+        'bad-input',
+        `source file ${path} lies outside the input folder ${baseDir}; it cannot be copied beside the output`,
+      );
     }
     return join(sourceRoot, rel);
   };
@@ -197,7 +200,9 @@ export async function publish(o: PublishOptions): Promise<Published> {
       bandwidth: sourceBw.peak,
       averageBandwidth: sourceBw.average,
       resolution: { width: video.width, height: video.height },
-      ...(first.sourceVideoCodec !== undefined ? { codecs: codecsAttribute({ video: first.sourceVideoCodec, audio: first.encoded.codecs.audio }) } : {}),
+      ...(first.sourceVideoCodec !== undefined
+        ? { codecs: codecsAttribute({ video: first.sourceVideoCodec, audio: first.encoded.codecs.audio }) }
+        : {}),
       frameRate,
       ...(video.picture.hdr !== undefined ? { videoRange: video.picture.hdr.transfer } : {}),
     };
@@ -228,14 +233,16 @@ export async function publish(o: PublishOptions): Promise<Published> {
   const report = qualityReport({
     ...names,
     results,
-    ...(estimate === undefined ? {} : {
-      estimate: estimateCheck(estimate, LOCAL, {
-        frames: results.reduce((n, r) => n + r.frames, 0),
-        wallSeconds: seconds,
-        computeSeconds: seconds,
-        outputBytes: results.reduce((n, r) => n + r.bytes, 0),
-      }),
-    }),
+    ...(estimate === undefined
+      ? {}
+      : {
+          estimate: estimateCheck(estimate, LOCAL, {
+            frames: results.reduce((n, r) => n + r.frames, 0),
+            wallSeconds: seconds,
+            computeSeconds: seconds,
+            outputBytes: results.reduce((n, r) => n + r.bytes, 0),
+          }),
+        }),
   });
   const reportPath = join(outDir, REPORT_JSON);
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + '\n');

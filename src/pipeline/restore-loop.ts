@@ -70,7 +70,11 @@ export function planSource(plan: SourcePlan, fileRotation?: number): SegmentSour
           initBytes = await init;
         }
         return {
-          sn: ref.sn, uri: ref.uri, container: plan.media.container, bytes, duration: ref.duration,
+          sn: ref.sn,
+          uri: ref.uri,
+          container: plan.media.container,
+          bytes,
+          duration: ref.duration,
           ...(initBytes ? { initBytes } : {}),
           ...(fileRotation ? { fileRotation } : {}),
         };
@@ -87,7 +91,11 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
   const source = planSource(plan, o.fileRotation);
   o.progress.start({ segments: refs.length, durationSeconds: refs.reduce((s, r) => s + r.duration, 0) });
   const prepare = async (i: number, signal: AbortSignal): Promise<PreparedSegment> =>
-    prepareSegment(await readSegment(source, refs[i]!, refs[i - 1], signal), { workDir: o.workDir, signal, limit: frameLimitFor(o.restorer.provider) });
+    prepareSegment(await readSegment(source, refs[i]!, refs[i - 1], signal), {
+      workDir: o.workDir,
+      signal,
+      limit: frameLimitFor(o.restorer.provider),
+    });
 
   // Our own controller: one failing segment stops the decoders and encoders of the others.
   const { controller, signal } = linkedAbort(o.signal);
@@ -124,7 +132,8 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
       next?.catch(() => {});
       if (i === 0) o.progress.frameRate(prepared.info.video.frameRate.num / prepared.info.video.frameRate.den);
       const { bytes, initBytes } = prepared.input;
-      const sourceCodec = initBytes !== undefined ? videoCodecFromInit(initBytes) : (videoCodecFromTs(bytes) ?? videoCodecFromAnnexB(bytes));
+      const sourceCodec =
+        initBytes !== undefined ? videoCodecFromInit(initBytes) : (videoCodecFromTs(bytes) ?? videoCodecFromAnnexB(bytes));
       const file = outputSegmentName(ref.sn, media.container);
       const initFile = media.container === 'fmp4' ? outputInitName(ref.discontinuitySequence) : undefined;
       const output = {
@@ -176,7 +185,11 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
     // Stop everything still running (decoders, encoders) and wait for it to clean up.
     controller.abort(e);
     await Promise.allSettled([pending, current].filter((p) => p !== undefined));
-    if (next !== undefined) await next.then((p) => p.dispose(), () => {});
+    if (next !== undefined)
+      await next.then(
+        (p) => p.dispose(),
+        () => {},
+      );
     await unowned?.dispose();
     throw e;
   }

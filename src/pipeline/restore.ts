@@ -85,7 +85,12 @@ async function localEstimate(plan: SourcePlan, options: RestoreOptions, signal: 
   try {
     const contract = await readModelContract(options.modelPath);
     const facts = await factsOfPlan(plan, options.input, signal);
-    return estimateJob(facts, { scale: contract.scale, model: contract.name, crf: options.quality ?? DEFAULT_CRF }, measuredTable(), priceTable());
+    return estimateJob(
+      facts,
+      { scale: contract.scale, model: contract.name, crf: options.quality ?? DEFAULT_CRF },
+      measuredTable(),
+      priceTable(),
+    );
   } catch (e) {
     if (signal.aborted) throw e;
     return undefined;
@@ -142,10 +147,18 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     durationSeconds = plan.media.segments.reduce((t, s) => t + s.duration, 0);
     // The estimate for this run (the local CPU's row), set beside the actual figures in the report.
     const estimate = await localEstimate(plan, options, signal);
-    await events.publish(jobEvent('SUBMITTED', job, {
-      input: options.input, mode: 'vod', segments: plan.media.segments.length, durationSeconds: Math.round(durationSeconds * 1000) / 1000,
-    }));
-    progressEvents = new ProgressEvents(job, events, { segmentsTotal: plan.media.segments.length, everyMs: options.progressEveryMs ?? 5000 });
+    await events.publish(
+      jobEvent('SUBMITTED', job, {
+        input: options.input,
+        mode: 'vod',
+        segments: plan.media.segments.length,
+        durationSeconds: Math.round(durationSeconds * 1000) / 1000,
+      }),
+    );
+    progressEvents = new ProgressEvents(job, events, {
+      segmentsTotal: plan.media.segments.length,
+      everyMs: options.progressEveryMs ?? 5000,
+    });
     const restorer = await opening;
     createdOut = !existsSync(outDir);
     await mkdir(stageDir, { recursive: true });
@@ -163,25 +176,39 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     });
     // Publish: segments moved into place, then the playlists, then the compare page.
     const published = await publish({
-      plan, staged, stageDir, outDir, input, scale: restorer.scale, signal,
-      report: { job, input: options.input, model: restorer.contract.name, ...(estimate === undefined ? {} : { estimate }), startedMs: started },
+      plan,
+      staged,
+      stageDir,
+      outDir,
+      input,
+      scale: restorer.scale,
+      signal,
+      report: {
+        job,
+        input: options.input,
+        model: restorer.contract.name,
+        ...(estimate === undefined ? {} : { estimate }),
+        startedMs: started,
+      },
     });
     const seconds = (performance.now() - started) / 1000;
     await progressEvents.flush();
     // The job's figures are the quality report's summary.
     const { frames, segments, fallbacks, changed, boundaryFlicker } = published.report.summary;
-    await events.publish(jobEvent('COMPLETE', job, {
-      outputs: { multivariant: published.multivariantPath, rendition: published.mediaPlaylistPath, report: published.reportPath },
-      segments,
-      frames,
-      durationSeconds: Math.round(seconds * 1000) / 1000,
-      figures: {
-        fps: seconds > 0 ? Math.round((frames / seconds) * 100) / 100 : 0,
-        fallbacks,
-        ...(changed === undefined ? {} : { changed }),
-        ...(boundaryFlicker === undefined ? {} : { boundaryFlicker }),
-      },
-    }));
+    await events.publish(
+      jobEvent('COMPLETE', job, {
+        outputs: { multivariant: published.multivariantPath, rendition: published.mediaPlaylistPath, report: published.reportPath },
+        segments,
+        frames,
+        durationSeconds: Math.round(seconds * 1000) / 1000,
+        figures: {
+          fps: seconds > 0 ? Math.round((frames / seconds) * 100) / 100 : 0,
+          fallbacks,
+          ...(changed === undefined ? {} : { changed }),
+          ...(boundaryFlicker === undefined ? {} : { boundaryFlicker }),
+        },
+      }),
+    );
     return {
       outDir,
       multivariantPath: published.multivariantPath,
@@ -201,18 +228,25 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     await progressEvents?.flush();
     if (options.signal?.aborted === true) {
       const why = String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason);
-      await events.publish(jobEvent('CANCELED', job, { code: 'canceled', reason: `stopped (${why}); nothing was published`, by: 'signal' }));
+      await events.publish(
+        jobEvent('CANCELED', job, { code: 'canceled', reason: `stopped (${why}); nothing was published`, by: 'signal' }),
+      );
       throw new SwiftvrError('aborted', `stopped (${why}); nothing was published`, { cause: e });
     }
     const sn = isSwiftvrError(e) ? e.context?.sn : undefined;
-    await events.publish(jobEvent('ERROR', job, {
-      code: isSwiftvrError(e) ? e.kind : 'internal',
-      reason: (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 1000) || 'failed',
-      ...(typeof sn === 'number' ? { sn } : {}),
-    }));
+    await events.publish(
+      jobEvent('ERROR', job, {
+        code: isSwiftvrError(e) ? e.kind : 'internal',
+        reason: (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 1000) || 'failed',
+        ...(typeof sn === 'number' ? { sn } : {}),
+      }),
+    );
     throw e;
   } finally {
-    await opening.then((r) => r.close(), () => {});
+    await opening.then(
+      (r) => r.close(),
+      () => {},
+    );
     await rm(stageDir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   }

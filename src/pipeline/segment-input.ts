@@ -58,7 +58,12 @@ export interface SegmentSource<R extends SegmentPlace> {
  * The input of segment `ref`, with the segment before it offered for an open GOP when the two are
  * one stretch of the stream (no discontinuity between, the same init section); read only if needed.
  */
-export async function readSegment<R extends SegmentPlace>(source: SegmentSource<R>, ref: R, prev: R | undefined, signal: AbortSignal): Promise<SegmentInput> {
+export async function readSegment<R extends SegmentPlace>(
+  source: SegmentSource<R>,
+  ref: R,
+  prev: R | undefined,
+  signal: AbortSignal,
+): Promise<SegmentInput> {
   const input = await source.read(ref, signal);
   if (prev === undefined || ref.discontinuity || source.initOf(prev) !== source.initOf(ref)) return input;
   return { ...input, previous: async () => ({ bytes: (await source.read(prev, signal)).bytes }) };
@@ -134,7 +139,11 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       ...(options.signal ? { signal: options.signal } : {}),
     });
     checkFrameSize(info.video.width, info.video.height, options.limit, name, context);
-    const open = await openGopSource(input, sourcePath, info.video.frameCount, dir, { name, context, ...(options.signal ? { signal: options.signal } : {}) });
+    const open = await openGopSource(input, sourcePath, info.video.frameCount, dir, {
+      name,
+      context,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
     const decoder = linkedAbort(options.signal);
     const decoded = pump(

@@ -144,9 +144,15 @@ export function qualityReport(o: {
   const frames = segments.reduce((n, s) => n + s.frames, 0);
   const seconds = segments.reduce((n, s) => n + s.seconds, 0);
   const withFidelity = restored.filter((s) => s.fidelityPsnrY !== undefined);
-  const lowest = withFidelity.reduce<ReportSegment | undefined>((a, s) => (a === undefined || s.fidelityPsnrY! < a.fidelityPsnrY! ? s : a), undefined);
+  const lowest = withFidelity.reduce<ReportSegment | undefined>(
+    (a, s) => (a === undefined || s.fidelityPsnrY! < a.fidelityPsnrY! ? s : a),
+    undefined,
+  );
   const withFlicker = restored.filter((s) => s.boundaryFlicker !== undefined);
-  const flickers = withFlicker.reduce<ReportSegment | undefined>((a, s) => (a === undefined || s.boundaryFlicker! > a.boundaryFlicker! ? s : a), undefined);
+  const flickers = withFlicker.reduce<ReportSegment | undefined>(
+    (a, s) => (a === undefined || s.boundaryFlicker! > a.boundaryFlicker! ? s : a),
+    undefined,
+  );
   const m = {
     fidelityPsnrY: mean(restored.map((s) => s.fidelityPsnrY)),
     fidelitySsimY: mean(restored.map((s) => s.fidelitySsimY)),
@@ -179,8 +185,19 @@ export function qualityReport(o: {
 }
 
 const CSV_COLUMNS = [
-  'sn', 'start', 'duration', 'frames', 'seconds', 'fps', 'fallback', 'reason',
-  'fidelityPsnrY', 'fidelitySsimY', 'changed', 'boundaryFlicker', 'modelSeconds',
+  'sn',
+  'start',
+  'duration',
+  'frames',
+  'seconds',
+  'fps',
+  'fallback',
+  'reason',
+  'fidelityPsnrY',
+  'fidelitySsimY',
+  'changed',
+  'boundaryFlicker',
+  'modelSeconds',
 ] as const;
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */
@@ -196,8 +213,19 @@ export function reportCsv(r: QualityReport): string {
   for (const s of r.segments) rows.push(CSV_COLUMNS.map((c) => csvField(s[c])).join(','));
   const j = r.summary;
   const job: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-    sn: 'job', start: 0, duration: j.durationSeconds, frames: j.frames, seconds: '', fps: j.fps, fallback: j.fallbacks, reason: '',
-    fidelityPsnrY: j.fidelityPsnrY, fidelitySsimY: j.fidelitySsimY, changed: j.changed, boundaryFlicker: j.boundaryFlicker, modelSeconds: j.modelSeconds,
+    sn: 'job',
+    start: 0,
+    duration: j.durationSeconds,
+    frames: j.frames,
+    seconds: '',
+    fps: j.fps,
+    fallback: j.fallbacks,
+    reason: '',
+    fidelityPsnrY: j.fidelityPsnrY,
+    fidelitySsimY: j.fidelitySsimY,
+    changed: j.changed,
+    boundaryFlicker: j.boundaryFlicker,
+    modelSeconds: j.modelSeconds,
   };
   rows.push(CSV_COLUMNS.map((c) => csvField(job[c])).join(','));
   return rows.join('\r\n') + '\r\n';

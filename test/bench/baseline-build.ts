@@ -21,7 +21,10 @@ export interface Build {
 export function buildVersions(revision: string, dir: string): Build[] {
   execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, revision], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const versions = [
     { name: `baseline ${revision}`, root: dir, cli: join(dir, 'dist/src/cli/main.js') },
     { name: 'this checkout', root: ROOT, cli: join(ROOT, 'dist/src/cli/main.js') },

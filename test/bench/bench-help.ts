@@ -25,5 +25,6 @@ export function benchFailer(bench: string): (message: string) => never {
 
 /** The benchmark clip a bench plays must exist; the message says how to fetch it. */
 export function requireVideo(video: string, fail: (message: string) => never): void {
-  if (!existsSync(video)) fail(`video ${video} does not exist; fetch it with \`.venv/bin/python -m models.swiftvr.benchmark prepare\` or pass --video <file>`);
+  if (!existsSync(video))
+    fail(`video ${video} does not exist; fetch it with \`.venv/bin/python -m models.swiftvr.benchmark prepare\` or pass --video <file>`);
 }

@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, ROOT } from './baseline-build.js';
 
-const { values } = parseArgs({ options: { measure: { type: 'boolean' }, write: { type: 'boolean' }, runs: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: { measure: { type: 'boolean' }, write: { type: 'boolean' }, runs: { type: 'string', default: '2' } },
+});
 const runs = Number(values.runs);
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const work = mkdtempSync(join(tmpdir(), 'swiftvr-estimate-bench-'));
@@ -26,10 +28,38 @@ const hardware = `${cpus().length}-core ${cpus()[0]?.model.trim() ?? 'unknown CP
 function clip(name: string, w: number, h: number, fps: number, frames: number): string {
   const dir = join(work, name);
   execFileSync('mkdir', ['-p', dir]);
-  execFileSync('ffmpeg', ['-v', 'error', '-stream_loop', '-1', '-i', join(ROOT, 'docs/sample/hls/index.m3u8'), '-frames:v', String(frames),
-    '-an', '-vf', `scale=${w}:${h}:flags=bicubic,fps=${fps}`, '-c:v', 'libx264', '-preset', 'medium', '-crf', '26', '-g', String(2 * fps),
-    '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', join(dir, 's%d.ts'), join(dir, 'index.m3u8')]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-stream_loop',
+    '-1',
+    '-i',
+    join(ROOT, 'docs/sample/hls/index.m3u8'),
+    '-frames:v',
+    String(frames),
+    '-an',
+    '-vf',
+    `scale=${w}:${h}:flags=bicubic,fps=${fps}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'medium',
+    '-crf',
+    '26',
+    '-g',
+    String(2 * fps),
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'hls',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    join(dir, 's%d.ts'),
+    join(dir, 'index.m3u8'),
+  ]);
   return join(dir, 'index.m3u8');
 }
 
@@ -37,7 +67,9 @@ function clip(name: string, w: number, h: number, fps: number, frames: number): 
 function restore(input: string): { seconds: number; bytes: number } {
   const out = join(work, `out-${Date.now()}`);
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(process.execPath, [CLI, 'restore', input, '--out', out, '--ep', 'cpu', '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const res = spawnSync(process.execPath, [CLI, 'restore', input, '--out', out, '--ep', 'cpu', '--quiet'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (res.status !== 0) throw new Error(`swiftvr restore ${input} exited with ${res.status}`);
   const dir = readdirSync(out, { recursive: true, withFileTypes: true }).filter((d) => d.isFile() && /\.(ts|m4s)$/.test(d.name));
@@ -50,7 +82,11 @@ const contract = JSON.parse(readFileSync(join(ROOT, 'models/swiftvr-x2.json'), '
 
 try {
   if (values.measure === true) {
-    const sizes: [number, number][] = [[320, 180], [480, 270], [640, 360]];
+    const sizes: [number, number][] = [
+      [320, 180],
+      [480, 270],
+      [640, 360],
+    ];
     const lengths = [50, 150];
     const rows = [];
     for (const [w, h] of sizes) {
@@ -61,12 +97,21 @@ try {
       const fps = (lengths[1]! - lengths[0]!) / (t2 - t1);
       const startup = Math.max(0, t1 - lengths[0]! / fps);
       const row = {
-        instanceType: 'local', hardware, provider: 'cpu', model: contract.name, outputWidth: 2 * w, outputHeight: 2 * h,
-        fps: Math.round(fps * 100) / 100, startupSeconds: Math.round(startup * 100) / 100,
-        date: new Date().toISOString().slice(0, 10), command: 'npm run bench:estimate -- --measure',
+        instanceType: 'local',
+        hardware,
+        provider: 'cpu',
+        model: contract.name,
+        outputWidth: 2 * w,
+        outputHeight: 2 * h,
+        fps: Math.round(fps * 100) / 100,
+        startupSeconds: Math.round(startup * 100) / 100,
+        date: new Date().toISOString().slice(0, 10),
+        command: 'npm run bench:estimate -- --measure',
       };
       rows.push(row);
-      console.log(`${2 * w}x${2 * h} output: ${lengths.map((n, i) => `${n} frames ${secs[i]!.map((s) => s.toFixed(2)).join('/')} s`).join(', ')} -> ${row.fps} frames/s, startup ${row.startupSeconds} s`);
+      console.log(
+        `${2 * w}x${2 * h} output: ${lengths.map((n, i) => `${n} frames ${secs[i]!.map((s) => s.toFixed(2)).join('/')} s`).join(', ')} -> ${row.fps} frames/s, startup ${row.startupSeconds} s`,
+      );
     }
     console.log(`hardware ${hardware}; load average ${loadavg()[0]!.toFixed(2)} at the end`);
     console.log(JSON.stringify(rows, null, 2));
@@ -85,7 +130,8 @@ try {
     console.log(`hardware ${hardware}`);
     for (const c of checks) {
       const est = JSON.parse(execFileSync(process.execPath, [CLI, 'estimate', c.input, '--json']).toString()) as {
-        frames: number; output: { width: number; height: number };
+        frames: number;
+        output: { width: number; height: number };
         outputBytes?: { low: number; median: number; high: number };
         instances: { instanceType: string; measured: boolean; wallSeconds?: number; fps?: number; extrapolated?: boolean }[];
       };
@@ -93,11 +139,16 @@ try {
       const actual = Array.from({ length: runs }, () => restore(c.input));
       const secs = median(actual.map((a) => a.seconds));
       const bytes = actual[0]!.bytes;
-      const wall = local.measured ? `${local.wallSeconds!.toFixed(2)} s estimated (${local.fps} frames/s${local.extrapolated ? ', extrapolated' : ''}), ` +
-        `${secs.toFixed(2)} s actual (median of ${runs}: ${actual.map((a) => a.seconds.toFixed(2)).join(', ')}): ` +
-        `${(((local.wallSeconds! - secs) / secs) * 100).toFixed(1)} %` : 'local not measured';
-      const size = est.outputBytes === undefined ? 'size not measured' : `${(est.outputBytes.median / 1e6).toFixed(2)} MB estimated ` +
-        `(${(est.outputBytes.low / 1e6).toFixed(2)} .. ${(est.outputBytes.high / 1e6).toFixed(2)}), ${(bytes / 1e6).toFixed(2)} MB actual`;
+      const wall = local.measured
+        ? `${local.wallSeconds!.toFixed(2)} s estimated (${local.fps} frames/s${local.extrapolated ? ', extrapolated' : ''}), ` +
+          `${secs.toFixed(2)} s actual (median of ${runs}: ${actual.map((a) => a.seconds.toFixed(2)).join(', ')}): ` +
+          `${(((local.wallSeconds! - secs) / secs) * 100).toFixed(1)} %`
+        : 'local not measured';
+      const size =
+        est.outputBytes === undefined
+          ? 'size not measured'
+          : `${(est.outputBytes.median / 1e6).toFixed(2)} MB estimated ` +
+            `(${(est.outputBytes.low / 1e6).toFixed(2)} .. ${(est.outputBytes.high / 1e6).toFixed(2)}), ${(bytes / 1e6).toFixed(2)} MB actual`;
       console.log(`${c.name} -> ${est.output.width}x${est.output.height}, ${est.frames} frames\n  wall  ${wall}\n  size  ${size}`);
     }
     console.log(`load average ${loadavg()[0]!.toFixed(2)} at the end`);

@@ -32,9 +32,31 @@ try {
   // 1920x1080 H.264 at 25 fps, 2 s segments.
   const input = join(work, 'in');
   execFileSync('mkdir', ['-p', input]);
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=s=1920x1080:r=25:d=${values.seconds}`, '-c:v', 'libx264', '-preset', 'ultrafast',
-    '-g', '50', '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', join(input, 's%d.ts'), join(input, 'index.m3u8')]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=1920x1080:r=25:d=${values.seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '50',
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'hls',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    join(input, 's%d.ts'),
+    join(input, 'index.m3u8'),
+  ]);
   const frames = Math.round(Number(values.seconds) * 25);
   const versions = buildVersions(values.baseline!, join(work, 'baseline'));
   const rows: string[] = [];
@@ -48,18 +70,35 @@ try {
       const cpu = join(work, `cpu-${r}.json`);
       const res = spawnSync(
         process.execPath,
-        ['--import', PROBE, v.cli, 'restore', join(input, 'index.m3u8'), '--out', join(work, `out-${r}`), '--model',
-          join(v.root, 'test/inference/toy-model/stateful-toy.onnx'), '--ep', 'cpu', '--encoder', 'libx264', current ? '--json' : '--quiet'],
+        [
+          '--import',
+          PROBE,
+          v.cli,
+          'restore',
+          join(input, 'index.m3u8'),
+          '--out',
+          join(work, `out-${r}`),
+          '--model',
+          join(v.root, 'test/inference/toy-model/stateful-toy.onnx'),
+          '--ep',
+          'cpu',
+          '--encoder',
+          'libx264',
+          current ? '--json' : '--quiet',
+        ],
         { env: { ...process.env, SWIFTVR_CPU_OUT: cpu }, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' },
       );
       if (res.status !== 0) throw new Error(`${v.name}: swiftvr restore exited with ${res.status}`);
       main.push((JSON.parse(readFileSync(cpu, 'utf8')) as { mainThreadCpuMs: number }).mainThreadCpuMs / frames);
       if (current) {
         // --json prints the job's events; each segment's figures ride on its PROGRESSING event.
-        const segs = res.stdout.trim().split('\n')
+        const segs = res.stdout
+          .trim()
+          .split('\n')
           .map((l) => JSON.parse(l) as { segment?: { threadHostMs?: number; modelSeconds?: number } })
           .flatMap((e) => (e.segment === undefined ? [] : [e.segment]));
-        if (segs.some((s) => s.threadHostMs === undefined)) throw new Error('this Node cannot tell a thread\'s CPU time (process.threadCpuUsage): run under Node 24');
+        if (segs.some((s) => s.threadHostMs === undefined))
+          throw new Error("this Node cannot tell a thread's CPU time (process.threadCpuUsage): run under Node 24");
         thread.push(segs.reduce((a, s) => a + s.threadHostMs!, 0) / frames);
         model.push((segs.reduce((a, s) => a + s.modelSeconds!, 0) * 1000) / frames);
       }
@@ -72,7 +111,9 @@ try {
       rows.push(`${''.padEnd(24)} host overhead (the two) ${fmt(total)} per frame; the toy model's runs took ${fmt(model)} per frame`);
     }
   }
-  console.log(`input        1920x1080 H.264, ${frames} frames -> 3840x2160 output, stateful toy fixture model, CPU, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
+  console.log(
+    `input        1920x1080 H.264, ${frames} frames -> 3840x2160 output, stateful toy fixture model, CPU, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`,
+  );
   for (const r of rows) console.log(r);
 } finally {
   removeWorktree(join(work, 'baseline'));

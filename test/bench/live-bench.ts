@@ -68,7 +68,12 @@ const [width, height] = [Number(size[1]), Number(size[2])];
 if (width % 2 !== 0 || height % 2 !== 0) fail(`--size ${values.size}: width and height must be even (yuv420p)`);
 const segment = Number(values.segment);
 const budget = values.budget === undefined ? segment : Number(values.budget);
-for (const [name, v] of [['segment', segment], ['budget', budget], ['seconds', Number(values.seconds)], ['fps', Number(values.fps)]] as const) {
+for (const [name, v] of [
+  ['segment', segment],
+  ['budget', budget],
+  ['seconds', Number(values.seconds)],
+  ['fps', Number(values.fps)],
+] as const) {
   if (!(v > 0)) fail(`--${name} ${v} must be a positive number`);
 }
 
@@ -95,15 +100,46 @@ async function cutSegments(dir: string): Promise<LiveSegment[]> {
   const g = Math.round(segment * fps);
   const cut = async (name: string, from: number, seconds: number, offset: number): Promise<LiveSegment[]> => {
     await run('ffmpeg', [
-      '-v', 'error', '-ss', String(from), '-t', String(seconds), '-i', values.video!,
-      '-vf', `scale=${width}:${height}:flags=area,fps=${fps}`, '-an', '-pix_fmt', 'yuv420p',
-      '-c:v', 'libx264', '-preset', 'medium', '-crf', values.crf!, '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0',
+      '-v',
+      'error',
+      '-ss',
+      String(from),
+      '-t',
+      String(seconds),
+      '-i',
+      values.video!,
+      '-vf',
+      `scale=${width}:${height}:flags=area,fps=${fps}`,
+      '-an',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'medium',
+      '-crf',
+      values.crf!,
+      '-g',
+      String(g),
+      '-keyint_min',
+      String(g),
+      '-sc_threshold',
+      '0',
       ...(offset > 0 ? ['-output_ts_offset', String(offset)] : []),
-      '-f', 'hls', '-hls_time', String(segment), '-hls_playlist_type', 'vod', '-hls_segment_filename', path.join(dir, `${name}_%03d.ts`),
+      '-f',
+      'hls',
+      '-hls_time',
+      String(segment),
+      '-hls_playlist_type',
+      'vod',
+      '-hls_segment_filename',
+      path.join(dir, `${name}_%03d.ts`),
       path.join(dir, `${name}.m3u8`),
     ]);
     const vod = HLS.parse(await readFile(path.join(dir, `${name}.m3u8`), 'utf8')) as MediaPlaylist;
-    return Promise.all(vod.segments.map(async (s) => ({ bytes: new Uint8Array(await readFile(path.join(dir, s.uri))), duration: s.duration })));
+    return Promise.all(
+      vod.segments.map(async (s) => ({ bytes: new Uint8Array(await readFile(path.join(dir, s.uri))), duration: s.duration })),
+    );
   };
   const start = Number(values.start);
   const total = Number(values.seconds);
@@ -145,9 +181,16 @@ async function main(): Promise<void> {
     await worker.start(); // opens the model before the clock starts, as a running worker has
     const rendition = 'output/live/index/restored/media.m3u8';
     const source = playLive(store, segments, {
-      playlistKey: 'input/live/index.m3u8', window: 6, programDateTime: true,
+      playlistKey: 'input/live/index.m3u8',
+      window: 6,
+      programDateTime: true,
       ...(values.faults === true
-        ? { pdtJitterMs: FAULTS.jitterMs, corrupt: [FAULTS.corrupt], pauseAfter: { sn: FAULTS.pauseAfter, ms: FAULTS.pauseMs }, deleteOld: true }
+        ? {
+            pdtJitterMs: FAULTS.jitterMs,
+            corrupt: [FAULTS.corrupt],
+            pauseAfter: { sn: FAULTS.pauseAfter, ms: FAULTS.pauseMs },
+            deleteOld: true,
+          }
         : {}),
     });
     await until(async () => (await store.head('input/live/index.m3u8')) !== undefined, 10_000, 'source listed');
@@ -234,20 +277,38 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ ...summary, rows }, null, 1));
       return;
     }
-    console.log(`live source: ${summary.video} from ${values.start} s, ${summary.size} at ${summary.fps} fps, ${rows.length} segments of ${segment} s, real-time pace` +
-      (values.faults === true ? `; faults: date-times up to ${FAULTS.jitterMs} ms short, sn ${FAULTS.corrupt} corrupt, timestamps jump 1000 s at sn ${FAULTS.jump}, ` +
-        `${FAULTS.pauseMs / 1000} s pause after sn ${FAULTS.pauseAfter}, old files deleted` : ''));
-    console.log(`worker: embedded (local files, in-process queue), ${summary.model}, CPU, ${values.threads} threads, budget ${budget} s; output ${summary.output}`);
+    console.log(
+      `live source: ${summary.video} from ${values.start} s, ${summary.size} at ${summary.fps} fps, ${rows.length} segments of ${segment} s, real-time pace` +
+        (values.faults === true
+          ? `; faults: date-times up to ${FAULTS.jitterMs} ms short, sn ${FAULTS.corrupt} corrupt, timestamps jump 1000 s at sn ${FAULTS.jump}, ` +
+            `${FAULTS.pauseMs / 1000} s pause after sn ${FAULTS.pauseAfter}, old files deleted`
+          : ''),
+    );
+    console.log(
+      `worker: embedded (local files, in-process queue), ${summary.model}, CPU, ${values.threads} threads, budget ${budget} s; output ${summary.output}`,
+    );
     console.log('  sn  latency(s)  published     pipeline fps  reason');
     for (const r of rows) {
-      console.log(`${String(r.sn).padStart(4)}  ${r.latency.toFixed(2).padStart(10)}  ${r.published.padEnd(12)}  ${r.fps.toFixed(1).padStart(12)}  ${r.reason ?? ''}`);
+      console.log(
+        `${String(r.sn).padStart(4)}  ${r.latency.toFixed(2).padStart(10)}  ${r.published.padEnd(12)}  ${r.fps.toFixed(1).padStart(12)}  ${r.reason ?? ''}`,
+      );
     }
-    console.log(`latency p50 ${summary.latency.p50.toFixed(2)} s, p95 ${summary.latency.p95.toFixed(2)} s, max ${summary.latency.max.toFixed(2)} s`);
-    console.log(`within the ${budget} s budget: ${(summary.withinBudgetShare * 100).toFixed(0)} % of published segments (${media.filter((r) => r.latency <= budget).length} of ${media.length})` +
-      (summary.gaps > 0 ? `; ${summary.gaps} gap(s)` : ''));
-    console.log(`plain-upscale share ${(summary.plainShare * 100).toFixed(0)} % (${media.length - restoredRows.length} of ${media.length})` +
-      (restoredRows.length > 0 ? `; restored segments ran at ${summary.restoredFps.toFixed(1)} fps end to end` : '; no segment was restored'));
-    console.log(`restored edge trailed the source edge by at most ${maxEdgeGap} segment(s); fell behind: ${fellBehind ? 'YES' : 'no'} (every segment listed within budget + one target duration = ${budget + target} s)`);
+    console.log(
+      `latency p50 ${summary.latency.p50.toFixed(2)} s, p95 ${summary.latency.p95.toFixed(2)} s, max ${summary.latency.max.toFixed(2)} s`,
+    );
+    console.log(
+      `within the ${budget} s budget: ${(summary.withinBudgetShare * 100).toFixed(0)} % of published segments (${media.filter((r) => r.latency <= budget).length} of ${media.length})` +
+        (summary.gaps > 0 ? `; ${summary.gaps} gap(s)` : ''),
+    );
+    console.log(
+      `plain-upscale share ${(summary.plainShare * 100).toFixed(0)} % (${media.length - restoredRows.length} of ${media.length})` +
+        (restoredRows.length > 0
+          ? `; restored segments ran at ${summary.restoredFps.toFixed(1)} fps end to end`
+          : '; no segment was restored'),
+    );
+    console.log(
+      `restored edge trailed the source edge by at most ${maxEdgeGap} segment(s); fell behind: ${fellBehind ? 'YES' : 'no'} (every segment listed within budget + one target duration = ${budget + target} s)`,
+    );
     console.log(`CPU: ${summary.cpu}`);
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -32,12 +32,43 @@ const input = existsSync(sample)
   ? ['-stream_loop', '-1', '-i', sample, '-f', 'lavfi', '-i', `sine=f=440:r=44100`]
   : ['-f', 'lavfi', '-i', `testsrc2=s=384x288:r=${rate}`, '-f', 'lavfi', '-i', 'sine=f=440:r=44100'];
 execFileSync('ffmpeg', [
-  '-nostdin', '-v', 'error', '-y', ...input, '-frames:v', String(frames), '-t', String(frames / rate),
-  '-vf', `scale=384:288,fps=${rate}`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-g', String(rate * 4),
-  '-c:a', 'aac', '-b:a', '64k', '-f', 'hls', '-hls_time', '4', '-hls_playlist_type', 'vod',
-  '-hls_segment_filename', path.join(dir, 'src-%d.ts'), playlist,
+  '-nostdin',
+  '-v',
+  'error',
+  '-y',
+  ...input,
+  '-frames:v',
+  String(frames),
+  '-t',
+  String(frames / rate),
+  '-vf',
+  `scale=384:288,fps=${rate}`,
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-crf',
+  '23',
+  '-g',
+  String(rate * 4),
+  '-c:a',
+  'aac',
+  '-b:a',
+  '64k',
+  '-f',
+  'hls',
+  '-hls_time',
+  '4',
+  '-hls_playlist_type',
+  'vod',
+  '-hls_segment_filename',
+  path.join(dir, 'src-%d.ts'),
+  playlist,
 ]);
-const segments = (await readFile(playlist, 'utf8')).split('\n').filter((l) => l.endsWith('.ts')).map((l) => path.join(dir, l));
+const segments = (await readFile(playlist, 'utf8'))
+  .split('\n')
+  .filter((l) => l.endsWith('.ts'))
+  .map((l) => path.join(dir, l));
 const infos: SegmentMediaInfo[] = [];
 for (const s of segments) infos.push(await probeSegment(s, 'ts'));
 const total = infos.reduce((n, i) => n + i.video.frameCount, 0);
@@ -65,8 +96,10 @@ async function timed(label: string, fn: () => Promise<void>): Promise<number> {
   return s;
 }
 
-console.log(`load average ${os.loadavg()[0]!.toFixed(1)}; source: ${existsSync(sample) ? 'vtest.avi scaled to 384x288' : 'lavfi testsrc2 384x288'}, ` +
-  `${segments.length} segments, ${total} frames; encoder libx264 preset ${values.preset} threads ${values.threads}; ${os.cpus().length} CPUs`);
+console.log(
+  `load average ${os.loadavg()[0]!.toFixed(1)}; source: ${existsSync(sample) ? 'vtest.avi scaled to 384x288' : 'lavfi testsrc2 384x288'}, ` +
+    `${segments.length} segments, ${total} frames; encoder libx264 preset ${values.preset} threads ${values.threads}; ${os.cpus().length} CPUs`,
+);
 
 const upscaled: YuvFrame[][] = [];
 await timed('decode (yuv420p 384x288)', async () => {
@@ -82,7 +115,15 @@ await timed('decode + 2x nearest upscale (JS)', async () => {
 await timed('encode alone (768x576, audio copy)', async () => {
   for (const [i, s] of segments.entries()) {
     const info = infos[i]!;
-    const enc = createSegmentEncoder({ ...encOpts, sourcePath: s, info, width: 768, height: 576, container: 'ts', outPath: path.join(dir, `enc-${i}.ts`) });
+    const enc = createSegmentEncoder({
+      ...encOpts,
+      sourcePath: s,
+      info,
+      width: 768,
+      height: 576,
+      container: 'ts',
+      outPath: path.join(dir, `enc-${i}.ts`),
+    });
     for (const f of upscaled[i]!) await enc.write(f);
     await enc.finish();
   }
@@ -90,7 +131,15 @@ await timed('encode alone (768x576, audio copy)', async () => {
 await timed('decode -> upscale -> encode (streamed)', async () => {
   for (const [i, s] of segments.entries()) {
     const info = infos[i]!;
-    const enc = createSegmentEncoder({ ...encOpts, sourcePath: s, info, width: 768, height: 576, container: 'ts', outPath: path.join(dir, `out-${i}.ts`) });
+    const enc = createSegmentEncoder({
+      ...encOpts,
+      sourcePath: s,
+      info,
+      width: 768,
+      height: 576,
+      container: 'ts',
+      outPath: path.join(dir, `out-${i}.ts`),
+    });
     for await (const f of decodeFrames(s, info)) await enc.write(upscale2x(f));
     await enc.finish();
   }

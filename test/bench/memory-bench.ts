@@ -81,19 +81,53 @@ async function descendants(pid: number): Promise<number[]> {
   return out;
 }
 
-async function measure(size: { width: number; height: number }, work: string): Promise<{ selfMiB: number; treeMiB: number; seconds: number; frames: number }> {
+async function measure(
+  size: { width: number; height: number },
+  work: string,
+): Promise<{ selfMiB: number; treeMiB: number; seconds: number; frames: number }> {
   const dir = await mkdtemp(path.join(work, `in-${size.width}x${size.height}-`));
   await run('ffmpeg', [
-    '-v', 'error', '-ss', '5', '-t', '2', '-i', values.video!, '-vf', `scale=${size.width}:${size.height}:flags=bicubic,fps=10`, '-an',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '28', '-g', '20', '-pix_fmt', 'yuv420p',
-    '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', path.join(dir, 'seg_%03d.ts'), path.join(dir, 'index.m3u8'),
+    '-v',
+    'error',
+    '-ss',
+    '5',
+    '-t',
+    '2',
+    '-i',
+    values.video!,
+    '-vf',
+    `scale=${size.width}:${size.height}:flags=bicubic,fps=10`,
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '28',
+    '-g',
+    '20',
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'hls',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(dir, 'seg_%03d.ts'),
+    path.join(dir, 'index.m3u8'),
   ]);
   const out = path.join(work, `out-${size.width}x${size.height}`);
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, 'restore', path.join(dir, 'index.m3u8'), '--out', out, '--model', values.model!, '--ep', 'cpu', '--json'], {
-    env: { ...process.env, SWIFTVR_THREADS: values.threads! },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'restore', path.join(dir, 'index.m3u8'), '--out', out, '--model', values.model!, '--ep', 'cpu', '--json'],
+    {
+      env: { ...process.env, SWIFTVR_THREADS: values.threads! },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -113,7 +147,10 @@ async function measure(size: { width: number; height: number }, work: string): P
   const code = await exited;
   if (code !== 0) throw new Error(`swiftvr restore exited ${code}: ${stderr.slice(-2000)}`);
   // --json prints the job's events; COMPLETE counts the frames.
-  const complete = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; frames?: number })
+  const complete = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; frames?: number })
     .find((e) => e.type === 'COMPLETE');
   const frames = complete?.frames ?? 0;
   return { selfMiB: self / 1024, treeMiB: tree / 1024, seconds: (Date.now() - started) / 1000, frames };
@@ -121,7 +158,9 @@ async function measure(size: { width: number; height: number }, work: string): P
 
 const work = await mkdtemp(path.join(tmpdir(), 'swiftvr-membench-'));
 try {
-  console.log(`swiftvr restore on the CPU (${values.threads} onnxruntime threads), ${path.relative(REPO, values.model!)}; ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  console.log(
+    `swiftvr restore on the CPU (${values.threads} onnxruntime threads), ${path.relative(REPO, values.model!)}; ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+  );
   console.log('input        output       frames  seconds  peak RSS swiftvr  peak RSS with ffmpeg');
   for (const size of sizes) {
     const r = await measure(size, work);

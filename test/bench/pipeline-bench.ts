@@ -57,7 +57,9 @@ const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 /** CPU seconds of this process and its reaped children (ffmpeg), from /proc (Linux). */
 function cpuSeconds(): number {
   try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync('/proc/self/stat', 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     // After the ")": state is field 3, so utime..cstime (fields 14..17) sit at indexes 11..14.
     return fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / 100;
   } catch {
@@ -115,7 +117,10 @@ async function codecOnly(inputs: readonly SegmentInput[], scale: number, work: s
 }
 
 /** Inference alone on frames decoded beforehand (decode not timed). */
-async function modelOnly(inputs: readonly SegmentInput[], work: string): Promise<{ s: number; cpu: number; frames: number; provider: string }> {
+async function modelOnly(
+  inputs: readonly SegmentInput[],
+  work: string,
+): Promise<{ s: number; cpu: number; frames: number; provider: string }> {
   const segments: YuvFrame[][] = [];
   for (const input of inputs) {
     const p = await prepareSegment(input, { workDir: work, limit });
@@ -150,7 +155,14 @@ try {
 
   // Each measurement `runs` times, interleaved (so a burst of other load hits all three), median kept.
   const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  const m = { full: [] as number[], fullCpu: [] as number[], codec: [] as number[], codecCpu: [] as number[], inf: [] as number[], infCpu: [] as number[] };
+  const m = {
+    full: [] as number[],
+    fullCpu: [] as number[],
+    codec: [] as number[],
+    codecCpu: [] as number[],
+    inf: [] as number[],
+    infCpu: [] as number[],
+  };
   let frames = 0;
   let provider = '';
   for (let run = 0; run < runs; run++) {

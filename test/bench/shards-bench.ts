@@ -74,9 +74,35 @@ async function makeInput(video: string, dir: string): Promise<string> {
   const fps = Number(values.fps);
   const g = Math.round(Number(values.segment) * fps);
   await run('ffmpeg', [
-    '-v', 'error', '-i', video, '-t', values.seconds!, '-vf', `scale=${w}:${h},fps=${fps}`, '-an',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0',
-    '-f', 'hls', '-hls_time', values.segment!, '-hls_playlist_type', 'vod', '-hls_segment_filename', path.join(dir, 'seg_%03d.ts'),
+    '-v',
+    'error',
+    '-i',
+    video,
+    '-t',
+    values.seconds!,
+    '-vf',
+    `scale=${w}:${h},fps=${fps}`,
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '30',
+    '-g',
+    String(g),
+    '-keyint_min',
+    String(g),
+    '-sc_threshold',
+    '0',
+    '-f',
+    'hls',
+    '-hls_time',
+    values.segment!,
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(dir, 'seg_%03d.ts'),
     path.join(dir, 'index.m3u8'),
   ]);
   return dir;
@@ -131,9 +157,36 @@ async function main(): Promise<void> {
         for (let i = 0; i < workers; i++) {
           const child = spawn(
             process.execPath,
-            ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
-              '--source-prefix', 'input', '--model', values.model!, '--ep', 'cpu', '--threads', values.threads!, '--encoder', 'libx264',
-              '--visibility-timeout', '60', '--heartbeat', '10', '--wait-time', '1', '--worker-id', `${name}-${i}`],
+            [
+              '--import',
+              'tsx',
+              'src/cli/main.ts',
+              'worker',
+              '--queue-url',
+              queueUrl,
+              '--bucket',
+              BUCKET,
+              '--endpoint',
+              moto.endpoint,
+              '--source-prefix',
+              'input',
+              '--model',
+              values.model!,
+              '--ep',
+              'cpu',
+              '--threads',
+              values.threads!,
+              '--encoder',
+              'libx264',
+              '--visibility-timeout',
+              '60',
+              '--heartbeat',
+              '10',
+              '--wait-time',
+              '1',
+              '--worker-id',
+              `${name}-${i}`,
+            ],
             { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'inherit'] },
           );
           children.push(child);
@@ -157,7 +210,11 @@ async function main(): Promise<void> {
       await submitJob(q, jobMessageOf({ input: `s3://${BUCKET}/input/${name}/index.m3u8`, live: false, shards: nShards }, 'input'));
       const t1 = await published;
       const cpu1 = (await Promise.all(children.map((c) => cpuSeconds(c.pid)))).reduce((a, b) => a + b, 0);
-      runs[name] = { workerCpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100, load1mStart: Math.round(load1mStart * 100) / 100, load1mEnd: Math.round(loadavg()[0]! * 100) / 100 };
+      runs[name] = {
+        workerCpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100,
+        load1mStart: Math.round(load1mStart * 100) / 100,
+        load1mEnd: Math.round(loadavg()[0]! * 100) / 100,
+      };
       for (const c of children.splice(0)) c.kill('SIGTERM');
       return (t1 - t0) / 1000;
     };
@@ -166,7 +223,9 @@ async function main(): Promise<void> {
     const parSeconds = await timeRun('par', shards, shards);
 
     // Seam PSNR: decode both outputs of every segment and compare.
-    const rec = JSON.parse(new TextDecoder().decode((await store.get('output/par/index/job.json'))!.body)) as { segments: { sn: number }[] };
+    const rec = JSON.parse(new TextDecoder().decode((await store.get('output/par/index/job.json'))!.body)) as {
+      segments: { sn: number }[];
+    };
     const sns = rec.segments.map((s) => s.sn);
     const n = sns.length;
     const count = Math.min(shards, n);
@@ -179,7 +238,12 @@ async function main(): Promise<void> {
       const fb = path.join(work, `par-${sn}.ts`);
       await Promise.all([writeFile(fa, a!.body), writeFile(fb, b!.body)]);
       const [da, db] = await Promise.all([decode(fa), decode(fb)]);
-      perSegment.push({ sn, seam: shardStarts.has(sn), psnr: psnr(da, db), identicalBytes: Buffer.compare(Buffer.from(a!.body), Buffer.from(b!.body)) === 0 });
+      perSegment.push({
+        sn,
+        seam: shardStarts.has(sn),
+        psnr: psnr(da, db),
+        identicalBytes: Buffer.compare(Buffer.from(a!.body), Buffer.from(b!.body)) === 0,
+      });
     }
     const seams = perSegment.filter((s) => s.seam);
     const fmt = (v: number): string | number => (Number.isFinite(v) ? Math.round(v * 100) / 100 : 'inf (identical)');

@@ -27,13 +27,54 @@ try {
   // Input: the sample clip, scaled to 320x180 and looped to `seconds`, 2 s segments.
   const input = join(work, 'in');
   sh('mkdir', ['-p', input]);
-  sh('ffmpeg', ['-v', 'error', '-stream_loop', '-1', '-i', join(ROOT, 'docs/sample/hls/index.m3u8'), '-t', values.seconds!,
-    '-an', '-vf', 'scale=320:180:flags=bicubic,fps=25', '-c:v', 'libx264', '-preset', 'medium', '-crf', '28', '-g', '50',
-    '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', join(input, 's%d.ts'), join(input, 'index.m3u8')]);
+  sh('ffmpeg', [
+    '-v',
+    'error',
+    '-stream_loop',
+    '-1',
+    '-i',
+    join(ROOT, 'docs/sample/hls/index.m3u8'),
+    '-t',
+    values.seconds!,
+    '-an',
+    '-vf',
+    'scale=320:180:flags=bicubic,fps=25',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'medium',
+    '-crf',
+    '28',
+    '-g',
+    '50',
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'hls',
+    '-hls_time',
+    '2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    join(input, 's%d.ts'),
+    join(input, 'index.m3u8'),
+  ]);
   const frames = Number(
-    execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets',
-      '-of', 'csv=p=0', join(input, 'index.m3u8')]).toString().trim().split(/\s+/)[0],
+    execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-count_packets',
+      '-show_entries',
+      'stream=nb_read_packets',
+      '-of',
+      'csv=p=0',
+      join(input, 'index.m3u8'),
+    ])
+      .toString()
+      .trim()
+      .split(/\s+/)[0],
   );
 
   // Baseline: its own sources and shipped model, built against this checkout's node_modules.
@@ -53,11 +94,15 @@ try {
       rmSync(out, { recursive: true, force: true });
     }
   }
-  console.log(`input        320x180 H.264, ${frames} frames, 2 s segments -> 640x360 output; CPU provider, ${cpus().length} cores ` +
-    `(${cpus()[0]?.model ?? 'unknown CPU'}), load average ${loadavg()[0]!.toFixed(2)} at the end`);
+  console.log(
+    `input        320x180 H.264, ${frames} frames, 2 s segments -> 640x360 output; CPU provider, ${cpus().length} cores ` +
+      `(${cpus()[0]?.model ?? 'unknown CPU'}), load average ${loadavg()[0]!.toFixed(2)} at the end`,
+  );
   for (const v of versions) {
     const xs = fps[v.name]!;
-    console.log(`${v.name.padEnd(24)} ${median(xs).toFixed(2)} frames/s median of ${xs.length} (${xs.map((x) => x.toFixed(2)).join(', ')})`);
+    console.log(
+      `${v.name.padEnd(24)} ${median(xs).toFixed(2)} frames/s median of ${xs.length} (${xs.map((x) => x.toFixed(2)).join(', ')})`,
+    );
   }
 } finally {
   removeWorktree(join(work, 'baseline'));

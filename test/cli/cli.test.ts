@@ -58,8 +58,14 @@ describe('swiftvr CLI', () => {
     [['restore', TS_INPUT], /--out <dir> is required/],
     [['restore', '--out', 'x'], /restore takes exactly one <input>; got 0/],
     [['restore', TS_INPUT, '--out', 'x', '--model', FIXTURE_MODEL, '--ep', 'tpu'], /--ep is "tpu"; it must be cpu or cuda/],
-    [['restore', TS_INPUT, '--out', 'x', '--model', FIXTURE_MODEL, '--chunk-frames', 'two'], /--chunk-frames is "two"; it must be an integer >= 1/],
-    [['restore', TS_INPUT, '--out', 'x', '--model', FIXTURE_MODEL, '--chunk-frames', '9'], /--chunk-frames is 9; it must be an integer from 1 to the model's t_max \(4\)/],
+    [
+      ['restore', TS_INPUT, '--out', 'x', '--model', FIXTURE_MODEL, '--chunk-frames', 'two'],
+      /--chunk-frames is "two"; it must be an integer >= 1/,
+    ],
+    [
+      ['restore', TS_INPUT, '--out', 'x', '--model', FIXTURE_MODEL, '--chunk-frames', '9'],
+      /--chunk-frames is 9; it must be an integer from 1 to the model's t_max \(4\)/,
+    ],
     [['restore', TS_INPUT, '--out', 'x', '--model', FIXTURE_MODEL, '--quiet', '--json'], /--quiet and --json cannot be used together/],
     [['restore', TS_INPUT, '--out', 'x', '--bogus'], /Unknown option '--bogus'/],
     [['restore', TS_INPUT, '--out', 'x', '--model', 'nope.onnx'], /--model nope\.onnx does not exist/],
@@ -80,7 +86,10 @@ describe('swiftvr CLI', () => {
     const r = await cli(['restore', TS_INPUT, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => jobEventSchema.parse(JSON.parse(l)));
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => jobEventSchema.parse(JSON.parse(l)));
     const job = events[0]!.job;
     expect(events.every((e) => e.job === job)).toBe(true);
     expect(events[0]).toMatchObject({ type: 'SUBMITTED', id: `${job}:SUBMITTED`, mode: 'vod', segments: 3, input: TS_INPUT });
@@ -90,14 +99,28 @@ describe('swiftvr CLI', () => {
     // ids never repeat within a run
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
     const atSegments = events.flatMap((e) => (e.type === 'PROGRESSING' && e.segment !== undefined ? [e] : []));
-    expect(atSegments.map((e) => [e.segmentsDone, e.segmentsTotal, e.percent])).toEqual([[1, 3, 33.3], [2, 3, 66.7], [3, 3, 100]]);
+    expect(atSegments.map((e) => [e.segmentsDone, e.segmentsTotal, e.percent])).toEqual([
+      [1, 3, 33.3],
+      [2, 3, 66.7],
+      [3, 3, 100],
+    ]);
     const lines = atSegments.map((e) => e.segment!);
     expect(lines.map((l) => l.sn)).toEqual([0, 1, 2]);
     for (const [i, l] of lines.entries()) {
       // the first segment has no boundary to a previous one
       expect(Object.keys(l)).toEqual([
-        'sn', 'frames', 'seconds', 'fps', 'fallback', 'changed', ...(i === 0 ? [] : ['boundaryFlicker']), 'fidelityPsnrY', 'fidelitySsimY',
-        'modelSeconds', 'threadHostMs', 'picture',
+        'sn',
+        'frames',
+        'seconds',
+        'fps',
+        'fallback',
+        'changed',
+        ...(i === 0 ? [] : ['boundaryFlicker']),
+        'fidelityPsnrY',
+        'fidelitySsimY',
+        'modelSeconds',
+        'threadHostMs',
+        'picture',
       ]);
       // the picture facts the output carries: a plain progressive square-pixel stream has nothing applied
       expect(l.picture).toMatchObject({ carried: { sar: '1:1' }, applied: [], dropped: [] });
@@ -126,17 +149,26 @@ describe('swiftvr CLI', () => {
   it('SIGINT stops the run cleanly (exit 130) without a half-written playlist', async () => {
     const out = await tmpOut();
     let sent = false;
-    const r = await cli(['restore', TS_INPUT, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--json', '--chunk-frames', '1'], (text, kill) => {
-      // Segment 0 is reported once segment 1 is restored; segment 2 is still to do.
-      if (!sent && text.includes('"PROGRESSING"')) {
-        sent = true;
-        kill('SIGINT');
-      }
-    });
+    const r = await cli(
+      ['restore', TS_INPUT, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--json', '--chunk-frames', '1'],
+      (text, kill) => {
+        // Segment 0 is reported once segment 1 is restored; segment 2 is still to do.
+        if (!sent && text.includes('"PROGRESSING"')) {
+          sent = true;
+          kill('SIGINT');
+        }
+      },
+    );
     expect(sent).toBe(true);
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/stopped; nothing was published/);
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; by?: string }).at(-1)).toMatchObject({ type: 'CANCELED', by: 'signal' });
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; by?: string })
+        .at(-1),
+    ).toMatchObject({ type: 'CANCELED', by: 'signal' });
     // No playlist, no segment, no staging folder: the output folder is gone or empty.
     if (existsSync(out)) expect(await readdir(out, { recursive: true })).toEqual([]);
   });

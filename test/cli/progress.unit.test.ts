@@ -39,7 +39,13 @@ describe('progress reporting', () => {
     expect(err.text()).toBe('swiftvr: boom\n');
     expect(segmentSummary(result(7))).toEqual({ sn: 7, frames: 20, seconds: 2.5, fps: 8, fallback: false });
     expect(segmentSummary({ ...result(8), fallback: 'deadline', changed: 1.23456 })).toEqual({
-      sn: 8, frames: 20, seconds: 2.5, fps: 8, fallback: true, reason: 'deadline', changed: 1.235,
+      sn: 8,
+      frames: 20,
+      seconds: 2.5,
+      fps: 8,
+      fallback: true,
+      reason: 'deadline',
+      changed: 1.235,
     });
   });
 

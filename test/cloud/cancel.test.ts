@@ -26,7 +26,14 @@ afterEach(async () => {
 });
 
 const cancel = (store: FsObjectStore, job: string) =>
-  cancelJob({ store, outputPrefix: 'output', job, by: 'ops', reason: 'wrong source', events: new StoreEventSink(store, 'output', undefined, () => {}) });
+  cancelJob({
+    store,
+    outputPrefix: 'output',
+    job,
+    by: 'ops',
+    reason: 'wrong source',
+    events: new StoreEventSink(store, 'output', undefined, () => {}),
+  });
 
 describe('swiftvr cancel', () => {
   it('VOD: the segment in flight stops unstored, the queued one is dropped, no playlist is published', async () => {
@@ -69,14 +76,23 @@ describe('swiftvr cancel', () => {
     const names = (await readdir(src)).filter((n) => n.endsWith('.ts')).sort();
     const one = await Promise.all(names.map(async (n) => new Uint8Array(await readFile(path.join(src, n)))));
     // Nine 1 s segments (the fixture's three, three times; the source never ends by itself in the test's time).
-    const segments: LiveSegment[] = [...one, ...one, ...one].map((bytes, i) => ({ bytes, duration: 1, discontinuity: i > 0 && i % 3 === 0 }));
+    const segments: LiveSegment[] = [...one, ...one, ...one].map((bytes, i) => ({
+      bytes,
+      duration: 1,
+      discontinuity: i > 0 && i % 3 === 0,
+    }));
     const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
     const logs: LogLine[] = [];
     const w = makeWorker(store, queue, logs, { workerId: 'w', liveIdleTimeoutMs: 60_000 });
     await w.start();
     const controller = new AbortController();
     try {
-      const source = playLive(store, segments, { playlistKey: 'input/live/index.m3u8', window: 6, programDateTime: true, signal: controller.signal });
+      const source = playLive(store, segments, {
+        playlistKey: 'input/live/index.m3u8',
+        window: 6,
+        programDateTime: true,
+        signal: controller.signal,
+      });
       await until(async () => (await store.head('input/live/index.m3u8')) !== undefined, 10_000, 'source listed');
       await submitJob(queue, jobMessageOf({ input: 's3://local/input/live/index.m3u8', live: true, shards: 1 }, 'input'));
       await until(() => logs.filter((l) => l.event === 'segment-done').length >= 2, 60_000, 'two segments restored');

@@ -22,11 +22,27 @@ afterAll(async () => {
 
 describe('swiftvr submit / status, embedded', () => {
   it('restores an fMP4 VOD in 2 shards into the local store and reports it', async () => {
-    const common = ['--store-dir', dir, '--source-prefix', 'input', '--model', FIXTURE_MODEL, '--ep', 'cpu', '--threads', '1', '--encoder', 'libx264',
-      '--instance-type', 'g5.xlarge'];
+    const common = [
+      '--store-dir',
+      dir,
+      '--source-prefix',
+      'input',
+      '--model',
+      FIXTURE_MODEL,
+      '--ep',
+      'cpu',
+      '--threads',
+      '1',
+      '--encoder',
+      'libx264',
+      '--instance-type',
+      'g5.xlarge',
+    ];
     const r = await cli('submit', 's3://local/input/clip/index.m3u8', '--shards', '2', '--concurrency', '2', ...common);
     // The estimate before the work (stderr: stdout is the job's): the fixture model has no measurement.
-    expect(r.err).toMatch(/^input     s3:\/\/local\/input\/clip\/index\.m3u8\npicture   96x64 at 10 frames\/s -> 192x128 \(swiftvr-tiny-fixture\)\nlength    3\.0 s, 30 frames, 3 segments, 2 shards\n/);
+    expect(r.err).toMatch(
+      /^input     s3:\/\/local\/input\/clip\/index\.m3u8\npicture   96x64 at 10 frames\/s -> 192x128 \(swiftvr-tiny-fixture\)\nlength    3\.0 s, 30 frames, 3 segments, 2 shards\n/,
+    );
     expect(r.err).toMatch(/^g5\.xlarge\s+1x NVIDIA A10G 24 GB\s+not measured/m);
     expect(r.code).toBe(0);
     expect(r.out).toContain('segments   3 of 3 done, 30 frames');
@@ -42,7 +58,15 @@ describe('swiftvr submit / status, embedded', () => {
 
     const s = await cli('status', 'clip/index', '--store-dir', dir, '--json');
     expect(s.code).toBe(0);
-    expect(JSON.parse(s.out)).toMatchObject({ job: 'clip/index', mode: 'vod', segmentsTotal: 3, segmentsDone: 3, published: true, ended: true, errors: [] });
+    expect(JSON.parse(s.out)).toMatchObject({
+      job: 'clip/index',
+      mode: 'vod',
+      segmentsTotal: 3,
+      segmentsDone: 3,
+      published: true,
+      ended: true,
+      errors: [],
+    });
     // The job's events and quality report are in its folder.
     const events = await readdir(path.join(out, 'events'));
     expect(events.sort()).toEqual(['COMPLETE.json', 'PROGRESSING_0.json', 'PROGRESSING_1.json', 'PROGRESSING_2.json', 'SUBMITTED.json']);
@@ -52,7 +76,11 @@ describe('swiftvr submit / status, embedded', () => {
     // costed at the workers' instance type.
     const record = JSON.parse(await readFile(path.join(out, 'job.json'), 'utf8')) as JobRecord;
     expect(record.estimate).toMatchObject({ frames: 30, shards: 2, model: 'swiftvr-tiny-fixture', output: { width: 192, height: 128 } });
-    expect(report.estimate).toMatchObject({ instanceType: 'g5.xlarge', estimated: { measured: false, frames: 30 }, actual: { frames: 30 } });
+    expect(report.estimate).toMatchObject({
+      instanceType: 'g5.xlarge',
+      estimated: { measured: false, frames: 30 },
+      actual: { frames: 30 },
+    });
     const actual = report.estimate!.actual;
     expect(actual.outputBytes).toBeGreaterThan(0);
     expect(actual.costUsd).toBeCloseTo((actual.computeSeconds / 3600) * 1.006, 4);
@@ -62,24 +90,43 @@ describe('swiftvr submit / status, embedded', () => {
     const jobs = await cli('jobs', '--store-dir', dir, '--json', '--instance-type', 'g5.xlarge');
     expect(jobs.code).toBe(0);
     const line = JSON.parse(jobs.out.trim()) as JobLine;
-    expect(line).toMatchObject({ job: 'clip/index', mode: 'vod', state: 'COMPLETE', segmentsDone: 3, segmentsTotal: 3, frames: 30, estimatedCostUsd: null });
+    expect(line).toMatchObject({
+      job: 'clip/index',
+      mode: 'vod',
+      state: 'COMPLETE',
+      segmentsDone: 3,
+      segmentsTotal: 3,
+      frames: 30,
+      estimatedCostUsd: null,
+    });
     expect(line.workerSeconds).toBeGreaterThan(0);
     expect(line.costUsd).toBeCloseTo((line.workerSeconds / 3600) * 1.006, 3);
     expect((await cli('jobs', '--store-dir', dir)).out).toMatch(
-      /^job\s+mode\s+state\s+segments\s+frames\s+fps\s+worker s\s+cost\s+estimated\s+created\nclip\/index\s+vod\s+COMPLETE\s+3\/3\s+30\s+-\s+\d+\.\d\s+\$0\.\d{4}\s+-\s+\S+\n$/);
+      /^job\s+mode\s+state\s+segments\s+frames\s+fps\s+worker s\s+cost\s+estimated\s+created\nclip\/index\s+vod\s+COMPLETE\s+3\/3\s+30\s+-\s+\d+\.\d\s+\$0\.\d{4}\s+-\s+\S+\n$/,
+    );
 
     // swiftvr cancel: the record once, the CANCELED event, and status says it.
     const c = await cli('cancel', 'clip/index', '--store-dir', dir, '--by', 'ops', '--reason', 'test run');
     expect(c).toMatchObject({ code: 0, err: '' });
     expect(c.out).toMatch(/^cancelled clip\/index \(by ops at \S+\): test run\n$/);
     expect((await cli('cancel', 'clip/index', '--store-dir', dir)).out).toMatch(/^clip\/index was cancelled before \(by ops at /);
-    expect(JSON.parse(await readFile(path.join(out, 'events', 'CANCELED.json'), 'utf8'))).toMatchObject({ type: 'CANCELED', by: 'ops', reason: 'test run' });
+    expect(JSON.parse(await readFile(path.join(out, 'events', 'CANCELED.json'), 'utf8'))).toMatchObject({
+      type: 'CANCELED',
+      by: 'ops',
+      reason: 'test run',
+    });
     expect((await cli('status', 'clip/index', '--store-dir', dir)).out).toMatch(/^cancelled  at \S+ by ops: test run$/m);
-    expect(JSON.parse((await cli('jobs', '--store-dir', dir, '--json')).out.trim())).toMatchObject({ job: 'clip/index', state: 'CANCELED' });
+    expect(JSON.parse((await cli('jobs', '--store-dir', dir, '--json')).out.trim())).toMatchObject({
+      job: 'clip/index',
+      state: 'CANCELED',
+    });
   });
 
   it('answers usage errors with the rule and exit code 2', async () => {
-    expect(await cli('submit')).toMatchObject({ code: 2, err: expect.stringContaining('submit takes exactly one <s3://bucket/key.m3u8>; got 0') });
+    expect(await cli('submit')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('submit takes exactly one <s3://bucket/key.m3u8>; got 0'),
+    });
     expect(await cli('submit', 's3://local/input/clip/index.m3u8', '--store-dir', dir, '--shards', '0')).toMatchObject({
       code: 2,
       err: expect.stringContaining('--shards is "0"; it must be an integer >= 1'),
@@ -88,11 +135,17 @@ describe('swiftvr submit / status, embedded', () => {
       code: 2,
       err: expect.stringContaining('the worker needs a queue: give --queue-url <SQS FIFO URL> (SWIFTVR_QUEUE_URL)'),
     });
-    expect(await cli('status', 'nope/index', '--store-dir', dir)).toMatchObject({ code: 2, err: expect.stringContaining('job nope/index does not exist') });
+    expect(await cli('status', 'nope/index', '--store-dir', dir)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('job nope/index does not exist'),
+    });
     expect(await cli('cancel', 'nope/index', '--store-dir', dir)).toMatchObject({
       code: 2,
       err: expect.stringContaining('job nope/index has no job record at'),
     });
-    expect(await cli('cancel', 'clip/index', '--store-dir', dir, '--by')).toMatchObject({ code: 2, err: expect.stringContaining('--by needs a value') });
+    expect(await cli('cancel', 'clip/index', '--store-dir', dir, '--by')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--by needs a value'),
+    });
   });
 });

@@ -25,12 +25,15 @@ async function subscribed(bus: string): Promise<string> {
   const eb = makeEventBridgeClient({ region: 'us-east-1', endpoint: moto.endpoint });
   if (bus !== 'default') await eb.send(new CreateEventBusCommand({ Name: bus }));
   const q = await sqs.send(new CreateQueueCommand({ QueueName: `events-${bus}` }));
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  await eb.send(new PutRuleCommand({
-    Name: `swiftvr-done-${bus}`,
-    EventBusName: bus,
-    EventPattern: JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE], detail: { type: ['COMPLETE', 'ERROR'] } }),
-  }));
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!
+    .QueueArn!;
+  await eb.send(
+    new PutRuleCommand({
+      Name: `swiftvr-done-${bus}`,
+      EventBusName: bus,
+      EventPattern: JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_DETAIL_TYPE], detail: { type: ['COMPLETE', 'ERROR'] } }),
+    }),
+  );
   await eb.send(new PutTargetsCommand({ Rule: `swiftvr-done-${bus}`, EventBusName: bus, Targets: [{ Id: '1', Arn: arn }] }));
   return q.QueueUrl!;
 }
@@ -49,11 +52,27 @@ describe('job events on EventBridge (moto)', () => {
     const queueUrl = await subscribed('swiftvr-jobs');
     const sink = new EventBridgeSink(makeEventBridgeClient({ region: 'us-east-1', endpoint: moto.endpoint }), 'swiftvr-jobs');
     const complete = jobEvent('COMPLETE', 'show/index', {
-      outputs: { rendition: 'output/show/index/restored/media.m3u8' }, segments: 3, frames: 30, durationSeconds: 4.2, figures: { fps: 7.14, fallbacks: 0 },
+      outputs: { rendition: 'output/show/index/restored/media.m3u8' },
+      segments: 3,
+      frames: 30,
+      durationSeconds: 4.2,
+      figures: { fps: 7.14, fallbacks: 0 },
     });
-    await sink.publish(jobEvent('PROGRESSING', 'show/index', {
-      segmentsDone: 3, segmentsTotal: 3, framesDone: 30, percent: 100, fps: 7.1, secondsLeft: 0,
-    }, { seq: 2 }));
+    await sink.publish(
+      jobEvent(
+        'PROGRESSING',
+        'show/index',
+        {
+          segmentsDone: 3,
+          segmentsTotal: 3,
+          framesDone: 30,
+          percent: 100,
+          fps: 7.1,
+          secondsLeft: 0,
+        },
+        { seq: 2 },
+      ),
+    );
     await sink.publish(complete);
     const got = await received(queueUrl);
     expect(got).toHaveLength(1);
@@ -65,9 +84,17 @@ describe('job events on EventBridge (moto)', () => {
   it('through the store-backed sink, an event emitted twice (a redelivered message) is delivered once', async () => {
     const queueUrl = await subscribed('default');
     const logs: Record<string, unknown>[] = [];
-    const sink = new StoreEventSink(store, 'output/', new EventBridgeSink(makeEventBridgeClient({ region: 'us-east-1', endpoint: moto.endpoint }), 'default'),
-      (l) => logs.push(l));
-    const error = jobEvent('ERROR', 'poison/index', { code: 'bad-input', reason: 'segment sn=1 (input/poison/96x64/seg_001.ts) is not a readable MPEG-TS segment', sn: 1 });
+    const sink = new StoreEventSink(
+      store,
+      'output/',
+      new EventBridgeSink(makeEventBridgeClient({ region: 'us-east-1', endpoint: moto.endpoint }), 'default'),
+      (l) => logs.push(l),
+    );
+    const error = jobEvent('ERROR', 'poison/index', {
+      code: 'bad-input',
+      reason: 'segment sn=1 (input/poison/96x64/seg_001.ts) is not a readable MPEG-TS segment',
+      sn: 1,
+    });
     await sink.publish(error);
     await sink.publish({ ...error, time: new Date(Date.now() + 5000).toISOString() });
     const got = await received(queueUrl);

@@ -67,11 +67,17 @@ describe('job events from the cloud worker', () => {
     const complete = rest.at(-1)!;
     expect(complete).toMatchObject({ id: `${job}:COMPLETE`, segments: 3, frames: 30, figures: { fallbacks: 0 } });
     expect(complete.type === 'COMPLETE' && complete.outputs).toEqual({
-      multivariant: 'output/show/index/index.m3u8', rendition: 'output/show/index/restored/media.m3u8', report: 'output/show/index/report.json',
+      multivariant: 'output/show/index/index.m3u8',
+      rendition: 'output/show/index/restored/media.m3u8',
+      report: 'output/show/index/report.json',
     });
     // The quality report, beside the multivariant: a row per segment with its fidelity to the source.
     const report = JSON.parse(bytesToText((await store.get('output/show/index/report.json'))!.body)) as QualityReport;
-    expect(report.segments.map((s) => [s.sn, s.start, s.frames, s.fallback])).toEqual([[0, 0, 10, false], [1, 1, 10, false], [2, 2, 10, false]]);
+    expect(report.segments.map((s) => [s.sn, s.start, s.frames, s.fallback])).toEqual([
+      [0, 0, 10, false],
+      [1, 1, 10, false],
+      [2, 2, 10, false],
+    ]);
     expect(report.segments.every((s) => (s.fidelityPsnrY ?? 0) > 0)).toBe(true);
     expect(report.summary).toMatchObject({ segments: 3, frames: 30, restored: 3, fallbacks: 0 });
     expect(bytesToText((await store.get('output/show/index/report.csv'))!.body).split('\r\n')).toHaveLength(6);

@@ -9,8 +9,10 @@ let base: string;
 let answer = 'g6.xlarge';
 beforeAll(async () => {
   server = createServer((req, res) => {
-    if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds'] === '60') return res.end('tok');
-    if (req.method === 'GET' && req.url === '/latest/meta-data/instance-type' && req.headers['x-aws-ec2-metadata-token'] === 'tok') return res.end(answer);
+    if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds'] === '60')
+      return res.end('tok');
+    if (req.method === 'GET' && req.url === '/latest/meta-data/instance-type' && req.headers['x-aws-ec2-metadata-token'] === 'tok')
+      return res.end(answer);
     if (req.url === '/slow/api/token') return; // never answers
     res.statusCode = 401;
     res.end();

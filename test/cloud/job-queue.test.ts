@@ -141,11 +141,14 @@ describe.each(['memory', 'sqs'])('%s queue', (kind) => {
     await queue.send({ group: 'slow', n: 0 }, { group: 'slow', dedupId: 's0' });
     let started = 0;
     let finished = 0;
-    const c = queue.consume(async () => {
-      started++;
-      await sleep(3500); // longer than the 2 s visibility timeout
-      finished++;
-    }, opts({ visibilityTimeoutSeconds: 2, heartbeatSeconds: 1 }));
+    const c = queue.consume(
+      async () => {
+        started++;
+        await sleep(3500); // longer than the 2 s visibility timeout
+        finished++;
+      },
+      opts({ visibilityTimeoutSeconds: 2, heartbeatSeconds: 1 }),
+    );
     await until(() => started === 1);
     await c.stop(); // must wait for the handler
     expect(finished).toBe(1);

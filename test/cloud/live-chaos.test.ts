@@ -73,9 +73,39 @@ interface PageState {
 
 /** 1 s MPEG-TS segments of a 96x64 10 fps clip, timestamps continuous from `offset` seconds. */
 async function cut(dir: string, seconds: number, offset: number): Promise<Uint8Array[]> {
-  await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=10', '-t', String(seconds), '-c:v', 'libx264',
-    '-preset', 'veryfast', '-g', '10', '-keyint_min', '10', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-output_ts_offset', String(offset),
-    '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_filename', path.join(dir, 'seg_%03d.ts'), path.join(dir, 'index.m3u8')]);
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=96x64:rate=10',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '10',
+    '-keyint_min',
+    '10',
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-output_ts_offset',
+    String(offset),
+    '-f',
+    'hls',
+    '-hls_time',
+    '1',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(dir, 'seg_%03d.ts'),
+    path.join(dir, 'index.m3u8'),
+  ]);
   const names = (await readdir(dir)).filter((n) => n.endsWith('.ts')).sort();
   return Promise.all(names.map(async (n) => new Uint8Array(await readFile(path.join(dir, n)))));
 }
@@ -115,8 +145,14 @@ describe.skipIf(skipWithoutChromium)('a live source with real faults', () => {
     await worker.start();
     try {
       const source = playLive(store, segments, {
-        playlistKey: 'input/chaos/index.m3u8', window: 5, programDateTime: true, pdtJitterMs: 16,
-        corrupt: [CORRUPT], missing: [MISSING], pauseAfter: PAUSE, deleteOld: true,
+        playlistKey: 'input/chaos/index.m3u8',
+        window: 5,
+        programDateTime: true,
+        pdtJitterMs: 16,
+        corrupt: [CORRUPT],
+        missing: [MISSING],
+        pauseAfter: PAUSE,
+        deleteOld: true,
       });
       listedAt = source.listedAt;
       await until(async () => (await store.head('input/chaos/index.m3u8')) !== undefined, 10_000, 'source listed');
@@ -124,7 +160,7 @@ describe.skipIf(skipWithoutChromium)('a live source with real faults', () => {
       // Every version of the rendition a player could fetch, read back as `swiftvr status` reads it.
       const watch = (async () => {
         let last = '';
-        while (!(last.includes('#EXT-X-ENDLIST'))) {
+        while (!last.includes('#EXT-X-ENDLIST')) {
           const got = await store.get(RENDITION);
           const text = got === undefined ? '' : bytesToText(got.body);
           if (text !== last && text !== '') versions.push(text);
@@ -132,7 +168,11 @@ describe.skipIf(skipWithoutChromium)('a live source with real faults', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
-      await until(async () => (bytesToText((await store.get(RENDITION))?.body ?? new Uint8Array()).match(/^seg_/gm) ?? []).length >= 4, 60_000, 'rendition started');
+      await until(
+        async () => (bytesToText((await store.get(RENDITION))?.body ?? new Uint8Array()).match(/^seg_/gm) ?? []).length >= 4,
+        60_000,
+        'rendition started',
+      );
       await writeFile(path.join(dir, 'index.html'), PAGE);
       await copyFile(HLS_JS, path.join(dir, 'hls.min.js'));
       server = await startLoopbackServer(dir);

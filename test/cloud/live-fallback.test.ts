@@ -33,7 +33,11 @@ async function fixtureSegments(n: number): Promise<LiveSegment[]> {
   return out;
 }
 
-async function follow(n: number, faults: Faults, o: { pdt: boolean; budget?: number; pace?: number; clock?: Clock }): Promise<{ store: FsObjectStore; logs: LogLine[]; playlist: MediaPlaylist; text: string }> {
+async function follow(
+  n: number,
+  faults: Faults,
+  o: { pdt: boolean; budget?: number; pace?: number; clock?: Clock },
+): Promise<{ store: FsObjectStore; logs: LogLine[]; playlist: MediaPlaylist; text: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-livefb-'));
   dirs.push(dir);
   const store = new FsObjectStore(dir);
@@ -76,18 +80,35 @@ describe('live fallback to the plain upscale', () => {
     // fallback is the failure's.
     const frozen = Date.now();
     const { store, logs, playlist, text } = await follow(5, { failPushes: [25] }, { pdt: true, budget: 30, clock: { now: () => frozen } });
-    expect(playlist.segments.map((s) => s.uri)).toEqual(['seg_000000.ts', 'seg_000001.ts', 'seg_000002.ts', 'seg_000003.ts', 'seg_000004.ts']);
+    expect(playlist.segments.map((s) => s.uri)).toEqual([
+      'seg_000000.ts',
+      'seg_000001.ts',
+      'seg_000002.ts',
+      'seg_000003.ts',
+      'seg_000004.ts',
+    ]);
     const reasons = JSON.stringify(logs.filter((l) => l.event === 'segment-fallback').map((l) => [l.sn, l.reason]));
     expect(marked(playlist), reasons).toEqual([2]);
-    expect(text).toMatch(/#EXT-X-DATERANGE:ID="plain-upscale-2",START-DATE="2026-01-01T00:00:02\.000Z",DURATION=1,CLASS="com\.swiftvr\.plain-upscale"/);
-    expect(logs.find((l) => l.event === 'segment-fallback')).toMatchObject({ sn: 2, reason: 'restore failed: inference failed: out of memory (injected)' });
+    expect(text).toMatch(
+      /#EXT-X-DATERANGE:ID="plain-upscale-2",START-DATE="2026-01-01T00:00:02\.000Z",DURATION=1,CLASS="com\.swiftvr\.plain-upscale"/,
+    );
+    expect(logs.find((l) => l.event === 'segment-fallback')).toMatchObject({
+      sn: 2,
+      reason: 'restore failed: inference failed: out of memory (injected)',
+    });
     const record = JSON.parse(bytesToText((await store.get('output/cam/index/fallbacks/000002.json'))!.body)) as { reason: string };
     expect(record.reason).toMatch(/out of memory/);
     const status = await readJobStatus(store, 'output', 'cam/index');
     expect(status.plainUpscaled).toEqual([{ sn: 2, reason: 'restore failed: inference failed: out of memory (injected)' }]);
     expect(formatStatus(status)).toContain('plain      1 of 5 segments published as plain upscales; latest sn 2: restore failed');
     const done = logs.filter((l) => l.event === 'segment-done');
-    expect(done.map((l) => [l.sn, l.Fallback])).toEqual([[0, 0], [1, 0], [2, 1], [3, 0], [4, 0]]);
+    expect(done.map((l) => [l.sn, l.Fallback])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 1],
+      [3, 0],
+      [4, 0],
+    ]);
     // No checkpoint for the plain segment: segment 3 warmed on segment 2's source.
     expect(await store.head('output/cam/index/state/000002.bin')).toBeUndefined();
     expect(logs.find((l) => l.event === 'state-warmed')).toMatchObject({ sn: 3, on: 2 });

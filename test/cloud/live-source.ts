@@ -61,7 +61,8 @@ export function playLive(store: ObjectStore, segments: readonly LiveSegment[], o
       const due = dueOf(sn);
       if (pace > 0) await sleep(Math.max(0, t0 + due - Date.now()), undefined, o.signal ? { signal: o.signal } : {});
       const garbage = new Uint8Array(segments[sn]!.bytes.length).map((_, i) => (i * 131 + sn * 7) & 0xff);
-      if (o.missing?.includes(sn) !== true) await store.put(`${dir}seg_${sn}.ts`, o.corrupt?.includes(sn) === true ? garbage : segments[sn]!.bytes);
+      if (o.missing?.includes(sn) !== true)
+        await store.put(`${dir}seg_${sn}.ts`, o.corrupt?.includes(sn) === true ? garbage : segments[sn]!.bytes);
       const last = sn === segments.length - 1;
       if (pace === 0 && !last) continue;
       const first = o.window === undefined ? 0 : Math.max(0, sn + 1 - o.window);
@@ -73,7 +74,7 @@ export function playLive(store: ObjectStore, segments: readonly LiveSegment[], o
         if (s.discontinuity === true) lines.push('#EXT-X-DISCONTINUITY');
         if (o.programDateTime !== undefined) {
           // A live encoder stamps a segment with the time its first frame was captured.
-          const jitter = o.pdtJitterMs === undefined ? 0 : ((i * 7919) % 17) / 16 * o.pdtJitterMs;
+          const jitter = o.pdtJitterMs === undefined ? 0 : (((i * 7919) % 17) / 16) * o.pdtJitterMs;
           const startedAt = pdt0 + segments.slice(0, i).reduce((a, x) => a + x.duration * 1000, 0) - jitter;
           lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(startedAt).toISOString()}`);
         }

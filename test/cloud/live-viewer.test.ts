@@ -84,7 +84,11 @@ describe.skipIf(skipWithoutChromium)('a live viewer of the restored rendition', 
     });
     const segments: LiveSegment[] = [];
     for (let sn = 0; sn < SEGMENTS; sn++) {
-      segments.push({ bytes: new Uint8Array(await readFile(path.join(FIXTURE_TS, `96x64/seg_00${sn % 3}.ts`))), duration: 1, discontinuity: sn > 0 && sn % 3 === 0 });
+      segments.push({
+        bytes: new Uint8Array(await readFile(path.join(FIXTURE_TS, `96x64/seg_00${sn % 3}.ts`))),
+        duration: 1,
+        discontinuity: sn > 0 && sn % 3 === 0,
+      });
     }
     await worker.start();
     try {
@@ -92,7 +96,11 @@ describe.skipIf(skipWithoutChromium)('a live viewer of the restored rendition', 
       await until(async () => (await store.head('input/cam/index.m3u8')) !== undefined, 10_000, 'source listed');
       await submitJob(queue, jobMessageOf({ input: 's3://local/input/cam/index.m3u8', live: true, shards: 1 }, 'input'));
       // The viewer arrives once the rendition holds the hold-back's worth of segments.
-      await until(async () => (bytesToText((await store.get(RENDITION))?.body ?? new Uint8Array()).match(/^seg_/gm) ?? []).length >= 4, 60_000, 'rendition started');
+      await until(
+        async () => (bytesToText((await store.get(RENDITION))?.body ?? new Uint8Array()).match(/^seg_/gm) ?? []).length >= 4,
+        60_000,
+        'rendition started',
+      );
       await writeFile(path.join(dir, 'index.html'), PAGE);
       await copyFile(HLS_JS, path.join(dir, 'hls.min.js'));
       server = await startLoopbackServer(dir);

@@ -11,12 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobMessage } from '../../src/cloud/jobs.js';
-import {
-  bytesToText,
-  type GetOptions,
-  type ObjectStore,
-  type PutOptions,
-} from '../../src/cloud/object-store/object-store.js';
+import { bytesToText, type GetOptions, type ObjectStore, type PutOptions } from '../../src/cloud/object-store/object-store.js';
 import { FsObjectStore } from '../../src/cloud/object-store/fs-object-store.js';
 import type { S3ObjectStore } from '../../src/cloud/object-store/s3-object-store.js';
 import { MemoryQueue } from '../../src/cloud/queue/memory-queue.js';
@@ -30,7 +25,10 @@ import { createFifoQueues } from './sqs-setup.js';
 /** Delegates to a real store; records each rendition playlist version and whether its segments existed then. */
 class RecordingStore implements ObjectStore {
   readonly versions: { text: string; missing: string[] }[] = [];
-  constructor(private readonly inner: ObjectStore, private readonly watch: string) {}
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly watch: string,
+  ) {}
   get name(): string {
     return this.inner.name;
   }
@@ -165,7 +163,10 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
       const removed = p.mediaSequenceBase! - prev.mediaSequenceBase!;
       expect(removed, at).toBeGreaterThanOrEqual(0);
       const kept = prev.segments.slice(removed).map((s) => s.uri);
-      expect(p.segments.slice(0, kept.length).map((s) => s.uri), at).toEqual(kept);
+      expect(
+        p.segments.slice(0, kept.length).map((s) => s.uri),
+        at,
+      ).toEqual(kept);
       expect(p.segments.length - kept.length, at).toBeLessThanOrEqual(1);
       // "If the server removes a Media Segment ... with an EXT-X-DISCONTINUITY tag, it MUST increment
       // the value of the EXT-X-DISCONTINUITY-SEQUENCE tag."
@@ -210,7 +211,11 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
     const logsB: LogLine[] = [];
     const b = makeWorker(s3store, queue, logsB, { workerId: 'b', livePollMs: 100 });
     await b.start();
-    await until(async () => bytesToText((await s3store.get(rendition))?.body ?? new Uint8Array()).includes('#EXT-X-ENDLIST'), 60_000, 'resumed to ENDLIST');
+    await until(
+      async () => bytesToText((await s3store.get(rendition))?.body ?? new Uint8Array()).includes('#EXT-X-ENDLIST'),
+      60_000,
+      'resumed to ENDLIST',
+    );
     await b.stop();
     expect(logsB.filter((l) => l.event === 'segment-done').map((l) => l.sn)).toEqual([2, 3]);
     expect(logsB.find((l) => l.event === 'state-loaded')).toMatchObject({ sn: 2, from: 1 });
@@ -230,7 +235,11 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
       };
       await publish(2, false);
       const logs: LogLine[] = [];
-      const w = makeWorker(store, queue, logs, { workerId: 'long', livePollMs: 100, consume: { handlerTimeoutMs: 8000, heartbeatSeconds: 1, visibilityTimeoutSeconds: 5 } });
+      const w = makeWorker(store, queue, logs, {
+        workerId: 'long',
+        livePollMs: 100,
+        consume: { handlerTimeoutMs: 8000, heartbeatSeconds: 1, visibilityTimeoutSeconds: 5 },
+      });
       await w.start();
       await submitJob(queue, jobMessageOf({ input: 's3://local/input/long/index.m3u8', live: true, shards: 1 }, 'input'));
       await until(() => logs.filter((l) => l.event === 'handed-back').length >= 1, 30_000, 'a hand-off');
@@ -256,7 +265,8 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
       const fmp4 = path.join(FIXTURE_TS, '../fmp4/96x64');
       await store.put('input/f/init.mp4', new Uint8Array(await readFile(path.join(fmp4, 'init.mp4'))));
       const publish = async (n: number, ended: boolean): Promise<void> => {
-        for (let sn = 0; sn < n; sn++) await store.put(`input/f/seg_${sn}.m4s`, new Uint8Array(await readFile(path.join(fmp4, `seg_00${sn}.m4s`))));
+        for (let sn = 0; sn < n; sn++)
+          await store.put(`input/f/seg_${sn}.m4s`, new Uint8Array(await readFile(path.join(fmp4, `seg_00${sn}.m4s`))));
         const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-MAP:URI="init.mp4"'];
         for (let sn = 0; sn < n; sn++) lines.push('#EXTINF:1.000,', `seg_${sn}.m4s`);
         if (ended) lines.push('#EXT-X-ENDLIST');
@@ -285,7 +295,18 @@ describe('live rendition while the source grows (RFC 8216 §6.2.2)', () => {
       // Init + a media segment decode as the upscaled picture.
       const joined = path.join(dir, 'joined.mp4');
       await writeFile(joined, Buffer.concat([init, (await store.get('output/f/index/restored/seg_000001.m4s'))!.body]));
-      const probe = await promisify(execFile)('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=width,height,nb_read_frames', '-of', 'csv=p=0', joined]);
+      const probe = await promisify(execFile)('ffprobe', [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-count_frames',
+        '-show_entries',
+        'stream=width,height,nb_read_frames',
+        '-of',
+        'csv=p=0',
+        joined,
+      ]);
       expect(probe.stdout.trim()).toBe('192,128,10');
       expect((await store.list('output/f/index/restored/')).map((o) => o.key.split('/').at(-1))).toEqual([
         'init.mp4',

@@ -51,18 +51,28 @@ describe('Pace', () => {
 describe('liveGo (the live go/no-go on a fake clock)', () => {
   const at = 1_700_000_000_000;
   it('restores when warm-up, restore and a fallback all fit before the deadline, stopping the restore in time for the fallback', () => {
-    expect(liveGo({ now: at, deadline: at + 3000, warmSeconds: 0.5, restoreSeconds: 1.5, plainSeconds: 0.6 })).toEqual({ restore: true, timeoutMs: 2400 });
+    expect(liveGo({ now: at, deadline: at + 3000, warmSeconds: 0.5, restoreSeconds: 1.5, plainSeconds: 0.6 })).toEqual({
+      restore: true,
+      timeoutMs: 2400,
+    });
     // Exactly on time is in time.
-    expect(liveGo({ now: at, deadline: at + 2000, warmSeconds: 0, restoreSeconds: 1.4, plainSeconds: 0.6 })).toEqual({ restore: true, timeoutMs: 1400 });
+    expect(liveGo({ now: at, deadline: at + 2000, warmSeconds: 0, restoreSeconds: 1.4, plainSeconds: 0.6 })).toEqual({
+      restore: true,
+      timeoutMs: 1400,
+    });
   });
   it('publishes the plain upscale at once when the sum would pass the deadline, saying by how much', () => {
     expect(liveGo({ now: at + 500, deadline: at + 3000, warmSeconds: 0.5, restoreSeconds: 1.5, plainSeconds: 0.6 })).toEqual({
-      restore: false, reason: 'restoring would miss the deadline by 0.10 s',
+      restore: false,
+      reason: 'restoring would miss the deadline by 0.10 s',
     });
     // A deadline already past: no restore, whatever the estimates.
     expect(liveGo({ now: at + 5000, deadline: at, warmSeconds: 0, restoreSeconds: 0, plainSeconds: 0 })).toMatchObject({ restore: false });
   });
   it('never gives a negative timeout', () => {
-    expect(liveGo({ now: at, deadline: at + 100, warmSeconds: 0, restoreSeconds: 0, plainSeconds: 0.1 })).toEqual({ restore: true, timeoutMs: 0 });
+    expect(liveGo({ now: at, deadline: at + 100, warmSeconds: 0, restoreSeconds: 0, plainSeconds: 0.1 })).toEqual({
+      restore: true,
+      timeoutMs: 0,
+    });
   });
 });

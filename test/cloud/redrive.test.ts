@@ -36,10 +36,17 @@ async function poisoned(name: string): Promise<{ queueUrl: string; dlqUrl: strin
   const { queueUrl, dlqUrl } = await createFifoQueues(sqs, name, 3, 3);
   const queue = new SqsQueue<JobMessage>({ client: sqs, queueUrl });
   const logs: LogLine[] = [];
-  const worker = makeWorker(store, queue, logs, { workerId: name, consume: { visibilityTimeoutSeconds: 3, heartbeatSeconds: 1, waitTimeSeconds: 1 } });
+  const worker = makeWorker(store, queue, logs, {
+    workerId: name,
+    consume: { visibilityTimeoutSeconds: 3, heartbeatSeconds: 1, waitTimeSeconds: 1 },
+  });
   await worker.start();
   await submitJob(queue, jobMessageOf({ input: `s3://${BUCKET}/input/${name}/index.m3u8`, live: false, shards: 1 }, 'input'));
-  await until(() => logs.some((l) => l.event === 'dead-lettered') && logs.filter((l) => l.event === 'segment-done').length === 2, 60_000, 'segment 1 dead-lettered');
+  await until(
+    () => logs.some((l) => l.event === 'dead-lettered') && logs.filter((l) => l.event === 'segment-done').length === 2,
+    60_000,
+    'segment 1 dead-lettered',
+  );
   return { queueUrl, dlqUrl, logs, stop: () => worker.stop() };
 }
 
@@ -60,8 +67,12 @@ describe('swiftvr redrive', () => {
 
       const refused = await cli('redrive', 'rd/index', '--queue-url', queueUrl, ...store_());
       expect(refused.code).toBe(2);
-      expect(refused.out).toMatch(/segment sn=1 \(input\/rd\/96x64\/seg_001\.ts\): still bad, left in the dead-letter queue: .*truncated or corrupt/);
-      expect(refused.err).toContain('swiftvr: 1 dead-lettered message(s) of rd/index still fail and stay in the dead-letter queue (0 sent back)');
+      expect(refused.out).toMatch(
+        /segment sn=1 \(input\/rd\/96x64\/seg_001\.ts\): still bad, left in the dead-letter queue: .*truncated or corrupt/,
+      );
+      expect(refused.err).toContain(
+        'swiftvr: 1 dead-lettered message(s) of rd/index still fail and stay in the dead-letter queue (0 sent back)',
+      );
       expect(await queueBacklog(sqs, dlqUrl)).toBe(1);
 
       // The operator fixes the source.
@@ -72,7 +83,11 @@ describe('swiftvr redrive', () => {
       expect(sent.out).toContain('segment sn=1 (input/rd/96x64/seg_001.ts): the source reads now; sent back to the job queue');
       await until(async () => (await store.head(rendition('rd'))) !== undefined, 60_000, 'VOD published');
       const playlist = HLS.parse(bytesToText((await store.get(rendition('rd')))!.body)) as MediaPlaylist;
-      expect(playlist.segments.map((s) => [s.uri, s.gap ?? false])).toEqual([['seg_000000.ts', false], ['seg_000001.ts', false], ['seg_000002.ts', false]]);
+      expect(playlist.segments.map((s) => [s.uri, s.gap ?? false])).toEqual([
+        ['seg_000000.ts', false],
+        ['seg_000001.ts', false],
+        ['seg_000002.ts', false],
+      ]);
       expect((await readJobStatus(store, 'output', 'rd/index')).deadLettered).toEqual([]);
       expect(await queueBacklog(sqs, dlqUrl)).toBe(0);
     } finally {
@@ -101,7 +116,13 @@ describe('swiftvr redrive', () => {
   });
 
   it('needs the job queue and a job', async () => {
-    expect(await cli('redrive', '--bucket', BUCKET)).toMatchObject({ code: 2, err: expect.stringContaining('redrive takes exactly one <job>; got 0') });
-    expect(await cli('redrive', 'x/index', '--bucket', BUCKET)).toMatchObject({ code: 2, err: expect.stringContaining('redrive needs the job queue: give --queue-url') });
+    expect(await cli('redrive', '--bucket', BUCKET)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('redrive takes exactly one <job>; got 0'),
+    });
+    expect(await cli('redrive', 'x/index', '--bucket', BUCKET)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('redrive needs the job queue: give --queue-url'),
+    });
   });
 });

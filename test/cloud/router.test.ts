@@ -43,7 +43,14 @@ const created = (key: string, bucket = BUCKET): ObjectCreatedEvent =>
 async function drain(queueUrl: string): Promise<SegmentMessage[]> {
   const out: SegmentMessage[] = [];
   for (;;) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['MessageGroupId'] }));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['MessageGroupId'],
+      }),
+    );
     if (!r.Messages?.length) return out;
     for (const m of r.Messages) {
       out.push(JSON.parse(m.Body!) as SegmentMessage);
@@ -60,7 +67,12 @@ async function newQueue(): Promise<{ queue: SqsQueue<JobMessage>; queueUrl: stri
 describe('router', () => {
   it('turns a media playlist write into one segment message per segment, in order, with the segment before', async () => {
     const { queue, queueUrl } = await newQueue();
-    const r = await routeObjectCreated(created('input/vod/96x64/media.m3u8'), { store, queue, sourcePrefix: 'input/', outputPrefix: 'output/' });
+    const r = await routeObjectCreated(created('input/vod/96x64/media.m3u8'), {
+      store,
+      queue,
+      sourcePrefix: 'input/',
+      outputPrefix: 'output/',
+    });
     expect(r).toEqual({ action: 'queued', key: 'input/vod/96x64/media.m3u8', job: 'vod/96x64/media', sns: [0, 1, 2] });
     const msgs = await drain(queueUrl);
     expect(msgs.map((m) => [m.segment.sn, m.segment.key, m.prev?.sn, m.last])).toEqual([
@@ -68,7 +80,13 @@ describe('router', () => {
       [1, 'input/vod/96x64/seg_001.ts', 0, false],
       [2, 'input/vod/96x64/seg_002.ts', 1, true],
     ]);
-    expect(msgs[0]!.stream).toEqual({ job: 'vod/96x64/media', mediaKey: 'input/vod/96x64/media.m3u8', container: 'ts', targetDuration: 1, mode: 'vod' });
+    expect(msgs[0]!.stream).toEqual({
+      job: 'vod/96x64/media',
+      mediaKey: 'input/vod/96x64/media.m3u8',
+      container: 'ts',
+      targetDuration: 1,
+      mode: 'vod',
+    });
     const record = JSON.parse(bytesToText((await store.get('output/vod/96x64/media/job.json'))!.body)) as { segments: unknown[] };
     expect(record.segments).toHaveLength(3);
   });
@@ -77,12 +95,16 @@ describe('router', () => {
     const { queue, queueUrl } = await newQueue();
     const deps = { store, queue, sourcePrefix: 'input/', outputPrefix: 'output/' };
     const reasons = await Promise.all(
-      [created('input/vod/96x64/seg_000.ts'), created('output/vod/96x64/media/restored/media.m3u8'), created('elsewhere/x.m3u8'), created('input/vod/96x64/media.m3u8', 'other'), created('input/vod/index.m3u8')].map(
-        async (e) => {
-          const r = await routeObjectCreated(e, deps);
-          return r.action === 'ignored' ? r.reason : 'queued';
-        },
-      ),
+      [
+        created('input/vod/96x64/seg_000.ts'),
+        created('output/vod/96x64/media/restored/media.m3u8'),
+        created('elsewhere/x.m3u8'),
+        created('input/vod/96x64/media.m3u8', 'other'),
+        created('input/vod/index.m3u8'),
+      ].map(async (e) => {
+        const r = await routeObjectCreated(e, deps);
+        return r.action === 'ignored' ? r.reason : 'queued';
+      }),
     );
     expect(reasons).toEqual([
       'not a playlist: segments are routed when a playlist lists them',
@@ -98,7 +120,10 @@ describe('router', () => {
     const { queue, queueUrl } = await newQueue();
     const deps = { store, queue, sourcePrefix: 'input/', outputPrefix: 'output/' };
     const cases: [string, RegExp][] = [
-      ['s3://elsewhere/input/bad/seg.ts', /URI s3:\/\/elsewhere\/input\/bad\/seg\.ts names bucket elsewhere, but the input's bucket is ingest/],
+      [
+        's3://elsewhere/input/bad/seg.ts',
+        /URI s3:\/\/elsewhere\/input\/bad\/seg\.ts names bucket elsewhere, but the input's bucket is ingest/,
+      ],
       ['http://cdn.example.net/seg.ts', /URI http:\/\/cdn\.example\.net\/seg\.ts names host cdn\.example\.net/],
       ['../../private/seg.ts', /URI \.\.\/\.\.\/private\/seg\.ts resolves to key private\/seg\.ts, outside the input prefix input\/bad\//],
       ['%2e%2e/%2e%2e/private/seg.ts', /outside the input prefix input\/bad\/|\. or \.\. segments/],
@@ -121,7 +146,11 @@ describe('router', () => {
     Object.assign(process.env, { QUEUE_URL: queueUrl, SOURCE_PREFIX: 'input/', OUTPUT_PREFIX: 'output/', SWIFTVR_ENDPOINT: moto.endpoint });
     const r = await handler(created('input/vod/48x32/media.m3u8'));
     expect(r).toMatchObject({ action: 'queued', job: 'vod/48x32/media', sns: [0, 1, 2] });
-    expect((await drain(queueUrl)).map((m) => m.segment.key)).toEqual(['input/vod/48x32/seg_000.ts', 'input/vod/48x32/seg_001.ts', 'input/vod/48x32/seg_002.ts']);
+    expect((await drain(queueUrl)).map((m) => m.segment.key)).toEqual([
+      'input/vod/48x32/seg_000.ts',
+      'input/vod/48x32/seg_001.ts',
+      'input/vod/48x32/seg_002.ts',
+    ]);
   });
 
   it('drives a live rendition from playlist events: new segments only, ENDLIST when the source ends', async () => {
@@ -147,7 +176,11 @@ describe('router', () => {
     // The source ends; its last segment is already published, so only the closing message goes out.
     await store.put('input/cam/live.m3u8', playlist(3, true));
     const last = await routeObjectCreated(created('input/cam/live.m3u8'), deps);
-    await until(async () => bytesToText((await store.get('output/cam/live/restored/media.m3u8'))!.body).includes('#EXT-X-ENDLIST'), 30_000, 'ENDLIST');
+    await until(
+      async () => bytesToText((await store.get('output/cam/live/restored/media.m3u8'))!.body).includes('#EXT-X-ENDLIST'),
+      30_000,
+      'ENDLIST',
+    );
     await worker.stop();
     expect(routed).toEqual([[0], [1], [2]]);
     expect(last).toMatchObject({ action: 'queued', sns: [2] });

@@ -24,9 +24,39 @@ beforeAll(async () => {
   const src = path.join(dir, 'src');
   await run('mkdir', ['-p', src]);
   // 6 segments of 2 frames: less than one model chunk each, so state crosses every segment boundary.
-  await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=10', '-t', '1.2', '-c:v', 'libx264', '-preset', 'veryfast',
-    '-g', '2', '-keyint_min', '2', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-x264-params', 'repeat-headers=1', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', path.join(src, 'seg_%03d.ts'), path.join(src, 'index.m3u8')]);
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=96x64:rate=10',
+    '-t',
+    '1.2',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '2',
+    '-keyint_min',
+    '2',
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-x264-params',
+    'repeat-headers=1',
+    '-f',
+    'hls',
+    '-hls_time',
+    '0.2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(src, 'seg_%03d.ts'),
+    path.join(src, 'index.m3u8'),
+  ]);
   store = new FsObjectStore(path.join(dir, 'store'));
   for (const name of ['seq', 'par']) await uploadDir(store, src, `input/${name}`);
 });
@@ -36,7 +66,9 @@ afterAll(async () => {
 
 async function restoreJob(name: string, shards: number, workers: number, logs: LogLine[]): Promise<void> {
   const queue = new MemoryQueue<JobMessage>({ maxReceives: 2 });
-  const ws = Array.from({ length: workers }, (_, i) => makeWorker(store, queue, logs, { workerId: `${name}${i}`, model: STATEFUL_TOY_MODEL }));
+  const ws = Array.from({ length: workers }, (_, i) =>
+    makeWorker(store, queue, logs, { workerId: `${name}${i}`, model: STATEFUL_TOY_MODEL }),
+  );
   await Promise.all(ws.map((w) => w.start()));
   await submitJob(queue, jobMessageOf({ input: `s3://local/input/${name}/index.m3u8`, live: false, shards }, 'input'));
   await until(() => queue.depth === 0, 90_000, `${name} done`);

@@ -29,7 +29,10 @@ afterAll(async () => {
 });
 
 /** Runs `swiftvr <args>` as a process; its TMPDIR is a fresh folder, so leftovers show. */
-async function swiftvr(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; err: string; seconds: number; leftovers: string[] }> {
+async function swiftvr(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; err: string; seconds: number; leftovers: string[] }> {
   const tmp = await mkdtemp(path.join(scratch, 'tmp-'));
   const started = Date.now();
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('SWIFTVR_')));
@@ -62,7 +65,21 @@ async function swiftvr(args: string[], env: Record<string, string | undefined>):
 
 const DUMMY = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
 const worker = (queue: string, bucket = 'media'): string[] => [
-  'worker', '--queue-url', queue, '--bucket', bucket, '--endpoint', moto.endpoint, '--region', 'us-east-1', '--model', FIXTURE_MODEL, '--ep', 'cpu', '--threads', '1',
+  'worker',
+  '--queue-url',
+  queue,
+  '--bucket',
+  bucket,
+  '--endpoint',
+  moto.endpoint,
+  '--region',
+  'us-east-1',
+  '--model',
+  FIXTURE_MODEL,
+  '--ep',
+  'cpu',
+  '--threads',
+  '1',
 ];
 
 function expectOneLine(r: { code: number | null; err: string; seconds: number }, text: string): void {

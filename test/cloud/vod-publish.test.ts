@@ -22,9 +22,37 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'swiftvr-vodpub-'));
   // 16 segments of 2 frames each: more segments than a job makes listings, so a listing per segment shows.
   short = await mkdtemp(path.join(tmpdir(), 'swiftvr-vodpub-src-'));
-  await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=10', '-t', '3.2', '-c:v', 'libx264', '-preset', 'veryfast',
-    '-g', '2', '-keyint_min', '2', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', path.join(short, 'seg_%03d.ts'), path.join(short, 'index.m3u8')]);
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=96x64:rate=10',
+    '-t',
+    '3.2',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '2',
+    '-keyint_min',
+    '2',
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'hls',
+    '-hls_time',
+    '0.2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(short, 'seg_%03d.ts'),
+    path.join(short, 'index.m3u8'),
+  ]);
 });
 
 afterAll(async () => {
@@ -80,11 +108,15 @@ describe('VOD publishing', () => {
   it('lists the restored variant with the real size and frame rate when the source variant states neither', async () => {
     const store = new FsObjectStore(path.join(dir, 'mv'));
     await uploadDir(store, FIXTURE_TS, 'input/bare');
-    const text = bytesToText((await store.get('input/bare/index.m3u8'))!.body).replace(/,RESOLUTION=\d+x\d+/g, '').replace(/,FRAME-RATE=[\d.]+/g, '');
+    const text = bytesToText((await store.get('input/bare/index.m3u8'))!.body)
+      .replace(/,RESOLUTION=\d+x\d+/g, '')
+      .replace(/,FRAME-RATE=[\d.]+/g, '');
     await store.put('input/bare/index.m3u8', text);
     await runJob(store, 'input/bare/index.m3u8', 1);
     const mv = bytesToText((await store.get('output/bare/index/index.m3u8'))!.body);
-    const restored = mv.split('\n').find((l) => l.includes('restored/media.m3u8') === false && l.startsWith('#EXT-X-STREAM-INF') && l.includes('192x128'));
+    const restored = mv
+      .split('\n')
+      .find((l) => l.includes('restored/media.m3u8') === false && l.startsWith('#EXT-X-STREAM-INF') && l.includes('192x128'));
     expect(restored, mv).toBeDefined();
     expect(restored).toMatch(/FRAME-RATE=10\.000/);
     expect(mv).not.toMatch(/RESOLUTION=1x1|RESOLUTION=2x2/);

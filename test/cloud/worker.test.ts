@@ -20,7 +20,17 @@ import { SqsQueue } from '../../src/cloud/queue/sqs-queue.js';
 import { readJobStatus } from '../../src/cloud/status.js';
 import { jobMessageOf, submitJob } from '../../src/cloud/submit.js';
 import type { Worker } from '../../src/cloud/worker/worker.js';
-import { FIXTURE_MODEL, FIXTURE_TS, makeWorker, REPO, snapshot, STATEFUL_TOY_MODEL, until, uploadDir, type LogLine } from './cloud-harness.js';
+import {
+  FIXTURE_MODEL,
+  FIXTURE_TS,
+  makeWorker,
+  REPO,
+  snapshot,
+  STATEFUL_TOY_MODEL,
+  until,
+  uploadDir,
+  type LogLine,
+} from './cloud-harness.js';
 import { startMotoWithBucket, type Moto } from './moto-server.js';
 import { createFifoQueues, queueBacklog, readDlq } from './sqs-setup.js';
 
@@ -37,9 +47,39 @@ beforeAll(async () => {
   // Segments of 2 frames (less than one model chunk) restored with a model whose output depends
   // on the carried state: a resume from the wrong state changes the segments and the checkpoints.
   const short = await mkdtemp(path.join(tmpdir(), 'swiftvr-short-'));
-  await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=10', '-t', '1.2', '-c:v', 'libx264', '-preset', 'veryfast',
-    '-g', '2', '-keyint_min', '2', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-x264-params', 'repeat-headers=1', '-f', 'hls', '-hls_time', '0.2', '-hls_playlist_type', 'vod',
-    '-hls_segment_filename', path.join(short, 'seg_%03d.ts'), path.join(short, 'index.m3u8')]);
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=96x64:rate=10',
+    '-t',
+    '1.2',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '2',
+    '-keyint_min',
+    '2',
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-x264-params',
+    'repeat-headers=1',
+    '-f',
+    'hls',
+    '-hls_time',
+    '0.2',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_filename',
+    path.join(short, 'seg_%03d.ts'),
+    path.join(short, 'index.m3u8'),
+  ]);
   for (const name of ['short-ref', 'short-kill']) await uploadDir(store, short, `input/${name}`);
   await rm(short, { recursive: true, force: true });
   await uploadDir(store, FIXTURE_TS, 'input/poison');
@@ -61,7 +101,8 @@ const submit = (queue: SqsQueue<JobMessage>, name: string, shards = 1): Promise<
 
 const outPrefix = (name: string): string => `${new JobLayout('output', `${name}/index`).root}/`;
 /** Published bytes of a job: segments, playlists and checkpoints (not metrics: they hold timings). */
-const published = (name: string): Promise<Map<string, Buffer>> => snapshot(store, outPrefix(name), (k) => /^(restored\/|index\.m3u8$|state\/)/.test(k));
+const published = (name: string): Promise<Map<string, Buffer>> =>
+  snapshot(store, outPrefix(name), (k) => /^(restored\/|index\.m3u8$|state\/)/.test(k));
 /** Byte equality; playlists may differ only in the source folder name they point to. */
 function same(key: string, got: Buffer | undefined, ref: Buffer, refName: string, gotName: string): boolean {
   if (got === undefined) return false;
@@ -79,18 +120,51 @@ function spawnWorkerProcess(
   onLog: (line: LogLine, child: ChildProcessByStdio<null, Readable, Readable>) => void,
   /** 'fast': 3 s visibility, 1 s heartbeat and poll; 'default': the worker's own defaults. */
   timing: 'fast' | 'default' = 'fast',
-): { logs: LogLine[]; stderr: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stop: () => Promise<void> } {
+): {
+  logs: LogLine[];
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop: () => Promise<void>;
+} {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--queue-url', queueUrl, '--bucket', BUCKET, '--endpoint', moto.endpoint,
-      '--source-prefix', 'input', '--output-prefix', 'output', '--model', model, '--ep', 'cpu', '--threads', '1',
-      '--encoder', 'libx264', '--instance-type', 'g5.xlarge', ...(timing === 'fast' ? ['--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1'] : []), '--worker-id', workerId],
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'worker',
+      '--queue-url',
+      queueUrl,
+      '--bucket',
+      BUCKET,
+      '--endpoint',
+      moto.endpoint,
+      '--source-prefix',
+      'input',
+      '--output-prefix',
+      'output',
+      '--model',
+      model,
+      '--ep',
+      'cpu',
+      '--threads',
+      '1',
+      '--encoder',
+      'libx264',
+      '--instance-type',
+      'g5.xlarge',
+      ...(timing === 'fast' ? ['--visibility-timeout', '3', '--heartbeat', '1', '--wait-time', '1'] : []),
+      '--worker-id',
+      workerId,
+    ],
     { cwd: REPO, env: { ...process.env, ...moto.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: LogLine[] = [];
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   createInterface({ input: child.stdout }).on('line', (line) => {
     if (!line.startsWith('{')) return;
     // Stamped on arrival: when the parent saw it.
@@ -104,7 +178,8 @@ function spawnWorkerProcess(
   };
   return { logs, stderr: () => stderr, exited, stop };
 }
-const events = (logs: LogLine[], event: string, job: string): LogLine[] => logs.filter((l) => l.event === event && (l.Stream ?? l.job) === job);
+const events = (logs: LogLine[], event: string, job: string): LogLine[] =>
+  logs.filter((l) => l.event === event && (l.Stream ?? l.job) === job);
 
 describe('cloud workers on S3 + SQS FIFO (moto)', () => {
   const logs: LogLine[] = [];
@@ -115,7 +190,12 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     await Promise.all(workers.map((w) => w.start()));
     await submit(queue, 'a');
     await submit(queue, 'b');
-    await until(async () => (await store.head(`${outPrefix('a')}index.m3u8`)) !== undefined && (await store.head(`${outPrefix('b')}index.m3u8`)) !== undefined, 90_000, 'both streams published');
+    await until(
+      async () =>
+        (await store.head(`${outPrefix('a')}index.m3u8`)) !== undefined && (await store.head(`${outPrefix('b')}index.m3u8`)) !== undefined,
+      90_000,
+      'both streams published',
+    );
     await Promise.all(workers.map((w) => w.stop()));
 
     for (const job of ['a/index', 'b/index']) {
@@ -182,22 +262,29 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     const rescueLogs: LogLine[] = [];
     const rescuer = makeWorker(store, queue, rescueLogs, { workerId: 'rescuer', model: STATEFUL_TOY_MODEL });
     await rescuer.start();
-    await until(async () => (await store.head(`${outPrefix('short-kill')}restored/media.m3u8`)) !== undefined, 90_000, 'killed stream finished');
+    await until(
+      async () => (await store.head(`${outPrefix('short-kill')}restored/media.m3u8`)) !== undefined,
+      90_000,
+      'killed stream finished',
+    );
     await rescuer.stop();
 
     // The rescuer resumed from the checkpoint of segment 1 (no warm-up) and redid segment 2.
     expect(rescueLogs.find((l) => l.event === 'state-loaded')).toMatchObject({ job: 'short-kill/index', sn: 2, from: 1 });
-    const doneSns = [...childLogs, ...rescueLogs].filter((l) => l.event === 'segment-done' && l.Stream === 'short-kill/index').map((l) => l.sn);
+    const doneSns = [...childLogs, ...rescueLogs]
+      .filter((l) => l.event === 'segment-done' && l.Stream === 'short-kill/index')
+      .map((l) => l.sn);
     expect(doneSns).toEqual([0, 1, 2, 3, 4, 5]);
     const [want, got] = await Promise.all([published('short-ref'), published('short-kill')]);
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
     expect([...got.keys()].filter((k) => k.startsWith('state/'))).toHaveLength(6);
-    for (const [k, v] of want) expect(same(k, got.get(k), v, 'short-ref', 'short-kill'), `${k} identical to the uninterrupted run`).toBe(true);
+    for (const [k, v] of want)
+      expect(same(k, got.get(k), v, 'short-ref', 'short-kill'), `${k} identical to the uninterrupted run`).toBe(true);
     const playlist = bytesToText(got.get('restored/media.m3u8')!);
     expect(playlist.match(/^seg_\d+\.ts$/gm)).toEqual([0, 1, 2, 3, 4, 5].map((sn) => `seg_00000${sn}.ts`));
   });
 
-  it('with the default visibility timeout and heartbeat, a SIGKILLed worker\'s stream resumes on another worker within about 30 s', async () => {
+  it("with the default visibility timeout and heartbeat, a SIGKILLed worker's stream resumes on another worker within about 30 s", async () => {
     const { queue, queueUrl } = await newQueue(5, 30);
     let killedAt = 0;
     let victim = '';
@@ -219,7 +306,9 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     await until(() => workers.every((w) => w.logs.some((l) => l.event === 'worker-started')), 60_000, 'workers started');
     await submit(queue, 'resume');
     const resumed = (): LogLine | undefined =>
-      workers.flatMap((w) => w.logs).find((l) => l.event === 'segment-start' && l.sn === 1 && l.job === 'resume/index' && l.worker !== `resume-${victim}`);
+      workers
+        .flatMap((w) => w.logs)
+        .find((l) => l.event === 'segment-start' && l.sn === 1 && l.job === 'resume/index' && l.worker !== `resume-${victim}`);
     await until(() => killedAt > 0 && resumed() !== undefined, 120_000, 'segment 1 resumed');
     const seconds = ((resumed()!.t as number) - killedAt) / 1000;
     await until(async () => (await store.head(`${outPrefix('resume')}restored/media.m3u8`)) !== undefined, 90_000, 'stream finished');
@@ -272,7 +361,9 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     // The job's last write is its COMPLETE event (after the last segment's metrics and progress).
     await until(async () => (await store.head(`${outPrefix('dup')}events/COMPLETE.json`)) !== undefined, 60_000, 'dup complete');
     const before = await Promise.all(
-      (await store.list(outPrefix('dup'))).filter((o) => !o.key.includes('/segments/')).map(async (o) => [o.key, (await store.head(o.key))!] as const),
+      (await store.list(outPrefix('dup')))
+        .filter((o) => !o.key.includes('/segments/'))
+        .map(async (o) => [o.key, (await store.head(o.key))!] as const),
     );
     // The same submit again. Inside the 5-minute window SQS drops it; moto only drops a repeat
     // while the first is still queued, so here it may run a second fan-out, whose segment
@@ -311,14 +402,22 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
     await until(
       async () => {
         dead.push(...(await readDlq(sqs, dlqUrl)));
-        return dead.length > 0 && events(plogs, 'segment-done', 'poison/index').length === 2 && (await store.head(`${outPrefix('good')}index.m3u8`)) !== undefined;
+        return (
+          dead.length > 0 &&
+          events(plogs, 'segment-done', 'poison/index').length === 2 &&
+          (await store.head(`${outPrefix('good')}index.m3u8`)) !== undefined
+        );
       },
       90_000,
       'poison dead-lettered, the rest done',
     );
     await Promise.all(workers.map((w) => w.stop()));
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({ type: 'segment', stream: { job: 'poison/index' }, segment: { sn: 1, key: 'input/poison/96x64/seg_001.ts' } });
+    expect(dead[0]).toMatchObject({
+      type: 'segment',
+      stream: { job: 'poison/index' },
+      segment: { sn: 1, key: 'input/poison/96x64/seg_001.ts' },
+    });
     const status = await readJobStatus(store, 'output', 'poison/index');
     expect(status.deadLettered).toEqual([1]);
     // One attempt, not the queue's 3: bad input fails the same way every time.
@@ -342,7 +441,10 @@ describe('cloud workers on S3 + SQS FIFO (moto)', () => {
       escape: ['../../secret/seg_000.ts', /outside the input prefix input\/evil-escape\//],
     };
     for (const [name, [uri]] of Object.entries(cases)) {
-      await store.put(`input/evil-${name}/index.m3u8`, `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:1.0,\n${uri}\n#EXT-X-ENDLIST\n`);
+      await store.put(
+        `input/evil-${name}/index.m3u8`,
+        `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:1.0,\n${uri}\n#EXT-X-ENDLIST\n`,
+      );
     }
     await store.put('secret/seg_000.ts', new Uint8Array(188).fill(0x47));
     const elogs: LogLine[] = [];

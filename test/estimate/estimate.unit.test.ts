@@ -8,14 +8,27 @@ import { estimateJob, formatEstimate, fpsAt, jobEstimateSchema, type InputFacts 
 import { measuredTable, priceTable, type MeasuredTable, type PriceTable, type ThroughputRow } from '../../src/estimate/tables.js';
 
 const row = (w: number, h: number, fps: number, startupSeconds = 1, instanceType = 'local'): ThroughputRow => ({
-  instanceType, hardware: 'test CPU', provider: 'cpu', model: 'm', outputWidth: w, outputHeight: h, fps, startupSeconds, date: '2026-01-01', command: 'test',
+  instanceType,
+  hardware: 'test CPU',
+  provider: 'cpu',
+  model: 'm',
+  outputWidth: w,
+  outputHeight: h,
+  fps,
+  startupSeconds,
+  date: '2026-01-01',
+  command: 'test',
 });
 const measured: MeasuredTable = {
   throughput: [row(640, 360, 20, 1), row(1280, 720, 4, 2), row(1920, 1080, 30, 3, 'g5.xlarge')],
-  outputBits: [{ crf: 20, bitsPerPixel: { low: 0.05, median: 0.1, high: 0.2 }, clips: 'c', hardware: 'h', date: '2026-01-01', command: 'x' }],
+  outputBits: [
+    { crf: 20, bitsPerPixel: { low: 0.05, median: 0.1, high: 0.2 }, clips: 'c', hardware: 'h', date: '2026-01-01', command: 'x' },
+  ],
 };
 const prices: PriceTable = {
-  currency: 'USD', basis: 'test', asOf: '2026',
+  currency: 'USD',
+  basis: 'test',
+  asOf: '2026',
   instances: { 'g5.xlarge': { gpu: 'A10G', perHour: 3.6 }, 'g6.xlarge': { gpu: 'L4', perHour: 1 } },
 };
 const vod: InputFacts = { input: 'in.m3u8', width: 960, height: 540, frameRate: 25, durationSeconds: 60, segments: 30 };
@@ -49,7 +62,10 @@ describe('estimateJob', () => {
     expect(jobEstimateSchema.parse(e)).toEqual(e);
     expect(e).toMatchObject({ mode: 'vod', frames: 1500, output: { width: 1920, height: 1080 }, shards: 3, segments: 30, currency: 'USD' });
     // 1920x1080 x 1500 frames at 0.1 bit/pixel.
-    expect(e.outputBytes).toMatchObject({ median: Math.round((0.1 * 1920 * 1080 * 1500) / 8), low: Math.round((0.05 * 1920 * 1080 * 1500) / 8) });
+    expect(e.outputBytes).toMatchObject({
+      median: Math.round((0.1 * 1920 * 1080 * 1500) / 8),
+      low: Math.round((0.05 * 1920 * 1080 * 1500) / 8),
+    });
     expect(e.instances.map((i) => i.instanceType)).toEqual(['local', 'g5.xlarge', 'g6.xlarge']);
     const [local, g5, g6] = e.instances;
     expect(local).toMatchObject({ measured: true, extrapolated: true });
@@ -71,7 +87,12 @@ describe('estimateJob', () => {
     expect(formatEstimate(e)).toContain('output    size not measured at CRF 23');
   });
   it('a live stream is estimated per hour: compute per hour and whether one worker keeps up', () => {
-    const e = estimateJob({ ...vod, durationSeconds: null, segments: null }, { scale: 2, model: 'm', crf: 20, shards: 4 }, measured, prices);
+    const e = estimateJob(
+      { ...vod, durationSeconds: null, segments: null },
+      { scale: 2, model: 'm', crf: 20, shards: 4 },
+      measured,
+      prices,
+    );
     expect(e).toMatchObject({ mode: 'live', durationSeconds: 3600, frames: 90000, shards: 1 });
     const g5 = e.instances.find((i) => i.instanceType === 'g5.xlarge')!;
     expect(g5).toMatchObject({ keepsUp: true, computeSeconds: 3000, costUsd: 3 });
@@ -96,11 +117,13 @@ describe('tables', () => {
   });
   it('a price file that breaks the schema is refused naming the field and the rule', async () => {
     const bad = path.join(dir, 'prices.json');
-    await writeFile(bad, JSON.stringify({ currency: 'USD', basis: 'b', asOf: '2026', instances: { 'g5.xlarge': { gpu: 'A10G', perHour: -1 } } }));
+    await writeFile(
+      bad,
+      JSON.stringify({ currency: 'USD', basis: 'b', asOf: '2026', instances: { 'g5.xlarge': { gpu: 'A10G', perHour: -1 } } }),
+    );
     expect(() => priceTable(bad)).toThrow(/price table .*prices\.json is not a valid table: instances\.g5\.xlarge\.perHour: /);
     await writeFile(bad, '{');
     expect(() => priceTable(bad)).toThrow(/is not JSON/);
     expect(() => priceTable(path.join(dir, 'none.json'))).toThrow(/cannot be read/);
   });
 });
-

@@ -14,7 +14,17 @@ describe('job events', () => {
     const a = jobEvent('SUBMITTED', 'j', { input: 'x.m3u8', mode: 'vod', segments: 2, durationSeconds: 4 }, { now: () => new Date(0) });
     const b = jobEvent('SUBMITTED', 'j', { input: 'x.m3u8', mode: 'vod', segments: 2, durationSeconds: 4 }, { now: () => new Date(9e9) });
     expect(a.id).toBe(b.id);
-    expect(a).toEqual({ version: 1, id: 'j:SUBMITTED', job: 'j', time: '1970-01-01T00:00:00.000Z', type: 'SUBMITTED', input: 'x.m3u8', mode: 'vod', segments: 2, durationSeconds: 4 });
+    expect(a).toEqual({
+      version: 1,
+      id: 'j:SUBMITTED',
+      job: 'j',
+      time: '1970-01-01T00:00:00.000Z',
+      type: 'SUBMITTED',
+      input: 'x.m3u8',
+      mode: 'vod',
+      segments: 2,
+      durationSeconds: 4,
+    });
   });
 
   it('the schema refuses an event that breaks it, naming the field', () => {
@@ -24,7 +34,9 @@ describe('job events', () => {
     expect(bad.success).toBe(false);
     expect(JSON.stringify(bad.error?.issues)).toContain('reason');
     expect(jobEventSchema.safeParse({ ...ok, type: 'FINISHED' }).success).toBe(false);
-    expect(() => jobEvent('PROGRESSING', 'j', { segmentsDone: 1, segmentsTotal: 2, framesDone: 3, percent: 150, fps: 1, secondsLeft: null })).toThrow();
+    expect(() =>
+      jobEvent('PROGRESSING', 'j', { segmentsDone: 1, segmentsTotal: 2, framesDone: 3, percent: 150, fps: 1, secondsLeft: null }),
+    ).toThrow();
   });
 
   it('PROGRESSING: one at each segment, and between segments at most one per interval', async () => {

@@ -90,7 +90,15 @@ describe('4.3.4.2 EXT-X-STREAM-INF: the upscaled variant', () => {
 
   it('from a media playlist input: the source rendition listed as given, the new variant after it (or first)', () => {
     const text = renderMultivariantPlaylist({
-      sourceVariants: [{ uri: '../in/media.m3u8', bandwidth: 150_400, resolution: { width: 96, height: 64 }, codecs: 'avc1.64000b,mp4a.40.2', frameRate: 10 }],
+      sourceVariants: [
+        {
+          uri: '../in/media.m3u8',
+          bandwidth: 150_400,
+          resolution: { width: 96, height: 64 },
+          codecs: 'avc1.64000b,mp4a.40.2',
+          frameRate: 10,
+        },
+      ],
       restored: { ...restored, resolution: { width: 384, height: 256 }, frameRate: 10 },
       position: 'first',
     });

@@ -38,8 +38,7 @@ async function inputFolder(playlist: string, files: Record<string, string> = {})
   return path.join(dir, 'media.m3u8');
 }
 
-const media = (body: string, head = '#EXT-X-TARGETDURATION:2'): string =>
-  `#EXTM3U\n#EXT-X-VERSION:3\n${head}\n${body}\n#EXT-X-ENDLIST\n`;
+const media = (body: string, head = '#EXT-X-TARGETDURATION:2'): string => `#EXTM3U\n#EXT-X-VERSION:3\n${head}\n${body}\n#EXT-X-ENDLIST\n`;
 
 /** Runs `fn`, expecting a bad-input SwiftvrError; returns its message. */
 async function badInputMessage(fn: () => Promise<unknown>): Promise<string> {
@@ -74,7 +73,9 @@ describe('4.3.1.1 EXTM3U', () => {
 
 describe('4.3.1.2 EXT-X-VERSION', () => {
   it('a playlist using decimal EXTINF or EXT-X-MAP without declaring the version they need is read as players read it', async () => {
-    const noVersion = await inputFolder('#EXTM3U\r\n#EXT-X-TARGETDURATION:2\r\n#EXTINF:1.5,\r\na.ts\r\n#EXT-X-ENDLIST\r\n', { 'a.ts': TS_SEG });
+    const noVersion = await inputFolder('#EXTM3U\r\n#EXT-X-TARGETDURATION:2\r\n#EXTINF:1.5,\r\na.ts\r\n#EXT-X-ENDLIST\r\n', {
+      'a.ts': TS_SEG,
+    });
     const plain = await readSourcePlan(noVersion);
     expect([plain.media.version, plain.media.segments[0]?.uri, plain.media.segments[0]?.duration]).toEqual([1, 'a.ts', 1.5]);
     const mapV3 = await inputFolder(media('#EXT-X-MAP:URI="init.mp4"\n#EXTINF:1,\na.m4s'), {
@@ -134,10 +135,10 @@ describe('4.3.3.1 EXT-X-TARGETDURATION', () => {
 
 describe('4.3.2.1 EXTINF', () => {
   it('reads durations with their decimals and sequence numbers from EXT-X-MEDIA-SEQUENCE', async () => {
-    const file = await inputFolder(
-      media('#EXTINF:1.5,\na.ts\n#EXTINF:0.733,\nb.ts', '#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:41'),
-      { 'a.ts': TS_SEG, 'b.ts': TS_SEG },
-    );
+    const file = await inputFolder(media('#EXTINF:1.5,\na.ts\n#EXTINF:0.733,\nb.ts', '#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:41'), {
+      'a.ts': TS_SEG,
+      'b.ts': TS_SEG,
+    });
     const plan = await readSourcePlan(file);
     expect(plan.multivariant).toBeUndefined();
     expect(plan.media.segments.map((s) => [s.sn, s.uri, s.duration])).toEqual([
@@ -318,12 +319,16 @@ describe('11 Security Considerations: URIs in untrusted playlists', () => {
 
   it('a percent-encoded ../ is no way around it', async () => {
     const file = await inputFolder(media('#EXTINF:1,\n%2e%2e/%2E%2E/secret.ts'));
-    expect(await badInputMessage(() => readSourcePlan(file))).toMatch(/URI %2e%2e\/%2E%2E\/secret\.ts resolves to .* outside the input folder/);
+    expect(await badInputMessage(() => readSourcePlan(file))).toMatch(
+      /URI %2e%2e\/%2E%2E\/secret\.ts resolves to .* outside the input folder/,
+    );
   });
 
   it('an absolute path elsewhere is rejected, also as a file: URI', async () => {
     const abs = await inputFolder(media('#EXTINF:1,\n/etc/passwd'));
-    expect(await badInputMessage(() => readSourcePlan(abs))).toMatch(/^URI \/etc\/passwd resolves to \/etc\/passwd, outside the input folder/);
+    expect(await badInputMessage(() => readSourcePlan(abs))).toMatch(
+      /^URI \/etc\/passwd resolves to \/etc\/passwd, outside the input folder/,
+    );
     const url = await inputFolder(media('#EXTINF:1,\nfile:///etc/passwd'));
     expect(await badInputMessage(() => readSourcePlan(url))).toMatch(/^URI file:\/\/\/etc\/passwd resolves to \/etc\/passwd, outside/);
   });
@@ -357,7 +362,7 @@ describe('11 Security Considerations: URIs in untrusted playlists', () => {
   it('another host or scheme named by a local playlist is rejected', async () => {
     const remote = await inputFolder(media('#EXTINF:1,\nhttp://169.254.169.254/latest/meta-data'));
     expect(await badInputMessage(() => readSourcePlan(remote))).toBe(
-      'URI http://169.254.169.254/latest/meta-data names host 169.254.169.254, which is not the input\'s host nor on the allowed hosts (none)',
+      "URI http://169.254.169.254/latest/meta-data names host 169.254.169.254, which is not the input's host nor on the allowed hosts (none)",
     );
     const data = await inputFolder(media('#EXTINF:1,\ndata:video/mp2t;base64,AAAA'));
     expect(await badInputMessage(() => readSourcePlan(data))).toMatch(/^URI data:video\/mp2t;base64,AAAA .* uses scheme data:/);

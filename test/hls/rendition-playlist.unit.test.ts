@@ -48,7 +48,14 @@ const loc = (p: string) => ({ kind: 'file', path: `/in/${p}` }) as const;
 /** A source rendition in memory: durations per segment, discontinuity before the listed indices. */
 function source(
   durations: number[],
-  opts: { mediaSequence?: number; discontinuitySequence?: number; discontinuities?: number[]; container?: 'ts' | 'fmp4'; targetDuration?: number; pdt?: Date } = {},
+  opts: {
+    mediaSequence?: number;
+    discontinuitySequence?: number;
+    discontinuities?: number[];
+    container?: 'ts' | 'fmp4';
+    targetDuration?: number;
+    pdt?: Date;
+  } = {},
 ): MediaRendition {
   let dseq = opts.discontinuitySequence ?? 0;
   const segments: SegmentRef[] = durations.map((duration, i) => {
@@ -89,7 +96,13 @@ const renderVod = (m: MediaRendition, produced: readonly ProducedSegment[], dura
   return renderRendition(vodRendition(entries, m.targetDuration, m.segments[0]!.discontinuitySequence));
 };
 
-const entry = (sn: number, o: Partial<RenditionEntry> = {}): RenditionEntry => ({ uri: `seg_${String(sn).padStart(6, '0')}.ts`, duration: 2, discontinuity: false, sourceSn: sn, ...o });
+const entry = (sn: number, o: Partial<RenditionEntry> = {}): RenditionEntry => ({
+  uri: `seg_${String(sn).padStart(6, '0')}.ts`,
+  duration: 2,
+  discontinuity: false,
+  sourceSn: sn,
+  ...o,
+});
 
 describe('4.3.1.2 EXT-X-VERSION', () => {
   it('version 3 for MPEG-TS ("MUST ... if it uses ... floating-point EXTINF duration values"), 6 with EXT-X-MAP', () => {
@@ -112,7 +125,7 @@ describe('4.3.2.1 EXTINF', () => {
 });
 
 describe('4.3.3.1 EXT-X-TARGETDURATION', () => {
-  it('equals the source\'s', () => {
+  it("equals the source's", () => {
     const m = source([1.2, 1.4], { targetDuration: 4 });
     expect(tags(renderVod(m, produce(m)), '#EXT-X-TARGETDURATION')).toEqual(['#EXT-X-TARGETDURATION:4']);
   });
@@ -126,9 +139,17 @@ describe('4.3.3.1 EXT-X-TARGETDURATION', () => {
     const m = source([0.2, 0.2, 0.2], { targetDuration: 0 });
     const vod = renderVod(m, produce(m));
     expect(tags(vod, '#EXT-X-TARGETDURATION')).toEqual(['#EXT-X-TARGETDURATION:0']);
-    expect(parseStrict(vod).playlist).toMatchObject({ targetDuration: 0, segments: [{ duration: 0.2 }, { duration: 0.2 }, { duration: 0.2 }] });
+    expect(parseStrict(vod).playlist).toMatchObject({
+      targetDuration: 0,
+      segments: [{ duration: 0.2 }, { duration: 0.2 }, { duration: 0.2 }],
+    });
     let live: RenditionPlaylist | undefined;
-    for (const sn of [0, 1, 2]) live = appendLive(live, { entry: entry(sn, { duration: 0.2 }), last: false, discontinuitySequence: 0 }, { targetDuration: 0, window: 6 });
+    for (const sn of [0, 1, 2])
+      live = appendLive(
+        live,
+        { entry: entry(sn, { duration: 0.2 }), last: false, discontinuitySequence: 0 },
+        { targetDuration: 0, window: 6 },
+      );
     const text = renderRendition(live!);
     expect(tags(text, '#EXT-X-TARGETDURATION')).toEqual(['#EXT-X-TARGETDURATION:0']);
     expect(tags(text, '#EXTINF')).toHaveLength(3);
@@ -154,9 +175,7 @@ describe('4.3.3.2 EXT-X-MEDIA-SEQUENCE', () => {
   it('every source segment needs exactly one output segment', () => {
     const m = source([2, 2, 2]);
     expect(() => renderVod(m, produce(m).slice(0, 2))).toThrow('no output segment for source segment sn 2 (s2.ts)');
-    expect(() => renderVod(m, [...produce(m), { sn: 7, uri: 'x.ts' }])).toThrow(
-      'output segments sn 7 have no source segment',
-    );
+    expect(() => renderVod(m, [...produce(m), { sn: 7, uri: 'x.ts' }])).toThrow('output segments sn 7 have no source segment');
   });
 });
 
@@ -236,9 +255,7 @@ describe('4.3.3.4 EXT-X-ENDLIST, 4.3.3.5 EXT-X-PLAYLIST-TYPE, 4.3.5.1 EXT-X-INDE
     const text = renderVod(plan.media, produce(plan.media));
     const parsed = strictParse(text) as MediaPlaylist;
     expect(parsed.targetDuration).toBe(plan.media.targetDuration);
-    expect(parsed.segments.map((s) => [s.mediaSequenceNumber, s.duration])).toEqual(
-      plan.media.segments.map((s) => [s.sn, s.duration]),
-    );
+    expect(parsed.segments.map((s) => [s.mediaSequenceNumber, s.duration])).toEqual(plan.media.segments.map((s) => [s.sn, s.duration]));
     expect(parsed.playlistType).toBe('VOD');
     expect(parsed.endlist).toBe(true);
   });
@@ -263,7 +280,8 @@ describe('RFC 8216 §6.2.2 Live Playlists', () => {
     expect(ps.at(-1)!.entries.map((e) => e.sourceSn)).toEqual([2, 3, 4, 5, 6, 7]);
     // With long segments the duration rule, not the count, keeps more: 3 x 10 s target.
     let p: RenditionPlaylist | undefined;
-    for (let sn = 0; sn < 8; sn++) p = appendLive(p, { entry: entry(sn, { duration: 1 }), last: false, discontinuitySequence: 0 }, { ...opts, targetDuration: 10 }) ?? p;
+    for (let sn = 0; sn < 8; sn++)
+      p = appendLive(p, { entry: entry(sn, { duration: 1 }), last: false, discontinuitySequence: 0 }, { ...opts, targetDuration: 10 }) ?? p;
     expect(p!.entries.length).toBe(8); // 8 s < 30 s: nothing may leave
   });
 
@@ -298,7 +316,9 @@ describe('RFC 8216 §6.2.2 Live Playlists', () => {
   });
 
   it('refuses a window under 6 segments and a segment longer than the target duration', () => {
-    expect(() => appendLive(undefined, { entry: entry(0), last: false, discontinuitySequence: 0 }, { ...opts, window: 5 })).toThrow('live window is 5 segments');
+    expect(() => appendLive(undefined, { entry: entry(0), last: false, discontinuitySequence: 0 }, { ...opts, window: 5 })).toThrow(
+      'live window is 5 segments',
+    );
     expect(() => appendLive(undefined, { entry: entry(0, { duration: 2.6 }), last: false, discontinuitySequence: 0 }, opts)).toThrow(
       'segment sn=0 lasts 2.6 s, which rounds above the target duration 2 s',
     );
@@ -310,7 +330,16 @@ describe('RFC 8216 §4.3.2.7 EXT-X-DATERANGE marks plain-upscale segments', () =
     let p: RenditionPlaylist | undefined;
     const pdt = (sn: number): string => new Date(Date.UTC(2026, 0, 1) + sn * 2000).toISOString();
     for (const sn of [0, 1, 2, 3]) {
-      p = appendLive(p, { entry: entry(sn, { programDateTime: pdt(sn), ...(sn === 1 || sn === 2 ? { fallback: true } : {}) }), last: false, discontinuitySequence: 0 }, opts) ?? p;
+      p =
+        appendLive(
+          p,
+          {
+            entry: entry(sn, { programDateTime: pdt(sn), ...(sn === 1 || sn === 2 ? { fallback: true } : {}) }),
+            last: false,
+            discontinuitySequence: 0,
+          },
+          opts,
+        ) ?? p;
     }
     const text = renderRendition(p!);
     roundTrip(text);
@@ -325,9 +354,19 @@ describe('RFC 8216 §4.3.2.7 EXT-X-DATERANGE marks plain-upscale segments', () =
     const seen = new Date('2026-01-01T00:00:10.000Z'); // all four seen in one playlist read
     let p: RenditionPlaylist | undefined;
     for (const sn of [0, 1, 2, 3]) {
-      p = appendLive(p, { entry: entry(sn, sn === 0 ? {} : { fallback: true }), last: false, discontinuitySequence: 0, firstSeenAt: seen }, opts) ?? p;
+      p =
+        appendLive(
+          p,
+          { entry: entry(sn, sn === 0 ? {} : { fallback: true }), last: false, discontinuitySequence: 0, firstSeenAt: seen },
+          opts,
+        ) ?? p;
     }
-    expect(p!.entries.map((e) => e.programDateTime)).toEqual([undefined, '2026-01-01T00:00:10.000Z', '2026-01-01T00:00:12.000Z', '2026-01-01T00:00:14.000Z']);
+    expect(p!.entries.map((e) => e.programDateTime)).toEqual([
+      undefined,
+      '2026-01-01T00:00:10.000Z',
+      '2026-01-01T00:00:12.000Z',
+      '2026-01-01T00:00:14.000Z',
+    ]);
     roundTrip(renderRendition(p!));
   });
 
@@ -337,7 +376,12 @@ describe('RFC 8216 §4.3.2.7 EXT-X-DATERANGE marks plain-upscale segments', () =
     const gaps = [1999.5, 1996, 1999, 1984, 1998, 1997, 2000, 1990];
     let t = Date.UTC(2026, 11, 6, 12);
     for (const [sn, gap] of gaps.entries()) {
-      p = appendLive(p, { entry: entry(sn, { programDateTime: new Date(t).toISOString(), fallback: true }), last: false, discontinuitySequence: 0 }, opts) ?? p;
+      p =
+        appendLive(
+          p,
+          { entry: entry(sn, { programDateTime: new Date(t).toISOString(), fallback: true }), last: false, discontinuitySequence: 0 },
+          opts,
+        ) ?? p;
       t += gap;
     }
     const text = renderRendition(p!);
@@ -350,7 +394,7 @@ describe('RFC 8216 §4.3.2.7 EXT-X-DATERANGE marks plain-upscale segments', () =
 
   it('property: jittery and jumping date-times, gaps, fallbacks and windows always give a playlist that reads back', () => {
     let seed = 7;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let run = 0; run < 40; run++) {
       let p: RenditionPlaylist | undefined;
       let t = Date.UTC(2026, 11, 6) + Math.floor(rand() * 1e6);
@@ -382,7 +426,13 @@ describe('RFC 8216 §4.3.2.7 EXT-X-DATERANGE marks plain-upscale segments', () =
   });
 
   it('a fallback entry without any PROGRAM-DATE-TIME is refused at render', () => {
-    const p: RenditionPlaylist = { targetDuration: 2, mediaSequence: 0, discontinuitySequence: 0, ended: false, entries: [entry(0, { fallback: true })] };
+    const p: RenditionPlaylist = {
+      targetDuration: 2,
+      mediaSequence: 0,
+      discontinuitySequence: 0,
+      ended: false,
+      entries: [entry(0, { fallback: true })],
+    };
     expect(() => renderRendition(p)).toThrow('plain-upscale segment sn 0 has no PROGRAM-DATE-TIME');
   });
 });

@@ -78,9 +78,7 @@ describe('http on a loopback server', () => {
     expect(await loadBytes(at('/data.bin'), { policy })).toEqual(BYTES);
     expect(await loadBytes(at('/data.bin'), { policy, byteRange: { offset: 10, length: 5 } })).toEqual(BYTES.subarray(10, 15));
     expect(server.log.at(-1)).toBe('GET /data.bin bytes=10-14');
-    expect(await loadBytes(at('/ignores-range.bin'), { policy, byteRange: { offset: 900, length: 100 } })).toEqual(
-      BYTES.subarray(900),
-    );
+    expect(await loadBytes(at('/ignores-range.bin'), { policy, byteRange: { offset: 900, length: 100 } })).toEqual(BYTES.subarray(900));
   });
 
   it('retries transient answers (503) and succeeds', async () => {
@@ -156,12 +154,12 @@ describe('S3 locations: policy and the loader extension point', () => {
       'URI ../xyz/seg.ts resolves to key streams/xyz/seg.ts, outside the input prefix streams/abc/',
     );
     expect(() => resolveUri('s3://other-bucket/streams/abc/a.ts', input, policy)).toThrow(
-      'URI s3://other-bucket/streams/abc/a.ts names bucket other-bucket, but the input\'s bucket is media-in',
+      "URI s3://other-bucket/streams/abc/a.ts names bucket other-bucket, but the input's bucket is media-in",
     );
     expect(() => checkS3Key('media-in', 'streams/abc/../../x', policy)).toThrow(/has a key with \. or \.\. segments/);
   });
 
-  it('without an S3 loader an S3 load names the missing piece; the source\'s own loader is called after the policy check', async () => {
+  it("without an S3 loader an S3 load names the missing piece; the source's own loader is called after the policy check", async () => {
     const seg: ResourceLocation = { kind: 's3', bucket: 'media-in', key: 'streams/abc/seg.ts' };
     const e = await failure(loadBytes(seg, { policy }));
     expect(e.kind).toBe('missing-dependency');
@@ -197,6 +195,8 @@ describe('hosts and schemes', () => {
     const policy = policyForInput(input);
     expect(() => resolveUri('https://user:pw@cdn.example.com/a.ts', input, policy)).toThrow(/carries credentials/);
     expect(() => resolveUri('ftp://cdn.example.com/a.ts', input, policy)).toThrow(/uses scheme ftp:/);
-    expect(() => locationFromInput('gopher://x/y.m3u8')).toThrow('input gopher://x/y.m3u8 uses an unsupported scheme: use a path, file:, http:, https: or s3:');
+    expect(() => locationFromInput('gopher://x/y.m3u8')).toThrow(
+      'input gopher://x/y.m3u8 uses an unsupported scheme: use a path, file:, http:, https: or s3:',
+    );
   });
 });

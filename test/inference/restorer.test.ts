@@ -63,7 +63,10 @@ describe('the inference thread', () => {
 
   it('gives the same frames and state as the inline restorer', async () => {
     const input = Array.from({ length: 6 }, (_, i) => frame(i));
-    const a = await restoreAll(threaded, input.map((f) => ({ ...f, data: f.data.slice() })));
+    const a = await restoreAll(
+      threaded,
+      input.map((f) => ({ ...f, data: f.data.slice() })),
+    );
     const b = await restoreAll(inline, input);
     expect(a.map((f) => [f.width, f.height])).toEqual(b.map((f) => [f.width, f.height]));
     expect(bytesOf(a).equals(bytesOf(b))).toBe(true);
@@ -79,7 +82,7 @@ describe('the inference thread', () => {
     await threaded.reset();
   });
 
-  it('hands the buffers of a chunk\'s input frames back to the frame pool once the chunk has run', async () => {
+  it("hands the buffers of a chunk's input frames back to the frame pool once the chunk has run", async () => {
     await threaded.reset();
     const before = framePool.size;
     const frames = Array.from({ length: threaded.chunkFrames }, (_, i) => frame(i));
@@ -105,7 +108,10 @@ describe('the inference thread', () => {
 
   it('reports a failure inside the thread with its kind, and goes on working', async () => {
     await threaded.push(frame(0));
-    await expect(threaded.push(frame(1, 64, 48))).rejects.toMatchObject({ kind: 'bad-input', message: expect.stringMatching(/differs from 384x288/) });
+    await expect(threaded.push(frame(1, 64, 48))).rejects.toMatchObject({
+      kind: 'bad-input',
+      message: expect.stringMatching(/differs from 384x288/),
+    });
     await threaded.reset();
     const out = await restoreAll(threaded, [frame(2)]);
     expect([out[0]!.width, out[0]!.height]).toEqual([2 * W, 2 * H]);
@@ -122,7 +128,10 @@ describe('restorer lifecycle on a model whose output depends on the state', () =
       expect(await a.hasState()).toBe(true);
       await b.load(await a.snapshot());
       const next = [frame(3, 16, 8), frame(4, 16, 8)];
-      const fromB = await restoreAll(b, next.map((f) => ({ ...f, data: f.data.slice() })));
+      const fromB = await restoreAll(
+        b,
+        next.map((f) => ({ ...f, data: f.data.slice() })),
+      );
       const fromA = await restoreAll(a, next);
       expect(bytesOf(fromA).equals(bytesOf(fromB))).toBe(true);
       await a.reset();
@@ -140,7 +149,7 @@ describe('restorer lifecycle on a model whose output depends on the state', () =
     });
   });
 
-  it('chooses providers from onnxruntime-node\'s own backend list', () => {
+  it("chooses providers from onnxruntime-node's own backend list", () => {
     expect(offeredProviders()).toContain('cpu');
   });
 });

@@ -21,8 +21,7 @@ function frame(i: number, width: number, height: number): YuvFrame {
   return { width, height, data };
 }
 
-const frames = (from: number, n: number, w = 24, h = 16): YuvFrame[] =>
-  Array.from({ length: n }, (_, k) => frame(from + k, w, h));
+const frames = (from: number, n: number, w = 24, h = 16): YuvFrame[] => Array.from({ length: n }, (_, k) => frame(from + k, w, h));
 
 /** Feeds a segment through push/flush, as the pipeline does. */
 async function restoreSegment(r: StreamRestorer, seg: readonly YuvFrame[]): Promise<YuvFrame[]> {
@@ -179,7 +178,10 @@ describe('StreamRestorer with a model whose output depends on the state', () => 
             data[y * 2 * w + x] = Math.min(255, Math.max(0, Math.round(0.75 * f.data[si]! + 0.25 * (state?.[si] ?? 0))));
           }
         }
-        for (const [src, dst] of [[w * h, 4 * w * h], [(w * h * 5) / 4, 5 * w * h]] as const) {
+        for (const [src, dst] of [
+          [w * h, 4 * w * h],
+          [(w * h * 5) / 4, 5 * w * h],
+        ] as const) {
           for (let y = 0; y < h; y++) {
             for (let x = 0; x < w; x++) data[dst + y * w + x] = f.data[src + (y >> 1) * (w / 2) + (x >> 1)]!;
           }
@@ -277,10 +279,14 @@ describe('StreamRestorer on 10-bit frames (the HDR path)', () => {
       const r = new StreamRestorer(session, { chunkFrames: 2 });
       await expect(r.restore([to10(frame(0, 10, 6))])).rejects.toMatchObject({
         kind: 'bad-input',
-        message: expect.stringMatching(/^the frames are 10-bit, but model swiftvr-tiny-fixture reads 8-bit planes and names no 10-bit graph/),
+        message: expect.stringMatching(
+          /^the frames are 10-bit, but model swiftvr-tiny-fixture reads 8-bit planes and names no 10-bit graph/,
+        ),
       });
       // a chunk may not mix depths
-      await expect(r.restore([frame(0, 10, 6), to10(frame(1, 10, 6))])).rejects.toThrow(/10x6 10-bit differs from 10x6 8-bit within one chunk/);
+      await expect(r.restore([frame(0, 10, 6), to10(frame(1, 10, 6))])).rejects.toThrow(
+        /10x6 10-bit differs from 10x6 8-bit within one chunk/,
+      );
     } finally {
       await session.release();
     }

@@ -8,11 +8,22 @@ describe('thread failures', () => {
   it('keep kind, code, retryable, context, reason and cause across the port', () => {
     const cause = new RangeError('tensor shape [1, 3] does not match [1, 4]');
     const e = new SwiftvrError('model', 'segment sn=4 (a.ts): inference failed: shape', {
-      code: 'thread-failed', reason: 'inference failed: shape', context: { sn: 4, uri: 'a.ts', stage: 'restore' }, cause, retryable: false,
+      code: 'thread-failed',
+      reason: 'inference failed: shape',
+      context: { sn: 4, uri: 'a.ts', stage: 'restore' },
+      cause,
+      retryable: false,
     });
     const back = threadError(structuredClone(threadFailure(7, e)));
     expect(back).toBeInstanceOf(SwiftvrError);
-    expect(back).toMatchObject({ kind: 'model', code: 'thread-failed', message: e.message, reason: 'inference failed: shape', retryable: false, context: { sn: 4, uri: 'a.ts', stage: 'restore' } });
+    expect(back).toMatchObject({
+      kind: 'model',
+      code: 'thread-failed',
+      message: e.message,
+      reason: 'inference failed: shape',
+      retryable: false,
+      context: { sn: 4, uri: 'a.ts', stage: 'restore' },
+    });
     expect(back.cause).toBeInstanceOf(Error);
     expect((back.cause as Error).message).toBe(cause.message);
     expect((back.cause as Error).name).toBe('RangeError');

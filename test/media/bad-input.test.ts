@@ -80,7 +80,7 @@ describe('bad segments', () => {
     const info = await probeSegment(ts.segments[1]!, 'ts');
     const bytes = await readFile(ts.segments[1]!);
     const file = path.join(dir, 'cut-frame.ts');
-    await writeFile(file, bytes.subarray(0, Math.floor(bytes.length * 0.6 / 188) * 188));
+    await writeFile(file, bytes.subarray(0, Math.floor((bytes.length * 0.6) / 188) * 188));
     const e = await rejection(drain(file, info, 'segment 1 (cut-frame.ts)'));
     expect(e.kind).toBe('bad-input');
     expect(e.message).toMatch(/^segment 1 \(cut-frame\.ts\) (could not be decoded|decoded to \d+ frames)/);

@@ -49,7 +49,10 @@ describe('codec strings', () => {
   });
 
   it('reads Main and Constrained Baseline profiles with their constraint flags', async () => {
-    for (const [profile, want] of [['main', 'avc1.4d40'], ['baseline', 'avc1.42c0']] as const) {
+    for (const [profile, want] of [
+      ['main', 'avc1.4d40'],
+      ['baseline', 'avc1.42c0'],
+    ] as const) {
       const file = path.join(dir, `${profile}.ts`);
       await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=0.2', '-c:v', 'libx264', '-profile:v', profile, '-f', 'mpegts', file]);
       const codec = avcCodecFromTs(await readFile(file));

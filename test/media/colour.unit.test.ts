@@ -7,15 +7,20 @@ describe('videoColour', () => {
   it('keeps every tag a source carries', () => {
     const c = videoColour(
       { color_space: 'bt470bg', color_primaries: 'bt470bg', color_transfer: 'bt470bg', color_range: 'pc', pix_fmt: 'yuv420p' },
-      320, 240,
+      320,
+      240,
     );
     expect(c).toEqual({ matrix: 'bt470bg', primaries: 'bt470bg', transfer: 'bt470bg', range: 'pc', defaulted: [], dropped: [] });
   });
 
   it('gives an untagged stream BT.601 (SMPTE 170M) below 720 lines and BT.709 from 720 up, limited range', () => {
     expect(videoColour({ pix_fmt: 'yuv420p' }, 640, 360)).toEqual({
-      matrix: 'smpte170m', primaries: 'smpte170m', transfer: 'smpte170m', range: 'tv',
-      defaulted: ['matrix', 'primaries', 'transfer', 'range'], dropped: [],
+      matrix: 'smpte170m',
+      primaries: 'smpte170m',
+      transfer: 'smpte170m',
+      range: 'tv',
+      defaulted: ['matrix', 'primaries', 'transfer', 'range'],
+      dropped: [],
     });
     expect(videoColour({ color_space: 'unknown', color_range: 'unknown' }, 1280, 720).matrix).toBe('bt709');
     expect(defaultMatrix(1280, 544)).toBe('bt709');
@@ -24,7 +29,14 @@ describe('videoColour', () => {
 
   it('fills a partly tagged stream from its matrix family; yuvj pixel formats are full range', () => {
     const c = videoColour({ color_space: 'bt709', pix_fmt: 'yuvj420p' }, 320, 240);
-    expect(c).toEqual({ matrix: 'bt709', primaries: 'bt709', transfer: 'bt709', range: 'pc', defaulted: ['primaries', 'transfer', 'range'], dropped: [] });
+    expect(c).toEqual({
+      matrix: 'bt709',
+      primaries: 'bt709',
+      transfer: 'bt709',
+      range: 'pc',
+      defaulted: ['primaries', 'transfer', 'range'],
+      dropped: [],
+    });
   });
 });
 
@@ -32,9 +44,13 @@ describe('tags the output encoder cannot write', () => {
   it('drops reserved primaries and transfer, keeps the rest, and says so in one line', () => {
     const c = videoColour(
       { color_space: 'bt709', color_primaries: 'reserved', color_transfer: 'reserved', color_range: 'tv', pix_fmt: 'yuv420p' },
-      480, 270,
+      480,
+      270,
     );
-    expect(c.dropped).toEqual([{ field: 'primaries', value: 'reserved' }, { field: 'transfer', value: 'reserved' }]);
+    expect(c.dropped).toEqual([
+      { field: 'primaries', value: 'reserved' },
+      { field: 'transfer', value: 'reserved' },
+    ]);
     expect(colourTagArgs(c)).toEqual(['-colorspace', 'bt709', '-color_range', 'tv']);
     const warning = droppedColourWarning(c);
     expect(warning).toContain('primaries "reserved", transfer "reserved"');
@@ -58,6 +74,15 @@ describe('planes and tags for ffmpeg', () => {
 
   it('writes ffmpeg option names, which differ from ffprobe names for two transfers', () => {
     const c = videoColour({ color_space: 'bt470bg', color_primaries: 'bt470bg', color_transfer: 'bt470bg' }, 320, 240);
-    expect(colourTagArgs(c)).toEqual(['-colorspace', 'bt470bg', '-color_primaries', 'bt470bg', '-color_trc', 'gamma28', '-color_range', 'tv']);
+    expect(colourTagArgs(c)).toEqual([
+      '-colorspace',
+      'bt470bg',
+      '-color_primaries',
+      'bt470bg',
+      '-color_trc',
+      'gamma28',
+      '-color_range',
+      'tv',
+    ]);
   });
 });

@@ -18,7 +18,10 @@ const run = promisify(execFile);
 /** ffmpeg processes whose command line names `file`. */
 async function ffmpegsReading(file: string): Promise<number> {
   const { stdout } = await run('ps', ['-eo', 'args']);
-  return stdout.split('\n').filter((l) => l.startsWith('/usr/bin/ffmpeg') || l.startsWith('ffmpeg')).filter((l) => l.includes(file)).length;
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('/usr/bin/ffmpeg') || l.startsWith('ffmpeg'))
+    .filter((l) => l.includes(file)).length;
 }
 
 describe('decodeFrames', () => {
@@ -40,7 +43,10 @@ describe('decodeFrames', () => {
       n++;
     }
     expect(n).toBe(info.video.frameCount);
-    const { stdout } = await run('sh', ['-c', `ffmpeg -v error -i '${src}' -map 0:v:0 -fps_mode passthrough -f rawvideo -pix_fmt yuv420p - | sha256sum`]);
+    const { stdout } = await run('sh', [
+      '-c',
+      `ffmpeg -v error -i '${src}' -map 0:v:0 -fps_mode passthrough -f rawvideo -pix_fmt yuv420p - | sha256sum`,
+    ]);
     expect(hash.digest('hex')).toBe(stdout.split(' ')[0]);
   });
 

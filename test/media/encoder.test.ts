@@ -27,17 +27,23 @@ describe('segment encoder lifecycle', () => {
 
   const open = (name: string, signal?: AbortSignal): ReturnType<typeof createSegmentEncoder> =>
     createSegmentEncoder({
-      sourcePath: src, info, width: info.video.width, height: info.video.height, container: 'ts',
-      outPath: path.join(outDir, name), encoder: 'libx264', signal,
+      sourcePath: src,
+      info,
+      width: info.video.width,
+      height: info.video.height,
+      container: 'ts',
+      outPath: path.join(outDir, name),
+      encoder: 'libx264',
+      signal,
     });
 
-  it('refuses odd output sizes and a container other than the source\'s', () => {
+  it("refuses odd output sizes and a container other than the source's", () => {
     expect(() => createSegmentEncoder({ sourcePath: src, info, width: 321, height: 240, container: 'ts', outPath: 'x.ts' })).toThrow(
       'output frame size 321x240 is not allowed: H.264 4:2:0 needs even width and height of at least 2',
     );
     expect(() =>
       createSegmentEncoder({ sourcePath: src, info, width: 320, height: 240, container: 'fmp4', outPath: 'x.m4s', initOutPath: 'i.mp4' }),
-    ).toThrow('output container fmp4 differs from the source segment\'s ts');
+    ).toThrow("output container fmp4 differs from the source segment's ts");
   });
 
   it('refuses a frame of the wrong size', async () => {
@@ -102,7 +108,14 @@ describe('encoder choice and sources without audio', () => {
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=96x64:r=25:d=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', src]);
     const info = await probeSegment(src, 'ts');
     expect(info.audio).toBeUndefined();
-    const enc = createSegmentEncoder({ sourcePath: src, info, width: 192, height: 128, container: 'ts', outPath: path.join(dir, 'out.ts') });
+    const enc = createSegmentEncoder({
+      sourcePath: src,
+      info,
+      width: 192,
+      height: 128,
+      container: 'ts',
+      outPath: path.join(dir, 'out.ts'),
+    });
     for await (const frame of decodeFrames(src, info)) await enc.write(upscale2x(frame));
     const out = await enc.finish();
     expect(out.encoder).toBe((await nvencAvailable()) ? 'h264_nvenc' : 'libx264');
@@ -114,13 +127,21 @@ describe('encoder choice and sources without audio', () => {
     expect([facts.frames, facts.firstKey]).toEqual([25, true]);
   });
 
-  it('reports a failed h264_nvenc open with ffmpeg\'s own words when no GPU encoder is present', async (ctx) => {
+  it("reports a failed h264_nvenc open with ffmpeg's own words when no GPU encoder is present", async (ctx) => {
     if (await nvencAvailable()) ctx.skip();
     const dir = await tempDir('nvenc');
     const src = path.join(dir, 'in.ts');
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=96x64:r=25:d=0.2', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', src]);
     const info = await probeSegment(src, 'ts');
-    const enc = createSegmentEncoder({ sourcePath: src, info, width: 96, height: 64, container: 'ts', outPath: path.join(dir, 'out.ts'), encoder: 'h264_nvenc' });
+    const enc = createSegmentEncoder({
+      sourcePath: src,
+      info,
+      width: 96,
+      height: 64,
+      container: 'ts',
+      outPath: path.join(dir, 'out.ts'),
+      encoder: 'h264_nvenc',
+    });
     let e: unknown;
     try {
       for await (const frame of decodeFrames(src, info)) await enc.write(frame);
@@ -135,20 +156,48 @@ describe('encoder choice and sources without audio', () => {
 });
 
 describe('source timestamps', () => {
-  it('keeps each frame\'s time when the source drops frames (a gap in the cadence)', async () => {
+  it("keeps each frame's time when the source drops frames (a gap in the cadence)", async () => {
     const dir = await tempDir('vfr');
     const src = path.join(dir, 'gap.ts');
     // 25 fps with two frames missing after frame 10: frames 10.. are 80 ms late.
     await ffmpeg([
-      '-f', 'lavfi', '-i', 'testsrc2=s=96x64:r=25:d=1', '-f', 'lavfi', '-i', 'sine=d=1.2',
-      '-vf', 'setpts=N/25/TB+if(gte(N\\,10)\\,0.08/TB\\,0)', '-fps_mode', 'passthrough',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-c:a', 'aac', '-f', 'mpegts', src,
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=96x64:r=25:d=1',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=d=1.2',
+      '-vf',
+      'setpts=N/25/TB+if(gte(N\\,10)\\,0.08/TB\\,0)',
+      '-fps_mode',
+      'passthrough',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-bf',
+      '0',
+      '-c:a',
+      'aac',
+      '-f',
+      'mpegts',
+      src,
     ]);
     const info = await probeSegment(src, 'ts');
     expect(info.video.frameRate).toEqual({ num: 25, den: 1 });
     expect(info.durationSeconds).toBeCloseTo(1.08, 6);
     expect(ptsExpression(info.video)).toMatch(/^if\(lt\(N,12\),/);
-    const enc = createSegmentEncoder({ sourcePath: src, info, width: 96, height: 64, container: 'ts', outPath: path.join(dir, 'out.ts'), encoder: 'libx264' });
+    const enc = createSegmentEncoder({
+      sourcePath: src,
+      info,
+      width: 96,
+      height: 64,
+      container: 'ts',
+      outPath: path.join(dir, 'out.ts'),
+      encoder: 'libx264',
+    });
     for await (const frame of decodeFrames(src, info)) await enc.write(frame);
     const out = await enc.finish();
     expect(out.durationSeconds).toBeCloseTo(1.08, 6);
@@ -158,10 +207,25 @@ describe('source timestamps', () => {
 
   it('writes a short cadence formula when the source keeps its frame rate', async () => {
     const video = {
-      width: 2, height: 2, frameCount: 3, frameRate: { num: 30000, den: 1001 }, startTime: 10, timeBase: { num: 1, den: 90000 },
-      codec: 'h264', pixFmt: 'yuv420p', framePts: [900000, 903003, 906006],
+      width: 2,
+      height: 2,
+      frameCount: 3,
+      frameRate: { num: 30000, den: 1001 },
+      startTime: 10,
+      timeBase: { num: 1, den: 90000 },
+      codec: 'h264',
+      pixFmt: 'yuv420p',
+      framePts: [900000, 903003, 906006],
       colour: { matrix: 'bt709', primaries: 'bt709', transfer: 'bt709', range: 'tv' as const, defaulted: [], dropped: [] },
-      picture: { codedWidth: 2, codedHeight: 2, rotation: 0 as const, sar: { num: 1, den: 1 }, fieldOrder: 'progressive' as const, bitDepth: 8, chroma: '4:2:0' },
+      picture: {
+        codedWidth: 2,
+        codedHeight: 2,
+        rotation: 0 as const,
+        sar: { num: 1, den: 1 },
+        fieldOrder: 'progressive' as const,
+        bitDepth: 8,
+        chroma: '4:2:0',
+      },
     };
     expect(ptsExpression(video)).toBe('900000+floor(N*90090000/30000+0.5)');
     expect(ptsExpression({ ...video, framePts: [900000, 903003, 909009] })).toBe('if(lt(N,1),900000,if(lt(N,2),903003,909009))');

@@ -71,7 +71,12 @@ describe('runTool', () => {
 /** Pids of this process's children whose command line contains `needle`. */
 function childrenMatching(parent: number, needle: string): number[] {
   const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)], { encoding: 'utf8' }).trim();
-  return out === '' ? [] : out.split('\n').filter((l) => l.includes(needle)).map((l) => Number(l.trim().split(/\s+/)[0]));
+  return out === ''
+    ? []
+    : out
+        .split('\n')
+        .filter((l) => l.includes(needle))
+        .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
 const alive = (pid: number): boolean => {
@@ -85,8 +90,28 @@ const alive = (pid: number): boolean => {
 
 describe('the tool launcher', () => {
   it('hands over stdin and stdout pipes that carry data both ways', async () => {
-    const proc = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '4x4', '-i', 'pipe:0',
-      '-vf', 'negate', '-f', 'rawvideo', 'pipe:1'], { stdin: true, stdout: true });
+    const proc = await spawnTool(
+      'ffmpeg',
+      [
+        '-nostdin',
+        '-v',
+        'error',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'gray',
+        '-s',
+        '4x4',
+        '-i',
+        'pipe:0',
+        '-vf',
+        'negate',
+        '-f',
+        'rawvideo',
+        'pipe:1',
+      ],
+      { stdin: true, stdout: true },
+    );
     const chunks: Buffer[] = [];
     proc.stdout!.on('data', (c: Buffer) => chunks.push(c));
     proc.stdin!.end(Buffer.alloc(32, 10));
@@ -96,7 +121,19 @@ describe('the tool launcher', () => {
   });
 
   it('reports its tools as killed when it dies, and a new one starts for the next tool', async () => {
-    const proc = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=60', '-f', 'null', '-']);
+    const proc = await spawnTool('ffmpeg', [
+      '-nostdin',
+      '-v',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=64x64:r=25:d=60',
+      '-f',
+      'null',
+      '-',
+    ]);
     const launchers = childrenMatching(process.pid, 'tool-launcher');
     expect(launchers).toHaveLength(1);
     const tools = childrenMatching(launchers[0]!, 'ffmpeg');
@@ -125,7 +162,9 @@ describe('the tool launcher', () => {
       "console.log(execFileSync('ps', ['-o', 'pid=', '--ppid', launcher.trim().split(' ')[0]], { encoding: 'utf8' }).trim());",
       'process.exit(0);',
     ].join('\n');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 30_000,
+    });
     const [first, second] = stdout.trim().split('\n').map(Number);
     expect(first).toBeGreaterThan(0);
     expect(second).toBeGreaterThan(0);
@@ -138,14 +177,26 @@ describe('the tool launcher', () => {
     await runTool('ffprobe', ['-version']);
     const before = openFds();
     for (let i = 0; i < 5; i++) {
-      const abandoned = await spawnTool('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=60', '-f', 'rawvideo', 'pipe:1'], { stdout: true });
+      const abandoned = await spawnTool(
+        'ffmpeg',
+        ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=60', '-f', 'rawvideo', 'pipe:1'],
+        { stdout: true },
+      );
       for await (const chunk of abandoned.stdout!) if ((chunk as Buffer).length > 0) break;
       abandoned.kill();
       await abandoned.exit;
-      const fed = await spawnTool('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-s', '4x4', '-pix_fmt', 'gray', '-i', 'pipe:0', '-f', 'null', '-'], { stdin: true });
+      const fed = await spawnTool(
+        'ffmpeg',
+        ['-v', 'error', '-f', 'rawvideo', '-s', '4x4', '-pix_fmt', 'gray', '-i', 'pipe:0', '-f', 'null', '-'],
+        { stdin: true },
+      );
       fed.stdin!.end(Buffer.alloc(16));
       expect((await fed.exit).code).toBe(0);
-      const read = await spawnTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=1', '-f', 'rawvideo', 'pipe:1'], { stdout: true });
+      const read = await spawnTool(
+        'ffmpeg',
+        ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=1', '-f', 'rawvideo', 'pipe:1'],
+        { stdout: true },
+      );
       let bytes = 0;
       for await (const chunk of read.stdout!) bytes += (chunk as Buffer).length;
       expect(bytes).toBe(25 * 64 * 64 * 1.5);
@@ -160,7 +211,9 @@ describe('the tool launcher', () => {
       "const r = await runTool('ffprobe', ['-version']);",
       'console.log(r.code);',
     ].join('\n');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 30_000,
+    });
     expect(stdout.trim()).toBe('0');
   });
 });

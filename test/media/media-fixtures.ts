@@ -34,8 +34,14 @@ export async function removeTempDirs(): Promise<void> {
 }
 
 const lavfiInputs = (size: string, rate: number, seconds: number): string[] => [
-  '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${rate}:d=${seconds}`,
-  '-f', 'lavfi', '-i', `sine=f=440:r=44100:d=${seconds}`,
+  '-f',
+  'lavfi',
+  '-i',
+  `testsrc2=s=${size}:r=${rate}:d=${seconds}`,
+  '-f',
+  'lavfi',
+  '-i',
+  `sine=f=440:r=44100:d=${seconds}`,
 ];
 
 export interface HlsFixture {
@@ -62,12 +68,30 @@ export async function makeHls(
   const playlist = path.join(dir, `${container}.m3u8`);
   await ffmpeg([
     ...lavfiInputs(opts.size ?? '160x120', rate, seconds),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(rate * segmentSeconds), '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '64k',
-    '-f', 'hls', '-hls_time', String(segmentSeconds), '-hls_playlist_type', 'vod',
-    '-hls_segment_type', container === 'ts' ? 'mpegts' : 'fmp4',
-    '-hls_fmp4_init_filename', `${container}-init.mp4`,
-    '-hls_segment_filename', path.join(dir, `${container}-%d.${ext}`),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    String(rate * segmentSeconds),
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-f',
+    'hls',
+    '-hls_time',
+    String(segmentSeconds),
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_type',
+    container === 'ts' ? 'mpegts' : 'fmp4',
+    '-hls_fmp4_init_filename',
+    `${container}-init.mp4`,
+    '-hls_segment_filename',
+    path.join(dir, `${container}-%d.${ext}`),
     playlist,
   ]);
   const names = (await readFile(playlist, 'utf8')).split('\n').filter((l) => l.endsWith(`.${ext}`));
@@ -89,8 +113,23 @@ export async function makeHls(
 export async function makeMp4(file: string, seconds: number, gopSeconds: number, rate = 25): Promise<void> {
   await ffmpeg([
     ...lavfiInputs('160x120', rate, seconds),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(rate * gopSeconds), '-keyint_min', String(rate * gopSeconds),
-    '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', file,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    String(rate * gopSeconds),
+    '-keyint_min',
+    String(rate * gopSeconds),
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    file,
   ]);
 }
 
@@ -134,8 +173,11 @@ export interface StreamFacts {
 export async function packets(file: string, rawTimestamps = false): Promise<{ streams: StreamFacts[]; packets: PacketFacts[] }> {
   return ffprobeJson([
     ...(rawTimestamps ? ['-ignore_editlist', '1'] : []),
-    '-show_entries', 'stream=index,codec_type,time_base,width,height:packet=stream_index,pts,dts,size,flags,data_hash',
-    '-show_data_hash', 'sha256', file,
+    '-show_entries',
+    'stream=index,codec_type,time_base,width,height:packet=stream_index,pts,dts,size,flags,data_hash',
+    '-show_data_hash',
+    'sha256',
+    file,
   ]);
 }
 
@@ -143,9 +185,7 @@ export async function packets(file: string, rawTimestamps = false): Promise<{ st
 export async function audioPackets(file: string, rawTimestamps = false): Promise<string[]> {
   const facts = await packets(file, rawTimestamps);
   const audio = facts.streams.filter((s) => s.codec_type === 'audio').map((s) => s.index);
-  return facts.packets
-    .filter((p) => audio.includes(p.stream_index))
-    .map((p) => `${p.pts} ${p.dts} ${p.size} ${p.flags} ${p.data_hash}`);
+  return facts.packets.filter((p) => audio.includes(p.stream_index)).map((p) => `${p.pts} ${p.dts} ${p.size} ${p.flags} ${p.data_hash}`);
 }
 
 /** Presentation times of the video frames in seconds, in presentation order. */
@@ -160,7 +200,9 @@ export async function videoTimes(file: string): Promise<number[]> {
 }
 
 /** Video packets: count, first presentation time in seconds, whether the first is a keyframe. */
-export async function videoFacts(file: string): Promise<{ frames: number; startSeconds: number; tick: number; firstKey: boolean; width: number; height: number }> {
+export async function videoFacts(
+  file: string,
+): Promise<{ frames: number; startSeconds: number; tick: number; firstKey: boolean; width: number; height: number }> {
   const facts = await packets(file);
   const v = facts.streams.find((s) => s.codec_type === 'video')!;
   const [num, den] = v.time_base.split('/').map(Number) as [number, number];

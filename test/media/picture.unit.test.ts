@@ -2,7 +2,17 @@
 // (turned with the picture), field order, bit depth and chroma, refusals, and the filters and report.
 import { describe, expect, it } from 'vitest';
 import { videoColour } from '../../src/media/colour.js';
-import { chromaOf, hdrOf, hdrRefusal, masteringDisplayOf, pictureOf, pictureReport, planeBits, shapeFilters, uprightFilters } from '../../src/media/picture.js';
+import {
+  chromaOf,
+  hdrOf,
+  hdrRefusal,
+  masteringDisplayOf,
+  pictureOf,
+  pictureReport,
+  planeBits,
+  shapeFilters,
+  uprightFilters,
+} from '../../src/media/picture.js';
 
 const matrix = (rotation: number, displaymatrix?: string) => ({
   side_data_list: [{ side_data_type: 'Display Matrix', rotation, ...(displaymatrix === undefined ? {} : { displaymatrix }) }],
@@ -25,7 +35,8 @@ describe('pictureOf', () => {
 
   it('refuses a turn that is not a quarter turn and a mirroring matrix', () => {
     expect(pictureOf(matrix(45), 320, 180).refusal).toMatch(/315 degrees; only quarter turns/);
-    const mirror = '\n00000000:       -65536           0           0\n00000001:            0       65536           0\n00000002:            0           0  1073741824\n';
+    const mirror =
+      '\n00000000:       -65536           0           0\n00000001:            0       65536           0\n00000002:            0           0  1073741824\n';
     expect(pictureOf(matrix(0, mirror), 320, 180).refusal).toMatch(/mirrors the picture/);
   });
 
@@ -51,9 +62,16 @@ describe('pictureOf', () => {
 
   const MASTERING = {
     side_data_type: 'Mastering display metadata',
-    red_x: '34000/50000', red_y: '16000/50000', green_x: '13250/50000', green_y: '34500/50000',
-    blue_x: '7500/50000', blue_y: '3000/50000', white_point_x: '15635/50000', white_point_y: '16450/50000',
-    min_luminance: '1/10000', max_luminance: '10000000/10000',
+    red_x: '34000/50000',
+    red_y: '16000/50000',
+    green_x: '13250/50000',
+    green_y: '34500/50000',
+    blue_x: '7500/50000',
+    blue_y: '3000/50000',
+    white_point_x: '15635/50000',
+    white_point_y: '16450/50000',
+    min_luminance: '1/10000',
+    max_luminance: '10000000/10000',
   };
   const LIGHT = { side_data_type: 'Content light level metadata', max_content: 1000, max_average: 400 };
   const pq = videoColour({ color_space: 'bt2020nc', color_primaries: 'bt2020', color_transfer: 'smpte2084' }, 1920, 1080);
@@ -70,8 +88,9 @@ describe('pictureOf', () => {
     expect(hdrOf(videoColour({ color_space: 'bt709' }, 1920, 1080), [MASTERING])).toBeUndefined();
     // an incomplete mastering display is left out, never written half
     expect(masteringDisplayOf({ ...MASTERING, max_luminance: 'n/a' })).toBeUndefined();
-    expect(hdrOf(pq, [{ side_data_type: 'DOVI configuration record', dv_profile: 8, dv_bl_signal_compatibility_id: 1 }])?.dropped)
-      .toEqual(['Dolby Vision RPU']);
+    expect(hdrOf(pq, [{ side_data_type: 'DOVI configuration record', dv_profile: 8, dv_bl_signal_compatibility_id: 1 }])?.dropped).toEqual([
+      'Dolby Vision RPU',
+    ]);
   });
 
   it('keeps 10 bits for HDR (and says so), reduces SDR to 8, refuses 8-bit HDR and Dolby Vision without a base layer', () => {
@@ -82,11 +101,14 @@ describe('pictureOf', () => {
     expect(hdrRefusal(coded, [])).toBeUndefined();
     const report = pictureReport(hdr, pq);
     expect(report.applied).toEqual([]);
-    expect(report.carried['hdr']).toBe('PQ, 10-bit HEVC Main 10; mastering display G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1); MaxCLL 1000, MaxFALL 400');
+    expect(report.carried['hdr']).toBe(
+      'PQ, 10-bit HEVC Main 10; mastering display G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1); MaxCLL 1000, MaxFALL 400',
+    );
     expect(pictureReport(coded, pq).applied).toEqual(['reduced from 10 to 8 bits per sample']);
     const eight = { ...pictureOf({ pix_fmt: 'yuv420p' }, 1920, 1080).picture, hdr: hdrOf(pq, [])! };
     expect(hdrRefusal(eight, [])).toMatch(/^its transfer is PQ with 8-bit samples; HDR is restored on 10-bit planes/);
-    expect(hdrRefusal(hdr, [{ side_data_type: 'DOVI configuration record', dv_profile: 5, dv_bl_signal_compatibility_id: 0 }]))
-      .toMatch(/Dolby Vision profile 5 with no HDR10 or SDR base layer/);
+    expect(hdrRefusal(hdr, [{ side_data_type: 'DOVI configuration record', dv_profile: 5, dv_bl_signal_compatibility_id: 0 }])).toMatch(
+      /Dolby Vision profile 5 with no HDR10 or SDR base layer/,
+    );
   });
 });

@@ -84,8 +84,15 @@ describe.skipIf(skipWithoutChromium).each(['ts', 'fmp4'] as const)('%s restored 
     for (const [i, src] of fixture.segments.entries()) {
       const info = await probeSegment(src, container);
       const enc = createSegmentEncoder({
-        sourcePath: src, info, width: 320, height: 240, container, encoder: 'libx264', sequenceNumber: i + 1,
-        outPath: path.join(dir, `r-${i}.${ext}`), initOutPath: path.join(dir, 'r-init.mp4'),
+        sourcePath: src,
+        info,
+        width: 320,
+        height: 240,
+        container,
+        encoder: 'libx264',
+        sequenceNumber: i + 1,
+        outPath: path.join(dir, `r-${i}.${ext}`),
+        initOutPath: path.join(dir, 'r-init.mp4'),
       });
       for await (const frame of decodeFrames(src, info)) await enc.write(upscale2x(frame));
       encoded.push(await enc.finish());
@@ -99,9 +106,16 @@ describe.skipIf(skipWithoutChromium).each(['ts', 'fmp4'] as const)('%s restored 
     const codecs = (i: number): string => codecsAttribute(encoded[i]!.codecs);
     await writeFile(
       path.join(dir, 'index.m3u8'),
-      ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS',
-        `#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=160x120,CODECS="avc1.64000c,mp4a.40.2"`, path.basename(fixture.playlist),
-        `#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=320x240,CODECS="${codecs(0)}"`, 'restored.m3u8', ''].join('\n'),
+      [
+        '#EXTM3U',
+        '#EXT-X-VERSION:7',
+        '#EXT-X-INDEPENDENT-SEGMENTS',
+        `#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=160x120,CODECS="avc1.64000c,mp4a.40.2"`,
+        path.basename(fixture.playlist),
+        `#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=320x240,CODECS="${codecs(0)}"`,
+        'restored.m3u8',
+        '',
+      ].join('\n'),
     );
     await writeFile(path.join(dir, 'index.html'), PAGE);
     await copyFile(HLS_JS, path.join(dir, 'hls.min.js'));
@@ -114,7 +128,9 @@ describe.skipIf(skipWithoutChromium).each(['ts', 'fmp4'] as const)('%s restored 
       () => {
         const s = (window as unknown as { state: PageState }).state;
         const levels = new Set(s.frags.map((f) => `${f.level}:${f.sn}`));
-        return (s.errors.some((e) => e.endsWith(':fatal')) || (levels.size >= 5 && s.switchedAt !== null && (s.time ?? 0) > s.switchedAt + 0.8));
+        return (
+          s.errors.some((e) => e.endsWith(':fatal')) || (levels.size >= 5 && s.switchedAt !== null && (s.time ?? 0) > s.switchedAt + 0.8)
+        );
       },
       undefined,
       { timeout: 60_000 },
@@ -142,7 +158,7 @@ describe.skipIf(skipWithoutChromium).each(['ts', 'fmp4'] as const)('%s restored 
     expect(state.tracks.sort()).toEqual(container === 'ts' ? ['audio', 'video'] : ['audiovideo']);
   });
 
-  it('places each restored segment\'s video and audio where the source\'s are', () => {
+  it("places each restored segment's video and audio where the source's are", () => {
     let compared = 0;
     for (const restored of state.frags.filter((f) => f.level === 1)) {
       const source = state.frags.find((f) => f.level === 0 && f.sn === restored.sn);

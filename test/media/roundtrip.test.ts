@@ -26,8 +26,15 @@ async function restoreSegment(
 ): Promise<EncodedSegment> {
   const info = await probeSegment(src, container, { name: path.basename(src) });
   const encoder = createSegmentEncoder({
-    sourcePath: src, info, width: info.video.width * 2, height: info.video.height * 2, container,
-    outPath, initOutPath, sequenceNumber, encoder: 'libx264',
+    sourcePath: src,
+    info,
+    width: info.video.width * 2,
+    height: info.video.height * 2,
+    container,
+    outPath,
+    initOutPath,
+    sequenceNumber,
+    encoder: 'libx264',
   });
   try {
     for await (const frame of decodeFrames(src, info, { name: path.basename(src) })) await encoder.write(upscale2x(frame));
@@ -38,7 +45,10 @@ async function restoreSegment(
   }
 }
 
-const sha = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
+const sha = async (file: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 
 describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
   let fixture: HlsFixture;
@@ -63,7 +73,7 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
     return joined;
   };
 
-  it('keeps every segment\'s frame count, start PTS (within one tick) and duration, with a keyframe first', async () => {
+  it("keeps every segment's frame count, start PTS (within one tick) and duration, with a keyframe first", async () => {
     expect(fixture.segments.length).toBe(3);
     for (const [i, src] of fixture.segments.entries()) {
       const source = await videoFacts(src);
@@ -127,7 +137,7 @@ describe.each(['ts', 'fmp4'] as const)('%s segment round trip', (container) => {
       }
     });
 
-    it('starts each fragment where the source does: audio tfdt equal, video tfdt at the source\'s first PTS', async () => {
+    it("starts each fragment where the source does: audio tfdt equal, video tfdt at the source's first PTS", async () => {
       for (const [i, src] of fixture.segments.entries()) {
         const source = await firstTfdts(src);
         const output = await firstTfdts(results[i]!.path);

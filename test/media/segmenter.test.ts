@@ -86,8 +86,23 @@ describe('segmentVideoFile', () => {
   it('re-encodes an open-GOP source, whose keyframes would not start decodable segments', async () => {
     const openGop = path.join(dir, 'open-gop.mp4');
     await ffmpeg([
-      '-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25:d=9', '-f', 'lavfi', '-i', 'sine=d=9',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', 'open-gop=1:keyint=50:min-keyint=50:scenecut=0', '-c:a', 'aac', openGop,
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=160x120:r=25:d=9',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=d=9',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-x264-params',
+      'open-gop=1:keyint=50:min-keyint=50:scenecut=0',
+      '-c:a',
+      'aac',
+      openGop,
     ]);
     const c = await cut(openGop, path.join(dir, 'open-gop'));
     expect(c.plan.mode).toBe('re-encode');

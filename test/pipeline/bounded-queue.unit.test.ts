@@ -56,18 +56,24 @@ describe('BoundedQueue', () => {
   it('pump() closes the queue at the end of the source and fails it when the source throws', async () => {
     const ok = new BoundedQueue<number>(1);
     const consumed = drain(ok);
-    await pump((async function* () {
-      yield 1;
-      yield 2;
-    })(), ok);
+    await pump(
+      (async function* () {
+        yield 1;
+        yield 2;
+      })(),
+      ok,
+    );
     expect(await consumed).toEqual([1, 2]);
 
     const bad = new BoundedQueue<number>(4);
     await expect(
-      pump((async function* () {
-        yield 1;
-        throw new Error('corrupt segment');
-      })(), bad),
+      pump(
+        (async function* () {
+          yield 1;
+          throw new Error('corrupt segment');
+        })(),
+        bad,
+      ),
     ).rejects.toThrow('corrupt segment');
     await expect(drain(bad)).rejects.toThrow('corrupt segment');
   });

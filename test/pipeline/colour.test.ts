@@ -35,7 +35,20 @@ function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
 
 async function restored(input: string, extra: string[] = []): Promise<string> {
   const out = join(await temp(), 'out');
-  const r = await cli(['restore', input, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--encoder', 'libx264', '--quiet', ...extra]);
+  const r = await cli([
+    'restore',
+    input,
+    '--out',
+    out,
+    '--model',
+    FIXTURE_MODEL,
+    '--ep',
+    'cpu',
+    '--encoder',
+    'libx264',
+    '--quiet',
+    ...extra,
+  ]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return join(out, 'x2', 'index.m3u8');
@@ -49,8 +62,17 @@ interface Tags {
 }
 
 async function tagsOf(file: string): Promise<Tags> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-of', 'json', '-show_entries',
-    'stream=color_space,color_primaries,color_transfer,color_range', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-of',
+    'json',
+    '-show_entries',
+    'stream=color_space,color_primaries,color_transfer,color_range',
+    file,
+  ]);
   return (JSON.parse(stdout) as { streams: Tags[] }).streams[0] ?? {};
 }
 
@@ -66,8 +88,15 @@ async function playerRgb(file: string, w: number, h: number): Promise<Buffer> {
   const matrix = known(t.color_space) ? t.color_space! : defaultMatrix(w, h);
   const swsMatrix = matrix === 'smpte170m' || matrix === 'bt470bg' ? 'bt601' : matrix;
   const range = t.color_range === 'pc' ? 'pc' : 'tv';
-  return ffmpeg(['-i', file, '-vf', `scale=in_color_matrix=${swsMatrix}:in_range=${range}:flags=bicubic+accurate_rnd,format=rgb24`,
-    '-f', 'rawvideo', '-']);
+  return ffmpeg([
+    '-i',
+    file,
+    '-vf',
+    `scale=in_color_matrix=${swsMatrix}:in_range=${range}:flags=bicubic+accurate_rnd,format=rgb24`,
+    '-f',
+    'rawvideo',
+    '-',
+  ]);
 }
 
 /** Per-frame, per-channel means of rgb24 frames. */
@@ -98,12 +127,36 @@ async function lumaPlanes(input: string, w: number, h: number, vf?: string): Pro
 }
 
 describe('colour-exact pipeline', () => {
-  it('a bicubic model through the CLI equals ffmpeg\'s own bicubic scale of the stream (PSNR-Y >= 45 dB)', async () => {
+  it("a bicubic model through the CLI equals ffmpeg's own bicubic scale of the stream (PSNR-Y >= 45 dB)", async () => {
     const dir = await temp();
     const [w, h] = [160, 96];
-    await ffmpeg(['-f', 'lavfi', '-i', `testsrc2=s=${w}x${h}:r=25:d=2`, '-vf', 'noise=alls=12:allf=t',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '26', '-g', '25', '-pix_fmt', 'yuv420p',
-      '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_filename', join(dir, 's%d.ts'), join(dir, 'in.m3u8')]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=s=${w}x${h}:r=25:d=2`,
+      '-vf',
+      'noise=alls=12:allf=t',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '26',
+      '-g',
+      '25',
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'hls',
+      '-hls_time',
+      '1',
+      '-hls_playlist_type',
+      'vod',
+      '-hls_segment_filename',
+      join(dir, 's%d.ts'),
+      join(dir, 'in.m3u8'),
+    ]);
     // --crf 0: lossless output encode, so the comparison sees the frames the model produced.
     const out = await restored(join(dir, 'in.m3u8'), ['--crf', '0']);
     const ours = await lumaPlanes(out, 2 * w, 2 * h);
@@ -119,7 +172,11 @@ describe('colour-exact pipeline', () => {
     { label: 'untagged HD', size: [1280, 720], tags: [] as string[] },
     { label: 'BT.709 tagged SD', size: [320, 240], tags: ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'] },
     { label: 'BT.601 tagged', size: [320, 240], tags: ['-colorspace', 'bt470bg', '-color_primaries', 'bt470bg', '-color_trc', 'gamma28'] },
-    { label: 'full range BT.709', size: [320, 240], tags: ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'pc'] },
+    {
+      label: 'full range BT.709',
+      size: [320, 240],
+      tags: ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'pc'],
+    },
   ])('$label: flat saturated colours look the same in the source and the restored variant', async ({ size, tags }) => {
     const [w, h] = size as [number, number];
     const dir = await temp();
@@ -130,9 +187,31 @@ describe('colour-exact pipeline', () => {
     const matrix = tagged ? tags[1]! : defaultMatrix(w, h);
     const range = tags.includes('pc') ? 'pc' : 'tv';
     const sws = matrix === 'bt709' ? 'bt709' : 'bt601';
-    await ffmpeg([...inputs, '-filter_complex', `${concat};[v]scale=out_color_matrix=${sws}:out_range=${range},format=yuv420p[o]`,
-      '-map', '[o]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-g', '12', ...tags,
-      '-f', 'hls', '-hls_time', '0.48', '-hls_playlist_type', 'vod', '-hls_segment_filename', join(dir, 's%d.ts'), join(dir, 'in.m3u8')]);
+    await ffmpeg([
+      ...inputs,
+      '-filter_complex',
+      `${concat};[v]scale=out_color_matrix=${sws}:out_range=${range},format=yuv420p[o]`,
+      '-map',
+      '[o]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '10',
+      '-g',
+      '12',
+      ...tags,
+      '-f',
+      'hls',
+      '-hls_time',
+      '0.48',
+      '-hls_playlist_type',
+      'vod',
+      '-hls_segment_filename',
+      join(dir, 's%d.ts'),
+      join(dir, 'in.m3u8'),
+    ]);
     const out = await restored(join(dir, 'in.m3u8'));
     const outDir = out.replace(/index\.m3u8$/, '');
     const src = channelMeans(await playerRgb(firstSegment(dir, 's0.ts'), w, h), w, h);

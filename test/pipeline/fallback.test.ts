@@ -41,18 +41,43 @@ describe('restore() with --fallback-plain', () => {
     // Same timeline as the source, like any restored segment.
     const src = await segmentFacts(join(FIXTURES, 'ts/96x64/seg_001.ts'));
     const got = await segmentFacts(join(out, 'x2/seg_000001.ts'));
-    expect([got.videoFrames, got.startPts, got.firstFrameKey, got.width, got.height]).toEqual([src.videoFrames, src.startPts, true, 192, 128]);
+    expect([got.videoFrames, got.startPts, got.firstFrameKey, got.width, got.height]).toEqual([
+      src.videoFrames,
+      src.startPts,
+      true,
+      192,
+      128,
+    ]);
     expect(got.audioPacketHashes).toEqual(src.audioPacketHashes);
     // It is ffmpeg's plain bicubic upscale (the fixture model is bicubic too: the rest matches it closely).
     const plain = join(await temp(), 'plain.ts');
-    await run('ffmpeg', ['-v', 'error', '-i', join(FIXTURES, 'ts/96x64/seg_001.ts'), '-vf', 'scale=192:128:flags=bicubic', '-c:v', 'libx264', '-qp', '0', plain]);
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      join(FIXTURES, 'ts/96x64/seg_001.ts'),
+      '-vf',
+      'scale=192:128:flags=bicubic',
+      '-c:v',
+      'libx264',
+      '-qp',
+      '0',
+      plain,
+    ]);
     expect(await lumaPsnr(join(out, 'x2/seg_000001.ts'), plain)).toBeGreaterThan(35);
   });
 
   it('without the flag the failure fails the job and nothing is published', async () => {
     const out = join(await temp(), 'out');
     await expect(
-      restore({ input: join(FIXTURES, 'ts/96x64/media.m3u8'), outDir: out, modelPath: FIXTURE_MODEL, ep: 'cpu', encoder: 'libx264', openRestorer: faultyRestorer({ failPushes: [15] }) }),
+      restore({
+        input: join(FIXTURES, 'ts/96x64/media.m3u8'),
+        outDir: out,
+        modelPath: FIXTURE_MODEL,
+        ep: 'cpu',
+        encoder: 'libx264',
+        openRestorer: faultyRestorer({ failPushes: [15] }),
+      }),
     ).rejects.toThrow(/segment sn=1 .*out of memory \(injected\)/);
   });
 });

@@ -19,8 +19,15 @@ describe('input frame size limit', () => {
   it('takes 1920x1080 (either orientation) on the CPU and 3840x2160 on the GPU, no more', () => {
     const cpu = frameLimitFor('cpu');
     const gpu = frameLimitFor('cuda');
-    for (const [w, h] of [[1920, 1080], [1080, 1920], [1280, 720]] as const) expect(() => checkFrameSize(w, h, cpu, 'segment sn=0', {})).not.toThrow();
-    expect(() => checkFrameSize(2560, 1440, cpu, 'segment sn=3', {})).toThrow('segment sn=3 has 2560x1440 frames; the cpu restorer takes input frames up to 1920x1080 (either orientation)');
+    for (const [w, h] of [
+      [1920, 1080],
+      [1080, 1920],
+      [1280, 720],
+    ] as const)
+      expect(() => checkFrameSize(w, h, cpu, 'segment sn=0', {})).not.toThrow();
+    expect(() => checkFrameSize(2560, 1440, cpu, 'segment sn=3', {})).toThrow(
+      'segment sn=3 has 2560x1440 frames; the cpu restorer takes input frames up to 1920x1080 (either orientation)',
+    );
     expect(() => checkFrameSize(1920, 1200, cpu, 's', {})).toThrow(SwiftvrError);
     expect(() => checkFrameSize(3840, 2160, gpu, 's', {})).not.toThrow();
     expect(() => checkFrameSize(7680, 4320, gpu, 'segment sn=0', {})).toThrow('the cuda restorer takes input frames up to 3840x2160');
@@ -28,13 +35,45 @@ describe('input frame size limit', () => {
 
   it('refuses a 7680x4320 stream of a few kilobytes as bad input, before decoding', async () => {
     const src = await temp();
-    await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=gray:s=7680x4320:r=10', '-frames:v', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '40',
-      '-pix_fmt', 'yuv420p', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_filename', join(src, 'seg_%03d.ts'), join(src, 'index.m3u8')]);
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=gray:s=7680x4320:r=10',
+      '-frames:v',
+      '2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-qp',
+      '40',
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'hls',
+      '-hls_time',
+      '1',
+      '-hls_playlist_type',
+      'vod',
+      '-hls_segment_filename',
+      join(src, 'seg_%03d.ts'),
+      join(src, 'index.m3u8'),
+    ]);
     const bytes = (await Promise.all((await readdir(src)).map(async (f) => (await stat(join(src, f))).size))).reduce((a, b) => a + b, 0);
     expect(bytes).toBeLessThan(100_000);
     const out = await temp();
     const started = Date.now();
-    const e = await restore({ input: join(src, 'index.m3u8'), outDir: out, modelPath: FIXTURE_MODEL, ep: 'cpu', encoder: 'libx264', progress: silent }).then(
+    const e = await restore({
+      input: join(src, 'index.m3u8'),
+      outDir: out,
+      modelPath: FIXTURE_MODEL,
+      ep: 'cpu',
+      encoder: 'libx264',
+      progress: silent,
+    }).then(
       () => undefined,
       (err: unknown) => err,
     );

@@ -25,9 +25,23 @@ async function ffprobeJson(args: string[]): Promise<any> {
 /** Facts of one segment file (for fMP4 pass the init section followed by the segment). */
 export async function segmentFacts(file: string): Promise<SegmentFacts> {
   const frames = await ffprobeJson([
-    '-select_streams', 'v:0', '-show_frames', '-show_entries', 'frame=pts_time,key_frame,pict_type,width,height', file,
+    '-select_streams',
+    'v:0',
+    '-show_frames',
+    '-show_entries',
+    'frame=pts_time,key_frame,pict_type,width,height',
+    file,
   ]);
-  const audio = await ffprobeJson(['-select_streams', 'a:0', '-show_packets', '-show_data_hash', 'MD5', '-show_entries', 'packet=pts,data_hash', file]);
+  const audio = await ffprobeJson([
+    '-select_streams',
+    'a:0',
+    '-show_packets',
+    '-show_data_hash',
+    'MD5',
+    '-show_entries',
+    'packet=pts,data_hash',
+    file,
+  ]);
   const fmt = await ffprobeJson(['-show_entries', 'format=duration', file]);
   const f = frames.frames as { pts_time: string; key_frame: number; pict_type: string; width: number; height: number }[];
   const first = f[0]!;

@@ -25,7 +25,22 @@ const CODECS = {
 async function decodeAll(input: string, scale?: string): Promise<Buffer> {
   const { stdout } = await run(
     'ffmpeg',
-    ['-v', 'error', '-i', input, '-map', '0:v:0', '-fps_mode', 'passthrough', ...(scale ? ['-vf', `scale=${scale}:flags=bicubic`] : []), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'],
+    [
+      '-v',
+      'error',
+      '-i',
+      input,
+      '-map',
+      '0:v:0',
+      '-fps_mode',
+      'passthrough',
+      ...(scale ? ['-vf', `scale=${scale}:flags=bicubic`] : []),
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'yuv420p',
+      '-',
+    ],
     { encoding: 'buffer', maxBuffer: 1 << 28 },
   );
   return stdout;
@@ -46,12 +61,38 @@ describe.each(['ts', 'fmp4'] as const)('%s segments', (container) => {
     const src = await temp();
     const ext = container === 'ts' ? 'ts' : 'm4s';
     await run('ffmpeg', [
-      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x96:rate=25', '-t', '3', ...CODECS[codec], '-pix_fmt', 'yuv420p',
-      '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', ...(container === 'fmp4' ? ['-hls_segment_type', 'fmp4'] : []),
-      '-hls_segment_filename', join(src, `seg_%03d.${ext}`), join(src, 'index.m3u8'),
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=160x96:rate=25',
+      '-t',
+      '3',
+      ...CODECS[codec],
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'hls',
+      '-hls_time',
+      '1',
+      '-hls_playlist_type',
+      'vod',
+      ...(container === 'fmp4' ? ['-hls_segment_type', 'fmp4'] : []),
+      '-hls_segment_filename',
+      join(src, `seg_%03d.${ext}`),
+      join(src, 'index.m3u8'),
     ]);
     const out = await temp();
-    const summary = await restore({ input: join(src, 'index.m3u8'), outDir: out, modelPath: FIXTURE_MODEL, ep: 'cpu', encoder: 'libx264', quality: 0, progress: silent });
+    const summary = await restore({
+      input: join(src, 'index.m3u8'),
+      outDir: out,
+      modelPath: FIXTURE_MODEL,
+      ep: 'cpu',
+      encoder: 'libx264',
+      quality: 0,
+      progress: silent,
+    });
     expect(summary.segments.length).toBeGreaterThanOrEqual(3);
     // The restored rendition against ffmpeg's own continuous decode of the source, upscaled as
     // the fixture model does (bicubic): same frame count, and each frame in its place.

@@ -78,7 +78,10 @@ async function restore(input: string, sourceDir: string | undefined): Promise<Re
   const segments = await readable(x2, await readdir(x2));
   const sources = sourceDir === undefined ? [] : await readable(sourceDir, await readdir(sourceDir));
   // --json prints the job's events; each finished segment's summary rides on a PROGRESSING event.
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, any>);
   const lines = events.filter((e) => e.type === 'PROGRESSING' && e.segment !== undefined).map((e) => e.segment);
   return { segments, sources, lines, out };
 }
@@ -96,8 +99,17 @@ interface StreamFacts {
 }
 
 async function streamFacts(file: string): Promise<StreamFacts> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-of', 'json', '-show_entries',
-    'stream=width,height,sample_aspect_ratio,field_order,color_space,color_primaries,color_transfer,color_range:stream_side_data_list', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-of',
+    'json',
+    '-show_entries',
+    'stream=width,height,sample_aspect_ratio,field_order,color_space,color_primaries,color_transfer,color_range:stream_side_data_list',
+    file,
+  ]);
   return (JSON.parse(stdout) as { streams: StreamFacts[] }).streams[0]!;
 }
 
@@ -126,10 +138,24 @@ async function combing(file: string, w: number, h: number): Promise<number> {
 /** Cuts `src` (any file ffmpeg reads) into an HLS stream of `container` segments with stream copy. */
 async function hls(src: string, container: 'ts' | 'fmp4', seconds = 1): Promise<{ playlist: string; dir: string }> {
   const dir = await temp();
-  await ffmpeg(['-i', src, '-c', 'copy', '-f', 'hls', '-hls_time', String(seconds), '-hls_playlist_type', 'vod',
-    '-hls_segment_type', container === 'ts' ? 'mpegts' : 'fmp4',
+  await ffmpeg([
+    '-i',
+    src,
+    '-c',
+    'copy',
+    '-f',
+    'hls',
+    '-hls_time',
+    String(seconds),
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_type',
+    container === 'ts' ? 'mpegts' : 'fmp4',
     ...(container === 'fmp4' ? ['-hls_fmp4_init_filename', 'init.mp4'] : []),
-    '-hls_segment_filename', join(dir, container === 'ts' ? 'seg%d.ts' : 'seg%d.m4s'), join(dir, 'index.m3u8')]);
+    '-hls_segment_filename',
+    join(dir, container === 'ts' ? 'seg%d.ts' : 'seg%d.m4s'),
+    join(dir, 'index.m3u8'),
+  ]);
   return { playlist: join(dir, 'index.m3u8'), dir };
 }
 
@@ -153,8 +179,25 @@ describe('picture properties end to end', () => {
       const dir = await temp();
       const src = join(dir, 'reserved.mp4');
       // colour_primaries 3 and transfer_characteristics 3 are reserved in H.264's VUI.
-      await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=96x64:r=25', ...AUDIO, '-t', '2', '-c:v', 'libx264', '-g', '25',
-        '-bsf:v', 'h264_metadata=colour_primaries=3:transfer_characteristics=3:matrix_coefficients=1', '-c:a', 'aac', '-shortest', src]);
+      await ffmpeg([
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=96x64:r=25',
+        ...AUDIO,
+        '-t',
+        '2',
+        '-c:v',
+        'libx264',
+        '-g',
+        '25',
+        '-bsf:v',
+        'h264_metadata=colour_primaries=3:transfer_characteristics=3:matrix_coefficients=1',
+        '-c:a',
+        'aac',
+        '-shortest',
+        src,
+      ]);
       expect((await streamFacts(src)).color_primaries).toBe('reserved');
       const stream = await hls(src, container);
       const r = await restore(stream.playlist, stream.dir);
@@ -171,8 +214,27 @@ describe('picture properties end to end', () => {
   it('an anamorphic picture keeps its sample aspect ratio at twice the size', async () => {
     const dir = await temp();
     const src = join(dir, 'sar.ts');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=352x240:r=30000/1001', ...AUDIO, '-t', '1', '-vf', 'setsar=40/33',
-      '-c:v', 'libx264', '-g', '15', '-c:a', 'aac', '-shortest', '-f', 'mpegts', src]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=352x240:r=30000/1001',
+      ...AUDIO,
+      '-t',
+      '1',
+      '-vf',
+      'setsar=40/33',
+      '-c:v',
+      'libx264',
+      '-g',
+      '15',
+      '-c:a',
+      'aac',
+      '-shortest',
+      '-f',
+      'mpegts',
+      src,
+    ]);
     const stream = await hls(src, 'ts');
     const r = await restore(stream.playlist, stream.dir);
     await sameTiming(r);
@@ -185,8 +247,23 @@ describe('picture properties end to end', () => {
     const dir = await temp();
     const coded = join(dir, 'coded.mp4');
     const src = join(dir, 'phone.mp4');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=30', ...AUDIO, '-t', '2', '-c:v', 'libx264', '-g', '30',
-      '-c:a', 'aac', '-shortest', coded]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=128x72:r=30',
+      ...AUDIO,
+      '-t',
+      '2',
+      '-c:v',
+      'libx264',
+      '-g',
+      '30',
+      '-c:a',
+      'aac',
+      '-shortest',
+      coded,
+    ]);
     await ffmpeg(['-i', coded, '-c', 'copy', '-metadata:s:v', 'rotate=90', src]);
     const rotation = (await streamFacts(src)).side_data_list?.[0]?.rotation;
     expect(rotation).toBe(90);
@@ -212,8 +289,31 @@ describe('picture properties end to end', () => {
     const src = join(dir, 'i25.ts');
     // 50 progressive pictures/s of a picture moving sideways, woven into 25 top-field-first frames,
     // coded interlaced (MBAFF): every vertical edge combs.
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=50,scroll=horizontal=0.02', ...AUDIO, '-t', '2', '-vf', 'interlace=scan=tff',
-      '-c:v', 'libx264', '-flags', '+ilme+ildct', '-x264opts', 'tff=1', '-g', '25', '-c:a', 'aac', '-shortest', '-f', 'mpegts', src]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=160x120:r=50,scroll=horizontal=0.02',
+      ...AUDIO,
+      '-t',
+      '2',
+      '-vf',
+      'interlace=scan=tff',
+      '-c:v',
+      'libx264',
+      '-flags',
+      '+ilme+ildct',
+      '-x264opts',
+      'tff=1',
+      '-g',
+      '25',
+      '-c:a',
+      'aac',
+      '-shortest',
+      '-f',
+      'mpegts',
+      src,
+    ]);
     expect((await streamFacts(src)).field_order).toBe('tt');
     const stream = await hls(src, 'ts');
     const r = await restore(stream.playlist, stream.dir);
@@ -237,10 +337,42 @@ describe('picture properties end to end', () => {
   it('a broadcast SD source (576i, anamorphic 16:9, BT.601 tags, AC-3 audio) keeps every property', async () => {
     const dir = await temp();
     const src = join(dir, 'dvb.ts');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=720x576:r=50', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000', '-t', '1',
-      '-vf', 'interlace=scan=tff,setsar=64/45', '-c:v', 'libx264', '-preset', 'ultrafast', '-flags', '+ilme+ildct', '-x264opts', 'tff=1',
-      '-g', '25', '-color_primaries', 'bt470bg', '-color_trc', 'gamma28', '-colorspace', 'bt470bg',
-      '-c:a', 'ac3', '-shortest', '-f', 'mpegts', src]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=720x576:r=50',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:sample_rate=48000',
+      '-t',
+      '1',
+      '-vf',
+      'interlace=scan=tff,setsar=64/45',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-flags',
+      '+ilme+ildct',
+      '-x264opts',
+      'tff=1',
+      '-g',
+      '25',
+      '-color_primaries',
+      'bt470bg',
+      '-color_trc',
+      'gamma28',
+      '-colorspace',
+      'bt470bg',
+      '-c:a',
+      'ac3',
+      '-shortest',
+      '-f',
+      'mpegts',
+      src,
+    ]);
     const stream = await hls(src, 'ts');
     const r = await restore(stream.playlist, stream.dir);
     await sameTiming(r);
@@ -252,18 +384,50 @@ describe('picture properties end to end', () => {
   });
 
   const MASTER_DISPLAY = 'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)';
-  const HDR10 = ['-pix_fmt', 'yuv420p10le', '-c:v', 'libx265',
-    '-x265-params', `log-level=error:keyint=25:open-gop=0:bframes=0:hdr10=1:master-display=${MASTER_DISPLAY}:max-cll=1000,400`,
-    '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc'];
+  const HDR10 = [
+    '-pix_fmt',
+    'yuv420p10le',
+    '-c:v',
+    'libx265',
+    '-x265-params',
+    `log-level=error:keyint=25:open-gop=0:bframes=0:hdr10=1:master-display=${MASTER_DISPLAY}:max-cll=1000,400`,
+    '-color_primaries',
+    'bt2020',
+    '-color_trc',
+    'smpte2084',
+    '-colorspace',
+    'bt2020nc',
+  ];
 
   /** Codec, profile, pixel format and colour tags of the video stream, and its first frame's HDR side data. */
   async function hdrFacts(file: string): Promise<{ stream: Record<string, unknown>; side: Record<string, unknown>[] }> {
-    const { stdout: s } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-of', 'json', '-show_entries',
-      'stream=codec_name,profile,pix_fmt,width,height,color_space,color_primaries,color_transfer', file]);
-    const { stdout: f } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-of', 'json', '-read_intervals', '%+#1',
-      '-show_entries', 'frame_side_data', file]);
-    const side = ((JSON.parse(f) as { frames: { side_data_list?: Record<string, unknown>[] }[] }).frames[0]?.side_data_list ?? [])
-      .filter((d) => /Mastering|light level/.test(String(d['side_data_type'])));
+    const { stdout: s } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-of',
+      'json',
+      '-show_entries',
+      'stream=codec_name,profile,pix_fmt,width,height,color_space,color_primaries,color_transfer',
+      file,
+    ]);
+    const { stdout: f } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-of',
+      'json',
+      '-read_intervals',
+      '%+#1',
+      '-show_entries',
+      'frame_side_data',
+      file,
+    ]);
+    const side = ((JSON.parse(f) as { frames: { side_data_list?: Record<string, unknown>[] }[] }).frames[0]?.side_data_list ?? []).filter(
+      (d) => /Mastering|light level/.test(String(d['side_data_type'])),
+    );
     return { stream: (JSON.parse(s) as { streams: Record<string, unknown>[] }).streams[0]!, side };
   }
 
@@ -285,8 +449,16 @@ describe('picture properties end to end', () => {
       const source = await hdrFacts(r.sources[0]!);
       for (const seg of r.segments) {
         const out = await hdrFacts(seg);
-        expect(out.stream).toMatchObject({ codec_name: 'hevc', profile: 'Main 10', pix_fmt: 'yuv420p10le', width: 256, height: 144,
-          color_space: 'bt2020nc', color_primaries: 'bt2020', color_transfer: 'smpte2084' });
+        expect(out.stream).toMatchObject({
+          codec_name: 'hevc',
+          profile: 'Main 10',
+          pix_fmt: 'yuv420p10le',
+          width: 256,
+          height: 144,
+          color_space: 'bt2020nc',
+          color_primaries: 'bt2020',
+          color_transfer: 'smpte2084',
+        });
         // Mastering display and content light level exactly as the source's, in every segment.
         expect(out.side).toEqual(source.side);
         expect(out.side.map((d) => d['side_data_type'])).toEqual(['Mastering display metadata', 'Content light level metadata']);
@@ -297,7 +469,9 @@ describe('picture properties end to end', () => {
       const restoredLine = multivariant.split('\n').find((l) => l.startsWith('#EXT-X-STREAM-INF') && l.includes('RESOLUTION=256x144'))!;
       expect(restoredLine).toContain('VIDEO-RANGE=PQ');
       expect(restoredLine).toMatch(new RegExp(`CODECS="${container === 'fmp4' ? 'hvc1' : 'hev1'}\\.2\\.4\\.L\\d+\\.90,mp4a\\.40\\.2"`));
-      expect(r.lines[0]!.picture.carried.hdr).toBe(`PQ, 10-bit HEVC Main 10; mastering display ${MASTER_DISPLAY}; MaxCLL 1000, MaxFALL 400`);
+      expect(r.lines[0]!.picture.carried.hdr).toBe(
+        `PQ, 10-bit HEVC Main 10; mastering display ${MASTER_DISPLAY}; MaxCLL 1000, MaxFALL 400`,
+      );
       expect(r.lines[0]!.picture.applied).toEqual([]);
     });
   }
@@ -306,14 +480,42 @@ describe('picture properties end to end', () => {
     const dir = await temp();
     const coded = join(dir, 'coded.mp4');
     const src = join(dir, 'phone-hlg.mp4');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=30', ...AUDIO, '-t', '2', '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265',
-      '-x265-params', 'log-level=error:keyint=30:open-gop=0:bframes=0', '-color_primaries', 'bt2020', '-color_trc', 'arib-std-b67',
-      '-colorspace', 'bt2020nc', '-c:a', 'aac', '-shortest', coded]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=128x72:r=30',
+      ...AUDIO,
+      '-t',
+      '2',
+      '-pix_fmt',
+      'yuv420p10le',
+      '-c:v',
+      'libx265',
+      '-x265-params',
+      'log-level=error:keyint=30:open-gop=0:bframes=0',
+      '-color_primaries',
+      'bt2020',
+      '-color_trc',
+      'arib-std-b67',
+      '-colorspace',
+      'bt2020nc',
+      '-c:a',
+      'aac',
+      '-shortest',
+      coded,
+    ]);
     await ffmpeg(['-i', coded, '-c', 'copy', '-metadata:s:v', 'rotate=90', src]);
     const r = await restore(src, undefined);
     for (const seg of r.segments) {
       const out = await hdrFacts(seg);
-      expect(out.stream).toMatchObject({ codec_name: 'hevc', pix_fmt: 'yuv420p10le', width: 144, height: 256, color_transfer: 'arib-std-b67' });
+      expect(out.stream).toMatchObject({
+        codec_name: 'hevc',
+        pix_fmt: 'yuv420p10le',
+        width: 144,
+        height: 256,
+        color_transfer: 'arib-std-b67',
+      });
     }
     const multivariant = await readFile(join(r.out, 'index.m3u8'), 'utf8');
     // both the source variant and the restored one are HLG
@@ -325,8 +527,25 @@ describe('picture properties end to end', () => {
   it('8-bit PQ is refused before any work with one line naming the property; nothing is published', async () => {
     const dir = await temp();
     const src = join(dir, 'pq8.mp4');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=128x72:r=25', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p',
-      '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', src]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=128x72:r=25',
+      '-t',
+      '1',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-color_primaries',
+      'bt2020',
+      '-color_trc',
+      'smpte2084',
+      '-colorspace',
+      'bt2020nc',
+      src,
+    ]);
     const out = join(dir, 'out');
     const r = await cli(['restore', src, '--out', out, '--model', FIXTURE_MODEL, '--ep', 'cpu', '--quiet']);
     expect(r.code).not.toBe(0);

@@ -69,9 +69,7 @@ describe.each([
     // Each output segment against its source: frames, start PTS, IDR first, audio bit-exact.
     for (const [i, seg] of outMedia.segments.entries()) {
       const srcSeg = srcMedia.segments[i]!;
-      const src = await segmentFacts(
-        await decodable(join(FIXTURES, sourceDir), srcSeg.uri, srcSeg.map?.uri, scratch),
-      );
+      const src = await segmentFacts(await decodable(join(FIXTURES, sourceDir), srcSeg.uri, srcSeg.map?.uri, scratch));
       const got = await segmentFacts(await decodable(join(out, 'x2'), seg.uri, seg.map?.uri, scratch));
       expect(got.videoFrames, `segment ${i} frame count`).toBe(src.videoFrames);
       expect(got.startPts, `segment ${i} start PTS`).toBeCloseTo(src.startPts, 6);
@@ -128,7 +126,9 @@ describe.each([
     expect(report.estimate!.actual.wallSeconds).toBeGreaterThan(0);
     expect(report.estimate!.actual.outputBytes).toBe(sizes.reduce((a, b) => a + b, 0));
     const csv = (await readFile(join(out, 'report.csv'), 'utf8')).trimEnd().split('\r\n');
-    expect(csv[0]).toBe('sn,start,duration,frames,seconds,fps,fallback,reason,fidelityPsnrY,fidelitySsimY,changed,boundaryFlicker,modelSeconds');
+    expect(csv[0]).toBe(
+      'sn,start,duration,frames,seconds,fps,fallback,reason,fidelityPsnrY,fidelitySsimY,changed,boundaryFlicker,modelSeconds',
+    );
     expect(csv).toHaveLength(report.segments.length + 2);
     expect(csv.at(-1)).toMatch(/^job,0,/);
     // Nothing staged is left behind.
@@ -142,9 +142,25 @@ describe('restore() of a plain video file', () => {
     const clip = join(dir, 'clip.mp4');
     const { execFileSync } = await import('node:child_process');
     execFileSync('ffmpeg', [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10:duration=5',
-      '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000:duration=5',
-      '-c:v', 'libx264', '-g', '20', '-c:a', 'aac', '-shortest', clip,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=64x48:rate=10:duration=5',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:sample_rate=48000:duration=5',
+      '-c:v',
+      'libx264',
+      '-g',
+      '20',
+      '-c:a',
+      'aac',
+      '-shortest',
+      clip,
     ]);
     const out = join(dir, 'out');
     const summary = await restore({ input: clip, outDir: out, modelPath: FIXTURE_MODEL, ep: 'cpu', encoder: 'libx264' });
@@ -214,7 +230,11 @@ describe('restore() of an http(s) input', () => {
       });
       expect(summary.frames).toBe(30);
       const mv = parse<MasterPlaylist>(await readFile(join(out, 'index.m3u8'), 'utf8'));
-      expect(mv.variants.map((v) => v.uri)).toEqual([`${media.origin}/ts/48x32/media.m3u8`, `${media.origin}/ts/96x64/media.m3u8`, 'x2/index.m3u8']);
+      expect(mv.variants.map((v) => v.uri)).toEqual([
+        `${media.origin}/ts/48x32/media.m3u8`,
+        `${media.origin}/ts/96x64/media.m3u8`,
+        'x2/index.m3u8',
+      ]);
     } finally {
       await media.close();
       await front.close();

@@ -18,7 +18,11 @@ const temp = tempDirs('swiftvr-seg-');
 describe('restoreSegment()', () => {
   const opened: Restorer[] = [];
   const restorer = async (chunkFrames?: number): Promise<Restorer> => {
-    const r = await openRestorer(STATEFUL_TOY_MODEL, { ep: 'cpu', intraOpThreads: 1, ...(chunkFrames === undefined ? {} : { chunkFrames }) });
+    const r = await openRestorer(STATEFUL_TOY_MODEL, {
+      ep: 'cpu',
+      intraOpThreads: 1,
+      ...(chunkFrames === undefined ? {} : { chunkFrames }),
+    });
     opened.push(r);
     return r;
   };

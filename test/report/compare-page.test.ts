@@ -35,7 +35,7 @@ describe('renderComparePage', () => {
     expect(html).not.toMatch(/src="https?:/);
   });
 
-  it('without a size, the page takes the restored video\'s own size once it loads', () => {
+  it("without a size, the page takes the restored video's own size once it loads", () => {
     const html = renderComparePage({ sourceUri: 's.m3u8', restoredUri: 'r.m3u8' });
     expect(html).toContain('"width":null,"height":null');
     expect(html).toContain("restored.addEventListener('loadedmetadata'");
@@ -72,20 +72,42 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
       reportUri: REPORT_JSON,
     });
     // The fixture's three 1 s segments, the second one a plain-upscale fallback.
-    const result = (sn: number, extra: object) => ({ sn, frames: 10, seconds: 0.5 + sn * 0.1, fps: 20 - sn, bytes: 1000, duration: 1, ...extra });
-    await writeFile(path.join(out, REPORT_JSON), JSON.stringify(qualityReport({
-      job: 'local-test', input: 'in.m3u8', model: 'fixture',
-      results: [
-        result(0, { fidelityPsnrY: 41.2, fidelitySsimY: 0.985, changed: 1.8, modelSeconds: 0.3 }),
-        result(1, { fallback: 'restore failed: test' }),
-        result(2, { fidelityPsnrY: 38.9, fidelitySsimY: 0.97, changed: 2.4, boundaryFlicker: 1.1, modelSeconds: 0.3 }),
-      ],
-      estimate: {
-        instanceType: 'local',
-        estimated: { measured: true, frames: 30, wallSeconds: 4.2, computeSeconds: 4.2, outputBytes: 120_000, outputBytesRange: [40_000, 200_000] },
-        actual: { frames: 30, wallSeconds: 4.5, computeSeconds: 4.5, outputBytes: 150_000 },
-      },
-    })));
+    const result = (sn: number, extra: object) => ({
+      sn,
+      frames: 10,
+      seconds: 0.5 + sn * 0.1,
+      fps: 20 - sn,
+      bytes: 1000,
+      duration: 1,
+      ...extra,
+    });
+    await writeFile(
+      path.join(out, REPORT_JSON),
+      JSON.stringify(
+        qualityReport({
+          job: 'local-test',
+          input: 'in.m3u8',
+          model: 'fixture',
+          results: [
+            result(0, { fidelityPsnrY: 41.2, fidelitySsimY: 0.985, changed: 1.8, modelSeconds: 0.3 }),
+            result(1, { fallback: 'restore failed: test' }),
+            result(2, { fidelityPsnrY: 38.9, fidelitySsimY: 0.97, changed: 2.4, boundaryFlicker: 1.1, modelSeconds: 0.3 }),
+          ],
+          estimate: {
+            instanceType: 'local',
+            estimated: {
+              measured: true,
+              frames: 30,
+              wallSeconds: 4.2,
+              computeSeconds: 4.2,
+              outputBytes: 120_000,
+              outputBytesRange: [40_000, 200_000],
+            },
+            actual: { frames: 30, wallSeconds: 4.5, computeSeconds: 4.5, outputBytes: 150_000 },
+          },
+        }),
+      ),
+    );
     // A second page with no size given: it must take the restored video's own size (96x64).
     await writeComparePage({ outDir: path.join(out, 'auto'), sourceUri: '../source/media.m3u8', restoredUri: '../restored/media.m3u8' });
     server = await startLoopbackServer(out);
@@ -123,7 +145,8 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
       { timeout: 20_000 },
     );
     const state = await page.evaluate(() => {
-      const c = (window as unknown as { swiftvrCompare: { source: HTMLVideoElement; restored: HTMLVideoElement; players: unknown[] } }).swiftvrCompare;
+      const c = (window as unknown as { swiftvrCompare: { source: HTMLVideoElement; restored: HTMLVideoElement; players: unknown[] } })
+        .swiftvrCompare;
       return {
         players: c.players.length,
         sourceSize: [c.source.videoWidth, c.source.videoHeight],
@@ -150,7 +173,7 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
     expect(boxes[0]?.slice(2)).toEqual([384, 256]);
   });
 
-  it('without a given size, the display takes the restored video\'s size', async () => {
+  it("without a given size, the display takes the restored video's size", async () => {
     const auto = await browser.newPage({ viewport: { width: 480, height: 420 } });
     try {
       await auto.goto(`${server.origin}/auto/${COMPARE_PAGE}`);
@@ -227,19 +250,37 @@ describe.skipIf(skipWithoutChromium)('compare.html in Chromium', () => {
     );
     expect(charts.map((c) => c.figure)).toEqual(['fidelityPsnrY', 'fidelitySsimY', 'changed', 'boundaryFlicker', 'fps']);
     // fidelity: segments 0 and 2 (the fallback has none); frames/s: all three, the fallback marked
-    expect(charts[0]!.bars).toEqual([['0', false], ['2', false]]);
-    expect(charts[4]!.bars).toEqual([['0', false], ['1', true], ['2', false]]);
-    expect(await page.locator('#report-summary').textContent()).toMatch(/^3 segments, 30 frames, 2 restored, 1 plain-upscale fallbacks · fidelity 40\.05 dB/);
+    expect(charts[0]!.bars).toEqual([
+      ['0', false],
+      ['2', false],
+    ]);
+    expect(charts[4]!.bars).toEqual([
+      ['0', false],
+      ['1', true],
+      ['2', false],
+    ]);
+    expect(await page.locator('#report-summary').textContent()).toMatch(
+      /^3 segments, 30 frames, 2 restored, 1 plain-upscale fallbacks · fidelity 40\.05 dB/,
+    );
     // The estimate made before the job, beside what it took.
-    expect(await page.locator('#report-summary').textContent()).toMatch(/ · took 4\.5 s \(estimated 4\.2 s on local\) · 0\.15 MB \(estimated 0\.12 MB\)$/);
+    expect(await page.locator('#report-summary').textContent()).toMatch(
+      / · took 4\.5 s \(estimated 4\.2 s on local\) · 0\.15 MB \(estimated 0\.12 MB\)$/,
+    );
     expect(await page.locator('#error').textContent()).toBe('');
     // The third segment's bar, clicked, seeks the player to its start (2 s): both videos follow.
     await page.locator('#charts .chart[data-figure="fps"] rect.bar[data-sn="2"]').click();
     await page.waitForFunction(() => {
       const c = (window as unknown as { swiftvrCompare: { source: HTMLVideoElement; restored: HTMLVideoElement } }).swiftvrCompare;
-      return !c.restored.seeking && c.restored.currentTime >= 2 && c.restored.currentTime < 2.6 && Math.abs(c.source.currentTime - c.restored.currentTime) < 0.1;
+      return (
+        !c.restored.seeking &&
+        c.restored.currentTime >= 2 &&
+        c.restored.currentTime < 2.6 &&
+        Math.abs(c.source.currentTime - c.restored.currentTime) < 0.1
+      );
     });
-    await page.waitForFunction(() => document.querySelector('#charts .chart[data-figure="fps"] rect.bar[data-sn="2"]')?.classList.contains('current') === true);
+    await page.waitForFunction(
+      () => document.querySelector('#charts .chart[data-figure="fps"] rect.bar[data-sn="2"]')?.classList.contains('current') === true,
+    );
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 });

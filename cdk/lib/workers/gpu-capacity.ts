@@ -39,12 +39,12 @@ export function addGpuCapacity(
 }
 
 function addManagedInstances(
-scope: Construct,
-cluster: ecs.Cluster,
-network: WorkerNetwork,
-capacity: Extract<WorkerCapacity, { kind: 'managed-instances' }>,
-taskCpu: number,
-taskMemoryMiB: number,
+  scope: Construct,
+  cluster: ecs.Cluster,
+  network: WorkerNetwork,
+  capacity: Extract<WorkerCapacity, { kind: 'managed-instances' }>,
+  taskCpu: number,
+  taskMemoryMiB: number,
 ): string {
   const provider = new ecs.ManagedInstancesCapacityProvider(scope, 'ManagedInstances', {
     subnets: network.subnets.subnets,
@@ -67,7 +67,8 @@ taskMemoryMiB: number,
   cluster.addManagedInstancesCapacityProvider(provider);
   Validations.of(provider).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForManagedInstances]',
-    reason: 'The AWS managed infrastructure policy is what ECS Managed Instances is designed around: ECS launches, patches and retires the instances with it.',
+    reason:
+      'The AWS managed infrastructure policy is what ECS Managed Instances is designed around: ECS launches, patches and retires the instances with it.',
   });
   // aws-cdk-lib's scoped-down default instance policy (ECS agent registration and polling).
   Validations.of(provider).acknowledge({
@@ -83,11 +84,11 @@ taskMemoryMiB: number,
 }
 
 function addAutoScalingGroup(
-scope: Construct,
-cluster: ecs.Cluster,
-network: WorkerNetwork,
-capacity: Extract<WorkerCapacity, { kind: 'asg' }>,
-maxTasks: number,
+  scope: Construct,
+  cluster: ecs.Cluster,
+  network: WorkerNetwork,
+  capacity: Extract<WorkerCapacity, { kind: 'asg' }>,
+  maxTasks: number,
 ): string {
   const role = new iam.Role(scope, 'InstanceRole', {
     assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -137,7 +138,8 @@ maxTasks: number,
   });
   Validations.of(group).acknowledge({
     id: 'AwsSolutions-AS3',
-    reason: 'ECS managed scaling drives this group (zero instances when idle); its activity shows in the ECS service events and the dashboard.',
+    reason:
+      'ECS managed scaling drives this group (zero instances when idle); its activity shows in the ECS service events and the dashboard.',
   });
   return provider.capacityProviderName;
 }

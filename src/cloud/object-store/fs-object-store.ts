@@ -25,8 +25,7 @@ const STALE_LOCK_MS = 10_000;
 
 const etagOf = (bytes: Uint8Array): string => `"${createHash('md5').update(bytes).digest('hex')}"`;
 
-const isErrno = (e: unknown, code: string): boolean =>
-  typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+const isErrno = (e: unknown, code: string): boolean => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
 
 export class FsObjectStore implements ObjectStore {
   readonly name: string;
@@ -53,7 +52,11 @@ export class FsObjectStore implements ObjectStore {
       const whole = new Uint8Array(await readFile(this.pathOf(key), { signal: options.signal }));
       const r = options.range;
       if (r !== undefined && r.offset + r.length > whole.length) {
-        throw new SwiftvrError('bad-input', `byte range ${r.length}@${r.offset} of ${this.name}/${key} ends past its end (${whole.length} bytes)`, { context: { uri: key } });
+        throw new SwiftvrError(
+          'bad-input',
+          `byte range ${r.length}@${r.offset} of ${this.name}/${key} ends past its end (${whole.length} bytes)`,
+          { context: { uri: key } },
+        );
       }
       const body = r === undefined ? whole : whole.subarray(r.offset, r.offset + r.length);
       return { body, etag: etagOf(whole) };

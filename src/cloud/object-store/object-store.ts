@@ -73,9 +73,7 @@ export class PreconditionFailedError extends SwiftvrError {
   readonly condition: WriteCondition;
   constructor(store: string, key: string, condition: WriteCondition, cause?: unknown) {
     const rule =
-      'ifNoneMatch' in condition
-        ? 'it must not exist yet (If-None-Match: *)'
-        : `its ETag must still be ${condition.ifMatch} (If-Match)`;
+      'ifNoneMatch' in condition ? 'it must not exist yet (If-None-Match: *)' : `its ETag must still be ${condition.ifMatch} (If-Match)`;
     super('transient', `write of ${store}/${key} refused: ${rule}`, { cause, retryable: true, context: { uri: key } });
     this.name = 'PreconditionFailedError';
     this.key = key;
@@ -93,8 +91,7 @@ export function joinKey(...parts: string[]): string {
     .join('/');
 }
 
-export const toBytes = (body: Uint8Array | string): Uint8Array =>
-  typeof body === 'string' ? new TextEncoder().encode(body) : body;
+export const toBytes = (body: Uint8Array | string): Uint8Array => (typeof body === 'string' ? new TextEncoder().encode(body) : body);
 
 export const bytesToText = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
@@ -102,7 +99,10 @@ export const bytesToText = (bytes: Uint8Array): string => new TextDecoder().deco
 export function checkKey(key: string): string {
   const parts = key.split('/');
   if (key.length === 0 || key.length > 1024 || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new SwiftvrError('bad-input', `object key ${JSON.stringify(key)} must be 1..1024 characters of non-empty '/'-separated parts other than '.' and '..'`);
+    throw new SwiftvrError(
+      'bad-input',
+      `object key ${JSON.stringify(key)} must be 1..1024 characters of non-empty '/'-separated parts other than '.' and '..'`,
+    );
   }
   return key;
 }
@@ -111,7 +111,13 @@ export function checkKey(key: string): string {
  * Creates `key` once. An object already there is fine (a duplicate run wrote the same thing),
  * unless `mustMatch` and its bytes differ: then the writers disagree, which is an error.
  */
-export async function putOnce(store: ObjectStore, key: string, body: Uint8Array | string, options: Omit<PutOptions, 'condition'>, mustMatch = false): Promise<'created' | 'existed'> {
+export async function putOnce(
+  store: ObjectStore,
+  key: string,
+  body: Uint8Array | string,
+  options: Omit<PutOptions, 'condition'>,
+  mustMatch = false,
+): Promise<'created' | 'existed'> {
   try {
     await store.put(key, body, { ...options, condition: { ifNoneMatch: '*' } });
     return 'created';
@@ -120,7 +126,10 @@ export async function putOnce(store: ObjectStore, key: string, body: Uint8Array 
     if (mustMatch) {
       const existing = await store.get(key);
       if (existing !== undefined && Buffer.compare(Buffer.from(existing.body), Buffer.from(toBytes(body))) !== 0) {
-        throw new SwiftvrError('internal', `${store.name}/${key} exists with different bytes; its writers disagree (settings changed mid-stream?)`);
+        throw new SwiftvrError(
+          'internal',
+          `${store.name}/${key} exists with different bytes; its writers disagree (settings changed mid-stream?)`,
+        );
       }
     }
     return 'existed';

@@ -173,10 +173,14 @@ export class S3ObjectStore implements ObjectStore {
     const name = awsError(e).name ?? 'Error';
     const retryable = status === undefined || status >= 500 || status === 409 || status === 429 || name === 'SlowDown';
     const message = e instanceof Error ? e.message : String(e);
-    return new SwiftvrError(retryable ? 'transient' : 'internal', `${op} ${this.name}/${key} failed: ${name} (${status ?? 'no HTTP status'}): ${message}`, {
-      cause: e,
-      retryable,
-      context: { uri: `${this.name}/${key}` },
-    });
+    return new SwiftvrError(
+      retryable ? 'transient' : 'internal',
+      `${op} ${this.name}/${key} failed: ${name} (${status ?? 'no HTTP status'}): ${message}`,
+      {
+        cause: e,
+        retryable,
+        context: { uri: `${this.name}/${key}` },
+      },
+    );
   }
 }

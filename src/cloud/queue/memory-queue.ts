@@ -124,11 +124,20 @@ export class MemoryQueue<T> implements JobQueue<T> {
       }, o.heartbeatSeconds * 1000);
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(new Error(`handler timed out after ${o.handlerTimeoutMs} ms`)), o.handlerTimeoutMs);
-      const message = { id: e.id, body: structuredClone(e.body), group: e.group, receiveCount: e.receiveCount, sentAt: e.sentAt, signal: abort.signal };
+      const message = {
+        id: e.id,
+        body: structuredClone(e.body),
+        group: e.group,
+        receiveCount: e.receiveCount,
+        sentAt: e.sentAt,
+        signal: abort.signal,
+      };
       try {
         await Promise.race([
           handler(message),
-          new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason as Error), { once: true })),
+          new Promise<never>((_, reject) =>
+            abort.signal.addEventListener('abort', () => reject(abort.signal.reason as Error), { once: true }),
+          ),
         ]);
         const i = this.entries.indexOf(e);
         if (i >= 0) this.entries.splice(i, 1);

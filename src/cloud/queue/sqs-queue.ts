@@ -43,7 +43,10 @@ export class SqsQueue<T> implements JobQueue<T> {
 
   constructor(opts: { client: SQSClient; queueUrl: string }) {
     if (!opts.queueUrl.endsWith('.fifo')) {
-      throw new SwiftvrError('usage', `queue URL ${opts.queueUrl} must name a FIFO queue (ending in .fifo): per-stream order needs MessageGroupId`);
+      throw new SwiftvrError(
+        'usage',
+        `queue URL ${opts.queueUrl} must name a FIFO queue (ending in .fifo): per-stream order needs MessageGroupId`,
+      );
     }
     this.client = opts.client;
     this.queueUrl = opts.queueUrl;

@@ -9,7 +9,6 @@ import type { JobLayout, JobRecord, SegmentMessage } from '../jobs.js';
 import { jobTotals } from '../progress.js';
 import type { WorkerContext } from './worker-context.js';
 
-
 const round = (v: number, per: number): number => Math.round(v * per) / per;
 
 /** After segment `m` is stored, published and counted: the job's PROGRESSING event. */
@@ -25,15 +24,22 @@ export async function segmentProgressed(ctx: WorkerContext, layout: JobLayout, m
   const done = t.segments + t.gaps;
   // From the share of the job's segments done so far.
   const secondsLeft = total === null || done === 0 || seconds === 0 ? null : round((seconds * Math.max(0, total - done)) / done, 10);
-  await ctx.events.publish(jobEvent('PROGRESSING', m.stream.job, {
-    segmentsDone: t.segments,
-    segmentsTotal: total,
-    framesDone: t.frames,
-    percent: total === null || total === 0 ? null : round(Math.min(100, (100 * done) / total), 10),
-    fps: round(fps, 100),
-    secondsLeft,
-    segment,
-  }, { seq: m.segment.sn }));
+  await ctx.events.publish(
+    jobEvent(
+      'PROGRESSING',
+      m.stream.job,
+      {
+        segmentsDone: t.segments,
+        segmentsTotal: total,
+        framesDone: t.frames,
+        percent: total === null || total === 0 ? null : round(Math.min(100, (100 * done) / total), 10),
+        fps: round(fps, 100),
+        secondsLeft,
+        segment,
+      },
+      { seq: m.segment.sn },
+    ),
+  );
 }
 
 /** The job's outputs are published (VOD), or its live rendition ended with its source. */
@@ -42,15 +48,17 @@ export async function jobComplete(ctx: WorkerContext, layout: JobLayout, record:
   if ((await ctx.o.store.head(layout.event(`${record.job}:COMPLETE`))) !== undefined) return;
   const t = await jobTotals(ctx.o.store, layout, record.shards);
   const seconds = Math.max(0, (Date.now() - Date.parse(record.createdAt)) / 1000);
-  await ctx.events.publish(jobEvent('COMPLETE', record.job, {
-    outputs: {
-      ...(record.multivariantKey === undefined ? {} : { multivariant: layout.multivariant }),
-      rendition: layout.rendition,
-      ...((await ctx.o.store.head(layout.report)) === undefined ? {} : { report: layout.report }),
-    },
-    segments: t.segments,
-    frames: t.frames,
-    durationSeconds: round(seconds, 1000),
-    figures: { fps: seconds > 0 ? round(t.frames / seconds, 100) : 0, fallbacks: t.fallbacks, ...(t.gaps > 0 ? { gaps: t.gaps } : {}) },
-  }));
+  await ctx.events.publish(
+    jobEvent('COMPLETE', record.job, {
+      outputs: {
+        ...(record.multivariantKey === undefined ? {} : { multivariant: layout.multivariant }),
+        rendition: layout.rendition,
+        ...((await ctx.o.store.head(layout.report)) === undefined ? {} : { report: layout.report }),
+      },
+      segments: t.segments,
+      frames: t.frames,
+      durationSeconds: round(seconds, 1000),
+      figures: { fps: seconds > 0 ? round(t.frames / seconds, 100) : 0, fallbacks: t.fallbacks, ...(t.gaps > 0 ? { gaps: t.gaps } : {}) },
+    }),
+  );
 }

@@ -39,12 +39,20 @@ export class JobRecords {
    * job's SUBMITTED event goes out with it (a repeat of it is dropped by the event sink).
    */
   async write(
-    plan: SourcePlan, sourceKey: string, stream: StreamSpec, shards: number, segments: readonly SegmentSpec[] | undefined, submitted?: JobEstimate,
+    plan: SourcePlan,
+    sourceKey: string,
+    stream: StreamSpec,
+    shards: number,
+    segments: readonly SegmentSpec[] | undefined,
+    submitted?: JobEstimate,
   ): Promise<void> {
     const layout = new JobLayout(this.outputPrefix, stream.job);
     // Made once, for the record's first writer (a redelivery finds the record and skips it).
     // The submitter's estimate when it made one, else the worker's.
-    const estimate = (await this.store.head(layout.record)) === undefined ? submitted ?? await this.estimate(plan, sourceKey, stream.job, shards) : undefined;
+    const estimate =
+      (await this.store.head(layout.record)) === undefined
+        ? (submitted ?? (await this.estimate(plan, sourceKey, stream.job, shards)))
+        : undefined;
     const record: JobRecord = {
       job: stream.job,
       sourceKey,
@@ -59,19 +67,35 @@ export class JobRecords {
       ...(estimate === undefined ? {} : { estimate }),
     };
     try {
-      await this.store.put(layout.record, JSON.stringify(record, null, 2), { condition: { ifNoneMatch: '*' }, contentType: 'application/json' });
+      await this.store.put(layout.record, JSON.stringify(record, null, 2), {
+        condition: { ifNoneMatch: '*' },
+        contentType: 'application/json',
+      });
     } catch (e) {
       if (!isPreconditionFailed(e)) throw e;
     }
     // Also when the record existed: a worker that died between the two sends it now (same id).
     const stored = await this.read(layout);
-    await indexJob(this.store, this.outputPrefix, { job: stored.job, mode: stored.mode, source: stored.sourceKey, createdAt: stored.createdAt });
-    await this.events.publish(jobEvent('SUBMITTED', stored.job, {
-      input: stored.sourceKey,
+    await indexJob(this.store, this.outputPrefix, {
+      job: stored.job,
       mode: stored.mode,
-      segments: stored.segments === undefined ? null : stored.segments.length,
-      durationSeconds: stored.segments === undefined ? null : Math.round(stored.segments.reduce((t, s) => t + s.duration, 0) * 1000) / 1000,
-    }, { now: () => new Date(stored.createdAt) }));
+      source: stored.sourceKey,
+      createdAt: stored.createdAt,
+    });
+    await this.events.publish(
+      jobEvent(
+        'SUBMITTED',
+        stored.job,
+        {
+          input: stored.sourceKey,
+          mode: stored.mode,
+          segments: stored.segments === undefined ? null : stored.segments.length,
+          durationSeconds:
+            stored.segments === undefined ? null : Math.round(stored.segments.reduce((t, s) => t + s.duration, 0) * 1000) / 1000,
+        },
+        { now: () => new Date(stored.createdAt) },
+      ),
+    );
   }
 
   async read(layout: JobLayout): Promise<JobRecord> {
@@ -90,7 +114,14 @@ export class JobRecords {
   /** One record per failed attempt, naming the segment; `final` when the next stop is the DLQ. */
   /** `final`: no attempt follows (the receive limit is reached, or the message was dead-lettered at once). */
   /** `jobGoesOn`: the failure is the segment's alone (a live gap): no job ERROR event. */
-  async recordError(body: unknown, e: unknown, attempt: number, maxReceives: number | undefined, deadLetteredNow = false, jobGoesOn = false): Promise<void> {
+  async recordError(
+    body: unknown,
+    e: unknown,
+    attempt: number,
+    maxReceives: number | undefined,
+    deadLetteredNow = false,
+    jobGoesOn = false,
+  ): Promise<void> {
     const m = (typeof body === 'object' && body !== null ? body : {}) as {
       type?: unknown;
       job?: unknown;
@@ -99,7 +130,8 @@ export class JobRecords {
       segment?: { sn?: unknown; key?: unknown };
     };
     const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-    const job = str(m.stream?.job) ?? str(m.job) ?? (str(m.sourceKey) === undefined ? undefined : safeJobId(str(m.sourceKey)!, this.sourcePrefix));
+    const job =
+      str(m.stream?.job) ?? str(m.job) ?? (str(m.sourceKey) === undefined ? undefined : safeJobId(str(m.sourceKey)!, this.sourcePrefix));
     const err = isSwiftvrError(e) ? e : withContext(e, {});
     const sn = typeof m.segment?.sn === 'number' && Number.isInteger(m.segment.sn) && m.segment.sn >= 0 ? m.segment.sn : undefined;
     const record: ErrorRecord = {
@@ -122,13 +154,20 @@ export class JobRecords {
     // No attempt follows: the job cannot go on past this (its first such failure is the job's ERROR).
     if (record.final && !jobGoesOn) {
       try {
-        await this.events.publish(jobEvent('ERROR', job, {
-          code: err.kind,
-          reason: err.message.split('\n')[0]!.slice(0, 1000) || 'failed',
-          ...(sn === undefined ? {} : { sn }),
-        }));
+        await this.events.publish(
+          jobEvent('ERROR', job, {
+            code: err.kind,
+            reason: err.message.split('\n')[0]!.slice(0, 1000) || 'failed',
+            ...(sn === undefined ? {} : { sn }),
+          }),
+        );
       } catch (eventError) {
-        this.log({ event: 'job-event-failed', type: 'ERROR', job, message: eventError instanceof Error ? eventError.message : String(eventError) });
+        this.log({
+          event: 'job-event-failed',
+          type: 'ERROR',
+          job,
+          message: eventError instanceof Error ? eventError.message : String(eventError),
+        });
       }
     }
     let layout: JobLayout;
@@ -138,7 +177,9 @@ export class JobRecords {
       return;
     }
     try {
-      await this.store.put(sn === undefined ? layout.jobError(attempt) : layout.error(sn, attempt), JSON.stringify(record, null, 2), { contentType: 'application/json' });
+      await this.store.put(sn === undefined ? layout.jobError(attempt) : layout.error(sn, attempt), JSON.stringify(record, null, 2), {
+        contentType: 'application/json',
+      });
     } catch (writeError) {
       this.log({ event: 'error-record-failed', job, sn, message: writeError instanceof Error ? writeError.message : String(writeError) });
     }

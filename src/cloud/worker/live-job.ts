@@ -86,15 +86,30 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
         const wait = LIVE_BACKOFF_MS * 2 ** (attempt - 1);
         const stillInTime = ctx.clock.now() + wait < availableAt.getTime() + (budget + sm.stream.targetDuration) * 1000;
         if (retryable && attempt < LIVE_TRIES && stillInTime) {
-          ctx.log({ event: 'segment-retry', job: m.job, sn: sm.segment.sn, attempt, waitMs: wait, message: e instanceof Error ? e.message : String(e) });
+          ctx.log({
+            event: 'segment-retry',
+            job: m.job,
+            sn: sm.segment.sn,
+            attempt,
+            waitMs: wait,
+            message: e instanceof Error ? e.message : String(e),
+          });
           await sleep(wait, undefined, { signal });
           continue;
         }
         // Given up: the records say why, the rendition lists a gap of the segment's duration.
         await ctx.records.recordError(sm, e, attempt, attempt, false, true);
-        await store.put(layout.gap(sm.segment.sn), JSON.stringify({
-          job: m.job, sn: sm.segment.sn, source: sm.segment.key, reason: e instanceof Error ? e.message : String(e), at: new Date().toISOString(),
-        }), { contentType: 'application/json' });
+        await store.put(
+          layout.gap(sm.segment.sn),
+          JSON.stringify({
+            job: m.job,
+            sn: sm.segment.sn,
+            source: sm.segment.key,
+            reason: e instanceof Error ? e.message : String(e),
+            at: new Date().toISOString(),
+          }),
+          { contentType: 'application/json' },
+        );
         await ctx.publisher.appendLive(sm, layout, { gap: true });
         await countSegment(store, layout, sm, { frames: 0, fallback: false, gap: true });
         ctx.log({ event: 'segment-gap', job: m.job, sn: sm.segment.sn, reason: e instanceof Error ? e.message : String(e) });
@@ -119,7 +134,13 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
       if (!ctx.draining() && !late) return false;
       const next: JobMessage = { type: 'live', job: m.job, sourceKey: m.sourceKey };
       await ctx.o.queue.send(next, { group: `${m.job}#live`, dedupId: `live:${m.job}:after:${done}:${Date.now()}` });
-      ctx.log({ event: 'handed-back', type: 'live', job: m.job, after: done, reason: ctx.draining() ? 'worker stopping' : 'handler timeout near' });
+      ctx.log({
+        event: 'handed-back',
+        type: 'live',
+        job: m.job,
+        after: done,
+        reason: ctx.draining() ? 'worker stopping' : 'handler timeout near',
+      });
       return true;
     };
     for (;;) {
@@ -157,9 +178,15 @@ export async function followLive(ctx: WorkerContext, m: Extract<JobMessage, { ty
         // The source stopped for good: players are told the rendition ended, and the job says why.
         const reason = `live source ${m.sourceKey} gained no segment for ${ctx.o.liveIdleTimeoutMs} ms and has no EXT-X-ENDLIST`;
         await ctx.publisher.endLive(layout);
-        await ctx.records.recordError(m, new SwiftvrError('bad-input', `${reason}; the rendition was ended with EXT-X-ENDLIST after sn ${done}`, {
-          context: { stream: m.job, uri: m.sourceKey },
-        }), 1, 1, false);
+        await ctx.records.recordError(
+          m,
+          new SwiftvrError('bad-input', `${reason}; the rendition was ended with EXT-X-ENDLIST after sn ${done}`, {
+            context: { stream: m.job, uri: m.sourceKey },
+          }),
+          1,
+          1,
+          false,
+        );
         ctx.log({ event: 'live-ended', job: m.job, after: done, reason });
         return;
       }

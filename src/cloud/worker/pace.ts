@@ -76,16 +76,22 @@ const blend = (old: number, now: number): number => (old === 0 ? now : 0.7 * old
 /** Whether a live segment is restored, decided before the work from the pace's estimates. */
 export type LiveGo =
   /** Restore, stopping it after `timeoutMs` (the deadline less the plain upscale's own time). */
-  | { readonly restore: true; readonly timeoutMs: number }
-  | { readonly restore: false; readonly reason: string };
+  { readonly restore: true; readonly timeoutMs: number } | { readonly restore: false; readonly reason: string };
 
 /**
  * The live go/no-go, a pure function of the time and the estimates (seconds): restore when the
  * warm-up (if the state must be rebuilt), the restore and, should it still fail, the plain upscale
  * all fit before `deadline` (epoch ms); else publish the plain upscale at once.
  */
-export function liveGo(o: { readonly now: number; readonly deadline: number; readonly warmSeconds: number; readonly restoreSeconds: number; readonly plainSeconds: number }): LiveGo {
+export function liveGo(o: {
+  readonly now: number;
+  readonly deadline: number;
+  readonly warmSeconds: number;
+  readonly restoreSeconds: number;
+  readonly plainSeconds: number;
+}): LiveGo {
   const eta = o.now + (o.warmSeconds + o.restoreSeconds + o.plainSeconds) * 1000;
-  if (eta > o.deadline) return { restore: false, reason: `restoring would miss the deadline by ${((eta - o.deadline) / 1000).toFixed(2)} s` };
+  if (eta > o.deadline)
+    return { restore: false, reason: `restoring would miss the deadline by ${((eta - o.deadline) / 1000).toFixed(2)} s` };
   return { restore: true, timeoutMs: Math.max(0, Math.round(o.deadline - o.now - o.plainSeconds * 1000)) };
 }

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { measureBandwidth } from '../../hls/bandwidth.js';
 import { renderMultivariantPlaylist } from '../../hls/multivariant-playlist.js';
-import { parseRendition, renderRendition, vodRendition, type RenditionEntry, type RenditionPlaylist } from '../../hls/rendition-playlist.js';
+import {
+  parseRendition,
+  renderRendition,
+  vodRendition,
+  type RenditionEntry,
+  type RenditionPlaylist,
+} from '../../hls/rendition-playlist.js';
 import { appendLive } from '../../hls/live-window.js';
 import { z } from 'zod';
 import type { JobLayout, JobRecord, SegmentMessage, SegmentSpec } from '../jobs.js';
@@ -43,7 +49,11 @@ export class RenditionPublisher {
    * segment published as a plain upscale is marked (EXT-X-DATERANGE); without a source
    * PROGRAM-DATE-TIME it is dated from when the source segment was first seen.
    */
-  async appendLive(m: SegmentMessage, layout: JobLayout, o: { readonly plainUpscaleSeenAt?: Date; readonly gap?: boolean } = {}): Promise<void> {
+  async appendLive(
+    m: SegmentMessage,
+    layout: JobLayout,
+    o: { readonly plainUpscaleSeenAt?: Date; readonly gap?: boolean } = {},
+  ): Promise<void> {
     const s = m.segment;
     const plain = o.plainUpscaleSeenAt;
     const entry: RenditionEntry = {
@@ -53,10 +63,14 @@ export class RenditionPublisher {
     };
     for (let attempt = 1; ; attempt++) {
       const current = await this.readRendition(layout);
-      const next = appendLive(current?.playlist, { entry, last: m.last, discontinuitySequence: s.discontinuitySequence, ...(plain ? { firstSeenAt: plain } : {}) }, {
-        targetDuration: m.stream.targetDuration,
-        window: this.liveWindow,
-      });
+      const next = appendLive(
+        current?.playlist,
+        { entry, last: m.last, discontinuitySequence: s.discontinuitySequence, ...(plain ? { firstSeenAt: plain } : {}) },
+        {
+          targetDuration: m.stream.targetDuration,
+          window: this.liveWindow,
+        },
+      );
       if (next === undefined) return; // already listed
       try {
         await this.store.put(layout.rendition, renderRendition(next), {
@@ -104,7 +118,10 @@ export class RenditionPublisher {
       record.targetDuration,
       specs[0]?.discontinuitySequence ?? 0,
     );
-    if ((await putOnce(this.store, layout.rendition, renderRendition(playlist), { contentType: PLAYLIST, cacheControl: 'max-age=60' })) === 'created') {
+    if (
+      (await putOnce(this.store, layout.rendition, renderRendition(playlist), { contentType: PLAYLIST, cacheControl: 'max-age=60' })) ===
+      'created'
+    ) {
       this.log({ event: 'vod-published', job: record.job, segments: specs.length, ...(gaps.size > 0 ? { gaps: gaps.size } : {}) });
     }
   }
@@ -117,7 +134,12 @@ export class RenditionPublisher {
    * prefix), not copied: the CDK delivery serves viewer path = bucket key for both prefixes
    * (cdk/lib/viewer-function.ts), so players resolve them exactly as S3 keys resolve.
    */
-  async publishMultivariant(record: JobRecord, layout: JobLayout, sizes: readonly { bytes: number; duration: number }[], facts: RestoredFacts): Promise<void> {
+  async publishMultivariant(
+    record: JobRecord,
+    layout: JobLayout,
+    sizes: readonly { bytes: number; duration: number }[],
+    facts: RestoredFacts,
+  ): Promise<void> {
     if (record.multivariantKey === undefined || (await this.store.head(layout.multivariant))) return;
     const plan = await readStoredPlan(this.store, record.multivariantKey);
     const chosen = plan.chosen;

@@ -25,7 +25,13 @@ export class RestorerPool {
     private readonly log: WorkerLog,
   ) {}
 
-  static async open(count: number, open: () => Promise<Restorer>, store: ObjectStore, workDir: string, log: WorkerLog): Promise<RestorerPool> {
+  static async open(
+    count: number,
+    open: () => Promise<Restorer>,
+    store: ObjectStore,
+    workDir: string,
+    log: WorkerLog,
+  ): Promise<RestorerPool> {
     const slots: Slot[] = [];
     try {
       for (let i = 0; i < count; i++) slots.push({ restorer: await open(), at: undefined, busy: false });
@@ -59,7 +65,8 @@ export class RestorerPool {
   take(job: string, sn: number): Slot {
     const free = this.slots.filter((s) => !s.busy);
     const slot = free.find((s) => s.at?.job === job && s.at.sn === sn - 1) ?? free.find((s) => s.at === undefined) ?? free[0];
-    if (slot === undefined) throw new SwiftvrError('internal', `no free restorer slot of ${this.slots.length} (concurrency and slots disagree)`);
+    if (slot === undefined)
+      throw new SwiftvrError('internal', `no free restorer slot of ${this.slots.length} (concurrency and slots disagree)`);
     slot.busy = true;
     return slot;
   }
@@ -85,7 +92,13 @@ export class RestorerPool {
    * start from zeros. The first segment of a shard always warms, so a shard's output never
    * depends on which shard finished first.
    */
-  async prepare(slot: Slot, m: SegmentMessage, layout: JobLayout, signal: AbortSignal, warmTail?: number): Promise<'held' | 'loaded' | 'warmed' | 'zeros'> {
+  async prepare(
+    slot: Slot,
+    m: SegmentMessage,
+    layout: JobLayout,
+    signal: AbortSignal,
+    warmTail?: number,
+  ): Promise<'held' | 'loaded' | 'warmed' | 'zeros'> {
     const { job } = m.stream;
     const sn = m.segment.sn;
     const shardStart = m.shard !== undefined && m.shard.index > 0 && sn === m.shard.first;

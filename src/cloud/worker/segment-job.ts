@@ -37,7 +37,10 @@ export async function runSegmentJob(ctx: WorkerContext, m: SegmentMessage, ticke
   try {
     return await runSegment(ctx, m, { ...ticket, signal: watch.signal }, layout);
   } catch (e) {
-    if (watch.cancelled()) throw new SwiftvrError('aborted', `segment sn=${m.segment.sn} of ${m.stream.job} stopped: the job was cancelled`, { context: { stream: m.stream.job, sn: m.segment.sn } });
+    if (watch.cancelled())
+      throw new SwiftvrError('aborted', `segment sn=${m.segment.sn} of ${m.stream.job} stopped: the job was cancelled`, {
+        context: { stream: m.stream.job, sn: m.segment.sn },
+      });
     throw e;
   } finally {
     watch.stop();
@@ -52,8 +55,11 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
   checkSourceKeys(ctx, m);
   if (m.gap === true) {
     // An unrecoverable source segment the operator chose to publish as a gap (VOD only).
-    if (m.stream.mode !== 'vod') throw new SwiftvrError('bad-input', `segment sn=${sn} of live job ${job}: only a VOD segment can be published as a gap`);
-    await store.put(layout.gap(sn), JSON.stringify({ job, sn, source: m.segment.key, at: new Date().toISOString() }), { contentType: 'application/json' });
+    if (m.stream.mode !== 'vod')
+      throw new SwiftvrError('bad-input', `segment sn=${sn} of live job ${job}: only a VOD segment can be published as a gap`);
+    await store.put(layout.gap(sn), JSON.stringify({ job, sn, source: m.segment.key, at: new Date().toISOString() }), {
+      contentType: 'application/json',
+    });
     ctx.log({ event: 'segment-gap', job, sn });
     await countSegment(store, layout, m, { frames: 0, fallback: false, gap: true });
     await completeVodShard(ctx, m, layout, undefined);
@@ -81,13 +87,19 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
     const output = { outPath, encoder: ctx.o.encoder, ...(initOutPath ? { initOutPath } : {}) };
     // Live: would the restore (and a warm-up when the slot's state is elsewhere) still be listed in time?
     const deadline = deadlineOf(ctx, m, t);
-    const go = deadline === undefined ? undefined : liveGo({
-      now: ctx.clock.now(),
-      deadline,
-      warmSeconds: !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined ? ctx.pace.warmSeconds(ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration)) : 0,
-      restoreSeconds: ctx.pace.restoreSeconds(m.segment.duration),
-      plainSeconds: ctx.pace.plainSeconds(m.segment.duration),
-    });
+    const go =
+      deadline === undefined
+        ? undefined
+        : liveGo({
+            now: ctx.clock.now(),
+            deadline,
+            warmSeconds:
+              !ctx.pool.holdsStateBefore(slot, job, sn) && m.prev !== undefined
+                ? ctx.pace.warmSeconds(ctx.pace.mediaSecondsOf(slot.restorer.chunkFrames, m.prev.duration))
+                : 0,
+            restoreSeconds: ctx.pace.restoreSeconds(m.segment.duration),
+            plainSeconds: ctx.pace.plainSeconds(m.segment.duration),
+          });
     if (go?.restore === false) ctx.pace.skipped();
     const step = await segmentStep(input, slot.restorer, output, {
       workDir: dir,
@@ -122,9 +134,13 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
       const plainSeconds = step.plainSeconds ?? 0;
       ctx.pace.plain(m.segment.duration, plainSeconds, step.result.frames);
       ctx.log({ event: 'segment-fallback', job, sn, reason: fallback, plainSeconds: Math.round(plainSeconds * 1000) / 1000 });
-      await store.put(layout.fallback(sn), JSON.stringify({ job, sn, reason: fallback, worker: ctx.workerId, at: new Date().toISOString() }), {
-        contentType: 'application/json',
-      });
+      await store.put(
+        layout.fallback(sn),
+        JSON.stringify({ job, sn, reason: fallback, worker: ctx.workerId, at: new Date().toISOString() }),
+        {
+          contentType: 'application/json',
+        },
+      );
     }
     const { encoded, result, info } = step;
     const body = new Uint8Array(await readFile(encoded.path));
@@ -139,7 +155,13 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
     // 2. init section (fMP4) and segment, each created once.
     const immutable = { cacheControl: 'public, max-age=31536000, immutable' };
     if (encoded.initPath !== undefined) {
-      await putOnce(store, layout.init(m.segment.discontinuitySequence), new Uint8Array(await readFile(encoded.initPath)), { contentType: 'video/mp4', ...immutable }, true);
+      await putOnce(
+        store,
+        layout.init(m.segment.discontinuitySequence),
+        new Uint8Array(await readFile(encoded.initPath)),
+        { contentType: 'video/mp4', ...immutable },
+        true,
+      );
     }
     await putOnce(store, segKey, body, { contentType: m.stream.container === 'ts' ? 'video/mp2t' : 'video/iso.segment', ...immutable });
     // 3. playlist(s)
@@ -181,12 +203,16 @@ async function runSegment(ctx: WorkerContext, m: SegmentMessage, t: SegmentTicke
     // them), and COMPLETE once the VOD rendition is published (by this segment or an earlier one:
     // the same id). Live: the event goes out beside the next segment, off the latency path.
     await countSegment(store, layout, m, {
-      frames: result.frames, fallback: fallback !== undefined, gap: false, seconds,
+      frames: result.frames,
+      fallback: fallback !== undefined,
+      gap: false,
+      seconds,
       ...(ctx.o.pricePerHour === undefined ? {} : { pricePerHour: ctx.o.pricePerHour }),
       ...(ctx.o.instanceType === undefined ? {} : { instanceType: ctx.o.instanceType }),
     });
     const progressed = segmentProgressed(ctx, layout, m, segmentSummary(result)).catch((e: unknown) =>
-      ctx.log({ event: 'job-event-failed', type: 'PROGRESSING', job, sn, message: e instanceof Error ? e.message : String(e) }));
+      ctx.log({ event: 'job-event-failed', type: 'PROGRESSING', job, sn, message: e instanceof Error ? e.message : String(e) }),
+    );
     if (m.stream.mode === 'vod') await progressed;
     await completeIfPublished(ctx, m, layout);
     return fallback === undefined ? 'restored' : 'plain';

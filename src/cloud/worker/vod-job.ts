@@ -32,7 +32,12 @@ export async function fanOutVod(ctx: WorkerContext, m: Extract<JobMessage, { typ
  * After segment m is stored: mark its shard complete when it is, and publish when all shards are.
  * `facts` describe the segment just restored (undefined when a duplicate skipped the restore).
  */
-export async function completeVodShard(ctx: WorkerContext, m: SegmentMessage, layout: JobLayout, facts: RestoredFacts | undefined): Promise<void> {
+export async function completeVodShard(
+  ctx: WorkerContext,
+  m: SegmentMessage,
+  layout: JobLayout,
+  facts: RestoredFacts | undefined,
+): Promise<void> {
   const { store } = ctx.o;
   const shard = m.shard;
   if (shard === undefined) return; // every VOD segment message names its shard
@@ -110,16 +115,21 @@ export async function writeReport(ctx: WorkerContext, layout: JobLayout, record:
   }
   const totals = await jobTotals(store, layout, record.shards);
   const report = qualityReport({
-    job: record.job, input: record.sourceKey, model: ctx.pool.modelName, results,
-    ...(record.estimate === undefined ? {} : {
-      estimate: estimateCheck(record.estimate, ctx.o.instanceType ?? LOCAL, {
-        frames: totals.frames,
-        wallSeconds: Math.max(0, (Date.now() - Date.parse(record.createdAt)) / 1000),
-        computeSeconds: totals.seconds,
-        ...(totals.costUsd === undefined ? {} : { costUsd: totals.costUsd }),
-        outputBytes: results.reduce((n, r) => n + r.bytes, 0),
-      }),
-    }),
+    job: record.job,
+    input: record.sourceKey,
+    model: ctx.pool.modelName,
+    results,
+    ...(record.estimate === undefined
+      ? {}
+      : {
+          estimate: estimateCheck(record.estimate, ctx.o.instanceType ?? LOCAL, {
+            frames: totals.frames,
+            wallSeconds: Math.max(0, (Date.now() - Date.parse(record.createdAt)) / 1000),
+            computeSeconds: totals.seconds,
+            ...(totals.costUsd === undefined ? {} : { costUsd: totals.costUsd }),
+            outputBytes: results.reduce((n, r) => n + r.bytes, 0),
+          }),
+        }),
   });
   await putOnce(store, layout.reportCsv, reportCsv(report), { contentType: 'text/csv' });
   await putOnce(store, layout.report, JSON.stringify(report, null, 2) + '\n', { contentType: 'application/json' });

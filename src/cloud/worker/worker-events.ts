@@ -8,7 +8,15 @@ type Segment = Job & { readonly sn: number };
 type Why = { readonly message: string };
 
 export type WorkerEvent =
-  | { readonly event: 'worker-started'; readonly worker: string; readonly queue: string; readonly store: string; readonly slots: number; readonly instanceType: string; readonly pricePerHour: number | null }
+  | {
+      readonly event: 'worker-started';
+      readonly worker: string;
+      readonly queue: string;
+      readonly store: string;
+      readonly slots: number;
+      readonly instanceType: string;
+      readonly pricePerHour: number | null;
+    }
   | { readonly event: 'worker-stopped'; readonly worker: string }
   | ({ readonly event: 'instance-type-unpriced'; readonly instanceType: string } & Why)
   | ({ readonly event: 'queue-error' } & Why)

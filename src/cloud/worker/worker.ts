@@ -77,10 +77,21 @@ export class Worker {
       ...this.o.consume,
       onQueueError: (e) => this.log({ event: 'queue-error', message: e instanceof Error ? e.message : String(e) }),
     });
-    this.log({ event: 'worker-started', worker: this.workerId, queue: this.o.queue.name, store: store.name, slots: this.ctx.pool.size,
-      instanceType: this.o.instanceType ?? 'local', pricePerHour: this.o.pricePerHour ?? null });
+    this.log({
+      event: 'worker-started',
+      worker: this.workerId,
+      queue: this.o.queue.name,
+      store: store.name,
+      slots: this.ctx.pool.size,
+      instanceType: this.o.instanceType ?? 'local',
+      pricePerHour: this.o.pricePerHour ?? null,
+    });
     if (this.o.instanceType !== undefined && this.o.instanceType !== 'local' && this.o.pricePerHour === undefined) {
-      this.log({ event: 'instance-type-unpriced', instanceType: this.o.instanceType, message: `instance type ${this.o.instanceType} has no price in the price table; job costs stay unpriced (add it, or give --prices <file>)` });
+      this.log({
+        event: 'instance-type-unpriced',
+        instanceType: this.o.instanceType,
+        message: `instance type ${this.o.instanceType} has no price in the price table; job costs stay unpriced (add it, or give --prices <file>)`,
+      });
     }
   }
 
@@ -111,7 +122,13 @@ export class Worker {
       const job = jobOf(message)!;
       // A cancelled job's queued messages are dropped (deleted) as they arrive.
       if ((await ctx.o.store.head(new JobLayout(this.o.outputPrefix, job).cancel)) !== undefined) {
-        this.log({ event: 'message-dropped', job, type: message.type, ...(message.type === 'segment' ? { sn: message.segment.sn } : {}), reason: 'job cancelled' });
+        this.log({
+          event: 'message-dropped',
+          job,
+          type: message.type,
+          ...(message.type === 'segment' ? { sn: message.segment.sn } : {}),
+          reason: 'job cancelled',
+        });
         return;
       }
       switch (message.type) {
@@ -133,7 +150,10 @@ export class Worker {
     } catch (e) {
       // Stopped by a cancel of its job: done, nothing to record or retry.
       const job = jobOf(message);
-      if (job !== undefined && (await ctx.o.store.head(new JobLayout(this.o.outputPrefix, job).cancel).catch(() => undefined)) !== undefined) {
+      if (
+        job !== undefined &&
+        (await ctx.o.store.head(new JobLayout(this.o.outputPrefix, job).cancel).catch(() => undefined)) !== undefined
+      ) {
         this.log({ event: 'message-dropped', job, type: message?.type, reason: 'job cancelled while it ran' });
         return;
       }
@@ -142,7 +162,12 @@ export class Worker {
       const hopeless = isSwiftvrError(e) && e.kind === 'bad-input' && this.maxReceives !== undefined;
       await ctx.records.recordError(message ?? received.body, e, received.receiveCount, this.maxReceives, hopeless);
       if (hopeless && (await this.o.queue.deadLetter(received, e.message))) {
-        this.log({ event: 'dead-lettered', job: jobOf(message), sn: message?.type === 'segment' ? message.segment.sn : undefined, reason: e.message });
+        this.log({
+          event: 'dead-lettered',
+          job: jobOf(message),
+          sn: message?.type === 'segment' ? message.segment.sn : undefined,
+          reason: e.message,
+        });
         return;
       }
       throw e;
@@ -152,4 +177,5 @@ export class Worker {
   }
 }
 
-const jobOf = (m: JobMessage | undefined): string | undefined => (m === undefined ? undefined : m.type === 'segment' ? m.stream.job : m.job);
+const jobOf = (m: JobMessage | undefined): string | undefined =>
+  m === undefined ? undefined : m.type === 'segment' ? m.stream.job : m.job;
