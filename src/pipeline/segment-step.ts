@@ -62,8 +62,8 @@ export interface StepOptions {
  * One segment's step: readies the carried state, restores and encodes the segment, or publishes
  * its plain upscale when the policy skips the restore, its time runs out or it fails and the policy
  * allows it; then the state restarts on the segment. `restored` settles when the restorer is free
- * for the next segment (the encode may still run); `done` with the encoded segment. The step
- * disposes of `prepared`.
+ * for the next segment (the encode may still run); `done` with the encoded segment (after a plain
+ * upscale, once the state has restarted too). The step disposes of `prepared`.
  */
 export function segmentStep(
   input: SegmentInput,
@@ -133,7 +133,11 @@ export function segmentStep(
   const done = (async (): Promise<StepResult> => {
     try {
       const reason = await outcome;
-      if (reason !== undefined) return { ...(await plain(reason)), ...(stopped === undefined ? {} : { stopped }) };
+      if (reason !== undefined) {
+        // Done only once the state has restarted too: the next segment must not meet a restart still running.
+        const [r] = await Promise.all([plain(reason), restored]);
+        return { ...r, ...(stopped === undefined ? {} : { stopped }) };
+      }
       const r = await running!.done;
       return { ...r, info: prepared!.info, restoreSeconds: (performance.now() - restoreStart!) / 1000 };
     } finally {
