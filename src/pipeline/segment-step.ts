@@ -138,8 +138,25 @@ export function segmentStep(
         const [r] = await Promise.all([plain(reason), restored]);
         return { ...r, ...(stopped === undefined ? {} : { stopped }) };
       }
-      const r = await running!.done;
-      return { ...r, info: prepared!.info, restoreSeconds: (performance.now() - restoreStart!) / 1000 };
+      // Under a time limit (live) the encode is inside it too: stopped there, or failed there, the
+      // plain upscale stands in as for the restore; the state went on through this segment, so it
+      // needs no restart. Without one (local) an encode failure fails the segment.
+      const encoded = await running!.done.then(
+        (r) => ({ r }),
+        (e: unknown) => {
+          if (o.signal.aborted || late === undefined) throw e;
+          const now = performance.now();
+          if (late.aborted) {
+            stopped = { inRestore: true, seconds: (now - restoreStart!) / 1000 };
+            return { reason: `restoring did not finish by the deadline (${((now - t0) / 1000).toFixed(2)} s spent)` };
+          }
+          if (o.policy.plainOnFailure && !(isSwiftvrError(e) && e.kind === 'bad-input'))
+            return { reason: `restore failed: ${reasonOf(e)}` };
+          throw e;
+        },
+      );
+      if ('reason' in encoded) return { ...(await plain(encoded.reason)), ...(stopped === undefined ? {} : { stopped }) };
+      return { ...encoded.r, info: prepared!.info, restoreSeconds: (performance.now() - restoreStart!) / 1000 };
     } finally {
       await prepared?.dispose();
     }

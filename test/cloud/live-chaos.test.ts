@@ -208,7 +208,12 @@ describe.skipIf(skipWithoutChromium)('a live source with real faults', () => {
   it('runs to EXT-X-ENDLIST: every good segment once and in order, the corrupt and the missing one as gaps with error records', () => {
     const published = logs.filter((l) => l.event === 'segment-done' || l.event === 'segment-gap').map((l) => l.sn);
     expect(published).toEqual([...Array(SEGMENTS).keys()]);
-    expect(logs.filter((l) => l.event === 'segment-gap').map((l) => l.sn)).toEqual([CORRUPT, MISSING]);
+    // A failure prints each gap's and error's reason.
+    const why = JSON.stringify(logs.filter((l) => l.event === 'segment-gap' || l.event === 'error' || l.event === 'segment-retry'));
+    expect(
+      logs.filter((l) => l.event === 'segment-gap').map((l) => l.sn),
+      why,
+    ).toEqual([CORRUPT, MISSING]);
     expect(logs.filter((l) => l.event === 'error').map((l) => l.sn)).toEqual([CORRUPT, MISSING]);
     const last = parseRendition(versions.at(-1)!, RENDITION);
     expect(last.ended).toBe(true);
