@@ -25,14 +25,16 @@ const HLS_JS = fileURLToPath(new URL('../../node_modules/hls.js/dist/hls.min.js'
 const RENDITION = 'output/cam/index/restored/media.m3u8';
 const SEGMENTS = 12;
 
-// A player at the default live hold-back (3 target durations behind the edge). A stall is a
-// 'waiting' event or hls.js's bufferStalledError once playback has started.
+// A player holding back the latency budget plus one target duration (4 s here): a live rendition
+// may list a segment up to the budget after its source did, so a player closer to the edge than
+// that can wait there after a slow stretch (docs/deploy.md). A stall is a 'waiting' event or
+// hls.js's bufferStalledError once playback has started.
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/hls.min.js"></script><script>
 const video = document.getElementById('v');
 const state = { frags: [], errors: [], stalls: [], playing: false, ended: false, time: 0, dateRanges: 0 };
 window.state = state;
-const hls = new Hls({ liveSyncDurationCount: 3 });
+const hls = new Hls({ liveSyncDurationCount: 4 });
 hls.on(Hls.Events.ERROR, (_, d) => {
   if (d.details === 'bufferStalledError') { if (state.playing) state.stalls.push('bufferStalledError@' + video.currentTime.toFixed(2)); return; }
   state.errors.push(d.type + ':' + d.details + (d.fatal ? ':fatal' : ''));
@@ -144,7 +146,7 @@ describe.skipIf(skipWithoutChromium)('a live viewer of the restored rendition', 
     expect(state.errors).toEqual([]);
     expect(state.stalls).toEqual([]);
     expect(state.ended).toBe(true);
-    // It joined 3 segments behind the edge and buffered every segment from there to the end.
+    // It joined behind the edge and buffered every segment from there to the end.
     const first = Math.min(...state.frags);
     expect(first).toBeLessThanOrEqual(3);
     expect(new Set(state.frags)).toEqual(new Set([...Array(SEGMENTS - first).keys()].map((i) => i + first)));
