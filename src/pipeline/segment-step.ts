@@ -139,8 +139,8 @@ export function segmentStep(
         return { ...r, ...(stopped === undefined ? {} : { stopped }) };
       }
       // Under a time limit (live) the encode is inside it too: stopped there, or failed there, the
-      // plain upscale stands in as for the restore; the state went on through this segment, so it
-      // needs no restart. Without one (local) an encode failure fails the segment.
+      // plain upscale stands in as for the restore (and the state restarts, as after any plain
+      // segment). Without one (local) an encode failure fails the segment.
       const encoded = await running!.done.then(
         (r) => ({ r }),
         (e: unknown) => {
@@ -155,7 +155,11 @@ export function segmentStep(
           throw e;
         },
       );
-      if ('reason' in encoded) return { ...(await plain(encoded.reason)), ...(stopped === undefined ? {} : { stopped }) };
+      if ('reason' in encoded) {
+        // Only under a time limit (never locally, where the next segment already uses the restorer).
+        const [r] = await Promise.all([plain(encoded.reason), o.state.restart(input, o.signal)]);
+        return { ...r, ...(stopped === undefined ? {} : { stopped }) };
+      }
       return { ...encoded.r, info: prepared!.info, restoreSeconds: (performance.now() - restoreStart!) / 1000 };
     } finally {
       await prepared?.dispose();
