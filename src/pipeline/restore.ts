@@ -78,7 +78,7 @@ const noProgress: ProgressReporter = {
 };
 
 /**
- * The estimate of a local run, made from the plan before any segment is restored; undefined when it
+ * The estimate of a local run, made from the plan alone (what restoring does is not known to it); undefined when it
  * cannot be made (a first segment that does not probe fails the run later, with its own message).
  */
 async function localEstimate(plan: SourcePlan, options: RestoreOptions, signal: AbortSignal): Promise<JobEstimate | undefined> {
@@ -145,8 +145,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       signal,
     });
     durationSeconds = plan.media.segments.reduce((t, s) => t + s.duration, 0);
-    // The estimate for this run (the local CPU's row), set beside the actual figures in the report.
-    const estimate = await localEstimate(plan, options, signal);
+    // The estimate for this run (the local CPU's row), set beside the actual figures in the report;
+    // made beside the work (it probes the first segment once more), not before it.
+    const estimating = localEstimate(plan, options, signal);
+    estimating.catch(() => {});
     await events.publish(
       jobEvent('SUBMITTED', job, {
         input: options.input,
@@ -175,6 +177,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       progress,
     });
     // Publish: segments moved into place, then the playlists, then the compare page.
+    const estimate = await estimating;
     const published = await publish({
       plan,
       staged,
