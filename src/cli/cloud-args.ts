@@ -1,6 +1,6 @@
 // Flag parsing shared by `swiftvr worker`, `submit` and `status`.
 import { parseArgs } from 'node:util';
-import { usageError } from '../errors.js';
+import { parseFailure } from './flags.js';
 import type { CloudWhere } from '../cloud/aws-errors.js';
 import { CLOUD_ENV, type CloudConfig, type CloudFlag, type WorkerConfig } from '../cloud/config.js';
 import type { JobMessage } from '../cloud/jobs.js';
@@ -45,7 +45,7 @@ export function parseCloudArgs(
   try {
     parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
   } catch (e) {
-    throw usageError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n\n${usage}`);
+    throw parseFailure(e, usage);
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   const values: Partial<Record<CloudFlag, string>> = {};

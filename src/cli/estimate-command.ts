@@ -16,6 +16,7 @@ import { readModelContract } from '../inference/model-contract.js';
 import { DEFAULT_CRF } from '../media/encoder.js';
 import { prepareInput } from '../pipeline/input.js';
 import { whereOf } from './cloud-args.js';
+import { intFlag, parseFailure } from './flags.js';
 import type { CliIo, Command } from './command.js';
 import { defaultModelPath } from './package-root.js';
 
@@ -38,13 +39,6 @@ instance type without one is listed as not measured. A live stream is estimated 
   -h, --help           show this help
 
   An s3:// input is read with the cloud options of \`swiftvr submit\` (--endpoint, --region, ...).`;
-
-const int = (flag: string, v: string | undefined, min: number, max: number): number | undefined => {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
-    throw usageError(`--${flag} is ${JSON.stringify(v)}; it must be an integer from ${min} to ${max}`);
-  return Number(v);
-};
 
 /** The estimate of `input` as the CLI makes it (also used by `swiftvr submit`). */
 export async function estimateInput(o: {
@@ -101,7 +95,7 @@ export const estimateCommand: Command = {
     try {
       parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
     } catch (e) {
-      throw usageError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n\n${ESTIMATE_USAGE}`);
+      throw parseFailure(e, ESTIMATE_USAGE);
     }
     const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
     if (v.help === true) {
@@ -119,8 +113,8 @@ export const estimateCommand: Command = {
     const estimate = await estimateInput({
       input: parsed.positionals[0]!,
       model,
-      crf: int('crf', v.crf as string | undefined, 0, 51) ?? DEFAULT_CRF,
-      shards: int('shards', v.shards as string | undefined, 1, 1000) ?? 1,
+      crf: intFlag('crf', v.crf as string | undefined, 0, 51) ?? DEFAULT_CRF,
+      shards: intFlag('shards', v.shards as string | undefined, 1, 1000) ?? 1,
       ...(variantText === undefined ? {} : { variant: /^\d+$/.test(variantText) ? Number(variantText) : variantText }),
       allowedHosts: (v['allow-host'] as string[] | undefined) ?? [],
       ...(typeof v.prices === 'string' ? { prices: v.prices } : {}),

@@ -10,6 +10,7 @@ import { DEFAULT_CRF } from '../media/encoder.js';
 import { createProgressReporter } from '../report/progress.js';
 import { jsonLinesSink } from '../events/job-events.js';
 import type { CliIo, Command } from './command.js';
+import { intFlag, parseFailure } from './flags.js';
 import { defaultModelPath } from './package-root.js';
 
 export const RESTORE_USAGE = `usage: swiftvr restore <input> --out <dir> [options]
@@ -52,14 +53,6 @@ export interface RestoreConfig {
   readonly progressEveryMs?: number;
 }
 
-function intFlag(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) {
-    throw usageError(`--${flag} is ${JSON.stringify(value)}; it must be an integer >= ${min}`);
-  }
-  return Number(value);
-}
-
 /** Parses and validates the flags; throws a usage error naming the flag and the rule. */
 export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help' {
   let parsed;
@@ -85,7 +78,7 @@ export function parseRestoreArgs(argv: readonly string[]): RestoreConfig | 'help
       },
     });
   } catch (e) {
-    throw usageError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n\n${RESTORE_USAGE}`);
+    throw parseFailure(e, RESTORE_USAGE);
   }
   const v = parsed.values;
   if (v.help === true) return 'help';

@@ -13,6 +13,7 @@
 //   fallbacks/<sn>.json       live: a segment published as a plain upscale, and why
 //   done/shard-<i>            VOD: written once every segment of shard i is stored
 
+import { describeIssues } from '../util/zod-issues.js';
 import { z } from 'zod';
 import { badInput, SwiftvrError } from '../errors.js';
 import type { ContainerKind } from '../types.js';
@@ -112,13 +113,7 @@ export type ShardSpec = Readonly<z.infer<typeof shardSpecSchema>>;
 export type JobMessage = Readonly<z.infer<typeof jobMessageSchema>>;
 export type JobRecord = Readonly<z.infer<typeof jobRecordSchema>>;
 
-/** "field.path: rule" for each problem zod found (at most 3). */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`)
-    .join('; ');
-}
+export { describeIssues };
 
 export type SegmentMessage = Extract<JobMessage, { type: 'segment' }>;
 

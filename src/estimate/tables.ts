@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { badInput, SwiftvrError } from '../errors.js';
+import { describeIssues } from '../util/zod-issues.js';
 import shippedMeasured from './measured.json' with { type: 'json' };
 import shippedPrices from './prices.json' with { type: 'json' };
 
@@ -66,11 +67,7 @@ export type PriceTable = Readonly<z.infer<typeof pricesSchema>>;
 function check<T>(schema: z.ZodType<T>, json: unknown, where: string, kind: 'bad-input' | 'internal'): T {
   const r = schema.safeParse(json);
   if (r.success) return r.data;
-  const why = r.error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`)
-    .join('; ');
-  throw new SwiftvrError(kind, `${where} is not a valid table: ${why}`);
+  throw new SwiftvrError(kind, `${where} is not a valid table: ${describeIssues(r.error)}`);
 }
 
 /** The shipped measurements (checked: a malformed row is a packaging fault). */
