@@ -8,10 +8,9 @@ import type { ObjectStore } from '../cloud/object-store/object-store.js';
 import type { ConsumeOptions, JobQueue } from '../cloud/queue/job-queue.js';
 import type { WorkerLog } from '../cloud/worker/worker-events.js';
 import { Worker, type WorkerOptions } from '../cloud/worker/worker.js';
-import { estimateJob } from '../estimate/estimate.js';
+import { estimateWithModel } from '../estimate/estimate.js';
 import { factsOfPlan } from '../estimate/input-facts.js';
-import { measuredTable, priceTable } from '../estimate/tables.js';
-import { readModelContract } from '../inference/model-contract.js';
+import { priceTable } from '../estimate/tables.js';
 import { DEFAULT_CRF } from '../media/encoder.js';
 import { EventBridgeSink, makeEventBridgeClient } from '../cloud/events.js';
 import { openRestorer } from '../inference/restorer.js';
@@ -112,9 +111,7 @@ function pricingOf(config: WorkerConfig): Pick<WorkerOptions, 'instanceType' | '
     instanceType: config.instanceType,
     ...(price === undefined ? {} : { pricePerHour: price.perHour }),
     estimate: async (plan, sourceKey, shards, signal) => {
-      const contract = await readModelContract(config.model);
-      const facts = await factsOfPlan(plan, sourceKey, signal);
-      return estimateJob(facts, { scale: contract.scale, model: contract.name, crf: DEFAULT_CRF, shards }, measuredTable(), prices);
+      return estimateWithModel(await factsOfPlan(plan, sourceKey, signal), config.model, { crf: DEFAULT_CRF, shards, prices });
     },
   };
 }

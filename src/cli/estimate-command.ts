@@ -8,11 +8,10 @@ import { CLOUD_ENV, openStore, readCloudConfig, type CloudFlag } from '../cloud/
 import { parseS3Input } from '../cloud/submit.js';
 import { readStoredPlan } from '../cloud/source.js';
 import { SwiftvrError, usageError } from '../errors.js';
-import { estimateJob, formatEstimate, type JobEstimate } from '../estimate/estimate.js';
+import { estimateWithModel, formatEstimate, type JobEstimate } from '../estimate/estimate.js';
 import { factsOfPlan, factsOfVideoFile } from '../estimate/input-facts.js';
-import { measuredTable, priceTable } from '../estimate/tables.js';
+import { priceTable } from '../estimate/tables.js';
 import { readSourcePlan } from '../hls/playlist-reader.js';
-import { readModelContract } from '../inference/model-contract.js';
 import { DEFAULT_CRF } from '../media/encoder.js';
 import { prepareInput } from '../pipeline/input.js';
 import { whereOf } from './cloud-args.js';
@@ -52,7 +51,6 @@ export async function estimateInput(o: {
   readonly cloud?: Partial<Record<CloudFlag, string>>;
   readonly signal: AbortSignal;
 }): Promise<JobEstimate> {
-  const contract = await readModelContract(o.model);
   const prices = priceTable(o.prices ?? process.env.SWIFTVR_PRICES);
   let facts;
   if (o.input.startsWith('s3://')) {
@@ -76,7 +74,7 @@ export async function estimateInput(o: {
       facts = await factsOfPlan(plan, o.input, o.signal);
     }
   }
-  return estimateJob(facts, { scale: contract.scale, model: contract.name, crf: o.crf, shards: o.shards }, measuredTable(), prices);
+  return estimateWithModel(facts, o.model, { crf: o.crf, shards: o.shards, prices });
 }
 
 export const estimateCommand: Command = {

@@ -5,7 +5,8 @@
 // measured sizes, interpolated linearly in pixels between two, held flat outside them (and then
 // marked `extrapolated`). An instance type with no row for the model is "not measured".
 import { z } from 'zod';
-import { LOCAL, type MeasuredTable, type PriceTable, type ThroughputRow } from './tables.js';
+import { readModelContract } from '../inference/model-contract.js';
+import { LOCAL, measuredTable, type MeasuredTable, type PriceTable, type ThroughputRow } from './tables.js';
 
 /** What an estimate knows about the input. */
 export interface InputFacts {
@@ -179,6 +180,17 @@ export function estimateJob(
     instances,
     madeAt: now.toISOString(),
   };
+}
+
+/** The estimate of a job on `facts` with the model at `modelPath` (its sidecar's scale and name), from the shipped measurements. */
+export async function estimateWithModel(
+  facts: InputFacts,
+  modelPath: string,
+  o: { readonly crf: number; readonly shards?: number; readonly prices: PriceTable },
+): Promise<JobEstimate> {
+  const contract = await readModelContract(modelPath);
+  const opts = { scale: contract.scale, model: contract.name, crf: o.crf, ...(o.shards === undefined ? {} : { shards: o.shards }) };
+  return estimateJob(facts, opts, measuredTable(), o.prices);
 }
 
 const mb = (b: number): string =>

@@ -17,10 +17,9 @@ import type { ProgressReporter } from '../report/progress.js';
 import { jobEvent, noEvents, ProgressEvents, segmentSummary, type EventSink } from '../events/job-events.js';
 import { prepareInput } from './input.js';
 import { restoreSegments, type StagedSegment } from './restore-loop.js';
-import { estimateJob, type JobEstimate } from '../estimate/estimate.js';
+import { estimateWithModel, type JobEstimate } from '../estimate/estimate.js';
 import { factsOfPlan } from '../estimate/input-facts.js';
-import { measuredTable, priceTable } from '../estimate/tables.js';
-import { readModelContract } from '../inference/model-contract.js';
+import { priceTable } from '../estimate/tables.js';
 import { DEFAULT_CRF } from '../media/encoder.js';
 import { publish } from './publish.js';
 import type { EncoderChoice } from './segment-step.js';
@@ -83,14 +82,8 @@ const noProgress: ProgressReporter = {
  */
 async function localEstimate(plan: SourcePlan, options: RestoreOptions, signal: AbortSignal): Promise<JobEstimate | undefined> {
   try {
-    const contract = await readModelContract(options.modelPath);
     const facts = await factsOfPlan(plan, options.input, signal);
-    return estimateJob(
-      facts,
-      { scale: contract.scale, model: contract.name, crf: options.quality ?? DEFAULT_CRF },
-      measuredTable(),
-      priceTable(),
-    );
+    return await estimateWithModel(facts, options.modelPath, { crf: options.quality ?? DEFAULT_CRF, prices: priceTable() });
   } catch (e) {
     if (signal.aborted) throw e;
     return undefined;
