@@ -1,8 +1,10 @@
 // Cheap no-reference signals of what the model changed, computed on the inference thread from the
 // frames it already holds: luma only, on a sparse grid of the input (every 4th row and column, wider
-// apart on large frames so that a frame costs at most about 16k samples: the thread's time between
+// apart on large frames so that a frame costs at most about 4k samples: the thread's time between
 // model runs is the accelerator's idle time), the output averaged over the block each sampled input
-// pixel became. 10-bit frames are read on the 8-bit scale (a sample / 4), so figures compare across depths.
+// pixel became. Fidelity is measured on every 4th frame, on at most about 256 SSIM windows of 8x8
+// (the whole frame on small ones). 10-bit frames are read on the 8-bit scale (a sample / 4), so
+// figures compare across depths.
 import { frameBits } from '../types.js';
 import type { YuvFrame } from '../types.js';
 
@@ -12,7 +14,7 @@ function lumaReader(f: YuvFrame): (i: number) => number {
   return frameBits(f) === 8 ? (i) => d[i]! : (i) => (d[2 * i]! | (d[2 * i + 1]! << 8)) / 4;
 }
 
-const MAX_SAMPLES = 16_384;
+const MAX_SAMPLES = 4096;
 
 /** Grid spacing in input pixels for a `width` x `height` input frame. */
 export const gridStep = (width: number, height: number): number => Math.max(4, Math.ceil(Math.sqrt((width * height) / MAX_SAMPLES)));
@@ -29,6 +31,16 @@ export function inputSamples(f: YuvFrame): Float32Array {
   return out;
 }
 
+/** The mean of the `scale` x `scale` output block that input pixel (x, y) became. */
+function blockMean(at: (i: number) => number, outWidth: number, x: number, y: number, scale: number): number {
+  let sum = 0;
+  for (let dy = 0; dy < scale; dy++) {
+    const row = (y * scale + dy) * outWidth + x * scale;
+    for (let dx = 0; dx < scale; dx++) sum += at(row + dx);
+  }
+  return sum / (scale * scale);
+}
+
 /** Luma samples of an output frame (scale x the input) on the input's grid, each the block mean. */
 export function outputSamples(f: YuvFrame, scale: number): Float32Array {
   const w = f.width / scale;
@@ -37,65 +49,61 @@ export function outputSamples(f: YuvFrame, scale: number): Float32Array {
   const cols = Math.ceil(w / step);
   const rows = Math.ceil(h / step);
   const out = new Float32Array(cols * rows);
-  const area = scale * scale;
   const at = lumaReader(f);
   let k = 0;
-  for (let y = 0; y < h; y += step) {
-    for (let x = 0; x < w; x += step) {
-      let sum = 0;
-      for (let dy = 0; dy < scale; dy++) {
-        const row = (y * scale + dy) * f.width + x * scale;
-        for (let dx = 0; dx < scale; dx++) sum += at(row + dx);
-      }
-      out[k++] = sum / area;
-    }
-  }
+  for (let y = 0; y < h; y += step) for (let x = 0; x < w; x += step) out[k++] = blockMean(at, f.width, x, y, scale);
   return out;
 }
 
+/** Frames of a segment whose fidelity is measured: every FIDELITY_EVERY-th, from its first. */
+export const FIDELITY_EVERY = 4;
+const SSIM_WINDOW = 8;
+const MAX_WINDOWS = 256;
+
 /**
- * Frames of a segment whose fidelity is measured: every `fidelityStride`-th, from its first, so
- * that a frame costs about as much as 16k input pixels measured in full (every frame at 128x128,
- * one in 127 at 1920x1080: the inference thread's time between model runs is the accelerator's
- * idle time).
+ * The stride between fidelity's 8x8 SSIM windows: 4 (overlapping: the whole frame, every pixel in
+ * the squared error) up to 16k pixels, else as wide as keeps the windows to about MAX_WINDOWS.
  */
-export const fidelityStride = (width: number, height: number): number => Math.max(1, Math.ceil((width * height) / 16_384));
+export const windowStride = (width: number, height: number): number =>
+  width * height <= 16_384 ? 4 : Math.ceil(Math.sqrt((width * height) / MAX_WINDOWS));
 
 /**
  * Fidelity of one output frame to its input: the output luma area-downscaled (mean of each
  * scale x scale block) against the input luma, both on the 8-bit scale. Returns the mean squared
- * error and the mean SSIM over 8x8 windows at a stride of 4 (uniform weights, K1 0.01, K2 0.03,
- * peak 255): a restoration that invents content or shifts it moves both.
+ * error and the mean SSIM over 8x8 windows (uniform weights, K1 0.01, K2 0.03, peak 255): a
+ * restoration that invents content or shifts it moves both. Small frames are measured whole (windows
+ * at a stride of 4, the error over every pixel); larger ones on a grid of windows (windowStride), the
+ * error over the windows' pixels.
  */
 export function fidelity(input: YuvFrame, output: YuvFrame, scale: number): { mse: number; ssim: number } {
   const w = input.width;
   const h = input.height;
   const inY = lumaReader(input);
   const outY = lumaReader(output);
-  const down = new Float32Array(w * h);
-  const area = scale * scale;
+  const stride = windowStride(w, h);
+  const win = Math.min(SSIM_WINDOW, w, h);
+  // The whole frame: the downscaled output once, shared by the overlapping windows.
+  const down = stride < win ? new Float32Array(w * h) : undefined;
   let se = 0;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let sum = 0;
-      for (let dy = 0; dy < scale; dy++) {
-        const row = (y * scale + dy) * output.width + x * scale;
-        for (let dx = 0; dx < scale; dx++) sum += outY(row + dx);
+  let measured = 0;
+  if (down !== undefined) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = blockMean(outY, output.width, x, y, scale);
+        down[y * w + x] = v;
+        const d = v - inY(y * w + x);
+        se += d * d;
       }
-      const v = sum / area;
-      down[y * w + x] = v;
-      const d = v - inY(y * w + x);
-      se += d * d;
     }
+    measured = w * h;
   }
   const c1 = (0.01 * 255) ** 2;
   const c2 = (0.03 * 255) ** 2;
-  const win = Math.min(8, w, h);
   const n = win * win;
   let ssimSum = 0;
   let windows = 0;
-  for (let y0 = 0; y0 + win <= h; y0 += 4) {
-    for (let x0 = 0; x0 + win <= w; x0 += 4) {
+  for (let y0 = 0; y0 + win <= h; y0 += stride) {
+    for (let x0 = 0; x0 + win <= w; x0 += stride) {
       let sa = 0;
       let sb = 0;
       let saa = 0;
@@ -104,7 +112,8 @@ export function fidelity(input: YuvFrame, output: YuvFrame, scale: number): { ms
       for (let y = y0; y < y0 + win; y++) {
         for (let x = x0; x < x0 + win; x++) {
           const a = inY(y * w + x);
-          const b = down[y * w + x]!;
+          const b = down !== undefined ? down[y * w + x]! : blockMean(outY, output.width, x, y, scale);
+          if (down === undefined) se += (b - a) * (b - a);
           sa += a;
           sb += b;
           saa += a * a;
@@ -112,6 +121,7 @@ export function fidelity(input: YuvFrame, output: YuvFrame, scale: number): { ms
           sab += a * b;
         }
       }
+      if (down === undefined) measured += n;
       const ma = sa / n;
       const mb = sb / n;
       const va = saa / n - ma * ma;
@@ -121,7 +131,7 @@ export function fidelity(input: YuvFrame, output: YuvFrame, scale: number): { ms
       windows++;
     }
   }
-  return { mse: se / (w * h), ssim: windows === 0 ? 1 : ssimSum / windows };
+  return { mse: measured === 0 ? 0 : se / measured, ssim: windows === 0 ? 1 : ssimSum / windows };
 }
 
 /** PSNR of a mean squared error at peak 255 (100 dB for a perfect match). */
@@ -147,7 +157,7 @@ export interface SegmentStats {
    */
   readonly boundaryFlicker?: number;
   /**
-   * Fidelity to the source, on the segment's measured frames (see fidelityStride): PSNR of the
+   * Fidelity to the source, on the segment's measured frames (every FIDELITY_EVERY-th): PSNR of the
    * mean squared error and mean SSIM between the restored luma area-downscaled to the source size
    * and the decoded source luma. High: the restoration kept to what the source shows.
    */
@@ -185,7 +195,7 @@ export class StatsTracker {
     const i = inputSamples(input);
     const o = outputSamples(output, scale);
     this.sum += meanAbsDiff(o, i);
-    if (this.frames % fidelityStride(input.width, input.height) === 0) {
+    if (this.frames % FIDELITY_EVERY === 0) {
       const f = fidelity(input, output, scale);
       this.fidelityMse += f.mse;
       this.fidelitySsim += f.ssim;

@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { SwiftvrError } from '../errors.js';
 import { threadCpuMs, type SegmentStats } from './frame-stats.js';
+import type { YuvFrame } from '../types.js';
 import type { ThreadFailure, ThreadLog, ThreadOk, ThreadRequest } from './thread-protocol.js';
 import { companionOpener } from './restorer.js';
 import { threadFailure, toWire } from './thread-protocol.js';
@@ -46,10 +47,13 @@ async function handle(m: ThreadRequest): Promise<{ reply: Omit<ThreadOk, 'id' | 
       segmentStart = { cpu: threadCpuMs() ?? 0, model: 0 };
       return { reply: { info: { contract: session.contract, provider: session.provider, chunkFrames: core.chunkFrames } } };
     }
-    case 'push':
+    case 'chunk':
     case 'flush': {
       const restorer = open();
-      const frames = m.op === 'push' ? await restorer.push(m.frame) : await restorer.flush();
+      // A chunk's frames run once the last is in (the thread holds none between messages).
+      const frames: YuvFrame[] = [];
+      for (const f of m.frames) frames.push(...(await restorer.push(f)));
+      if (m.op === 'flush') frames.push(...(await restorer.flush()));
       const { wire, transfer } = toWire(frames);
       const stats = m.op === 'flush' ? withHostTime(restorer.lastSegmentStats, restorer) : undefined;
       // The input frames' buffers go back to the main thread's frame pool.

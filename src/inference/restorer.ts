@@ -29,8 +29,8 @@ export type { RestorerInfo } from './thread-protocol.js';
  *                `lastSegmentStats` then tells what the segment's restore changed
  *   reset()      forget the state; the next chunk starts from zeros
  *   snapshot()   the carried state as bytes; load(bytes) resumes from them with identical output
- * push() takes ownership of the frame's buffer (it is transferred to the inference thread, which
- * hands it to the process's frame pool once its chunk has run).
+ * push() takes ownership of the frame's buffer (it is transferred to the inference thread with
+ * the rest of its chunk, and handed to the process's frame pool once the chunk has run).
  */
 export interface Restorer extends RestorerInfo {
   readonly scale: number;
@@ -47,7 +47,15 @@ export interface Restorer extends RestorerInfo {
   close(): Promise<void>;
 }
 
-import { fromWire, threadError, type RestorerInfo, type ThreadOk, type ThreadReply, type ThreadRequest } from './thread-protocol.js';
+import {
+  framesForTransfer,
+  fromWire,
+  threadError,
+  type RestorerInfo,
+  type ThreadOk,
+  type ThreadReply,
+  type ThreadRequest,
+} from './thread-protocol.js';
 
 /** Opens a model's companion graph (its 10-bit one) beside it, with the model's own options. */
 export function companionOpener(
@@ -143,6 +151,8 @@ class ThreadRestorer implements Restorer {
   private failed: Error | undefined;
   private info!: RestorerInfo;
   private stats: SegmentStats | undefined;
+  /** Frames pushed since the last chunk went: they cross to the thread a chunk at a time. */
+  private waiting: YuvFrame[] = [];
 
   private constructor(
     private readonly worker: Worker,
@@ -212,23 +222,43 @@ class ThreadRestorer implements Restorer {
   }
 
   async push(frame: YuvFrame): Promise<YuvFrame[]> {
-    return fromWire((await this.call({ op: 'push', frame }, [frame.data.buffer as ArrayBuffer])).frames);
+    const first = this.waiting[0];
+    if (first !== undefined && (first.width !== frame.width || first.height !== frame.height)) {
+      throw new SwiftvrError(
+        'bad-input',
+        `frame size ${frame.width}x${frame.height} differs from ${first.width}x${first.height} within one chunk; sizes must match`,
+      );
+    }
+    this.waiting.push(frame);
+    if (this.waiting.length < this.info.chunkFrames) return [];
+    return fromWire((await this.send('chunk')).frames);
   }
   async flush(): Promise<YuvFrame[]> {
-    const reply = await this.call({ op: 'flush' });
+    const reply = await this.send('flush');
     this.stats = reply.stats;
     return fromWire(reply.frames);
+  }
+  /** Sends the waiting frames, one message and their buffers transferred (a decoder's block whole). */
+  private send(op: 'chunk' | 'flush'): Promise<ThreadOk> {
+    const { frames, transfer } = framesForTransfer(this.waiting, (bytes) => framePool.take(bytes));
+    this.waiting = [];
+    return this.call({ op, frames }, transfer);
   }
   get lastSegmentStats(): SegmentStats | undefined {
     return this.stats;
   }
   async reset(): Promise<void> {
+    this.waiting = [];
     await this.call({ op: 'reset' });
   }
   async snapshot(): Promise<Uint8Array> {
+    if (this.waiting.length > 0) {
+      throw new SwiftvrError('internal', `snapshot() with ${this.waiting.length} buffered frames; call flush() first`);
+    }
     return (await this.call({ op: 'snapshot' })).bytes!;
   }
   async load(bytes: Uint8Array): Promise<void> {
+    this.waiting = [];
     await this.call({ op: 'load', bytes });
   }
   async hasState(): Promise<boolean> {

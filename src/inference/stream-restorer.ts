@@ -189,9 +189,7 @@ export class StreamRestorer {
     if (this.state !== undefined && (this.state.height !== ph || this.state.width !== pw)) this.releaseState();
     const state = this.state ?? this.zeroState(ph, pw);
     const t = chunk.length;
-    if (this.input?.length !== t * frameBytes) this.input = new Uint8Array(t * frameBytes);
-    const input = this.input;
-    chunk.forEach((f, i) => input.set(f.data, i * frameBytes));
+    const input = this.modelInput(chunk, frameBytes);
     const dims = [1, t, (h * 3) / 2, w];
     // 10-bit planes are little-endian 16-bit samples: the same bytes viewed as int16 (0..1023).
     const lq =
@@ -236,19 +234,34 @@ export class StreamRestorer {
     }
     chunk.forEach((f, i) => this.stats.add(f, frames[i]!, c.scale));
     if (this.keepConsumed) {
-      for (const f of chunk) {
-        const b = f.data.buffer as ArrayBuffer;
-        if (f.data.byteOffset === 0 && f.data.byteLength === b.byteLength && !this.consumed.includes(b)) this.consumed.push(b);
-      }
+      const covered = new Map<ArrayBuffer, number>();
+      for (const f of chunk)
+        covered.set(f.data.buffer as ArrayBuffer, (covered.get(f.data.buffer as ArrayBuffer) ?? 0) + f.data.byteLength);
+      for (const [b, bytes] of covered) if (bytes === b.byteLength && !this.consumed.includes(b)) this.consumed.push(b);
     }
     this.framesRestored += t;
     return frames;
   }
 
   /**
+   * The chunk's frames laid end to end as the model's input: the frames' own bytes when they already
+   * are (a decoder's block), else copied into the input kept for the next chunk of the same size.
+   */
+  private modelInput(chunk: readonly YuvFrame[], frameBytes: number): Uint8Array {
+    const first = chunk[0]!.data;
+    if (chunk.every((f, i) => f.data.buffer === first.buffer && f.data.byteOffset === first.byteOffset + i * frameBytes)) {
+      return new Uint8Array(first.buffer, first.byteOffset, chunk.length * frameBytes);
+    }
+    if (this.input?.length !== chunk.length * frameBytes) this.input = new Uint8Array(chunk.length * frameBytes);
+    const input = this.input;
+    chunk.forEach((f, i) => input.set(f.data, i * frameBytes));
+    return input;
+  }
+
+  /**
    * With `keepConsumed`, the buffers of input frames whose chunks have run since the last call: nothing here refers
-   * to them any more, so they can be reused (frames that are views into a larger buffer are not
-   * listed).
+   * to them any more, so they can be reused (a buffer is listed once the chunks that ran have covered
+   * all of it: a frame's own, or a decoder's block of a chunk's frames).
    */
   takeConsumed(): ArrayBuffer[] {
     const list = this.consumed;

@@ -26,8 +26,8 @@ export interface RestorerInfo {
 
 export type ThreadRequest =
   | { readonly op: 'open'; readonly modelPath: string; readonly options: SessionOptions & { readonly chunkFrames?: number } }
-  | { readonly op: 'push'; readonly frame: YuvFrame }
-  | { readonly op: 'flush' }
+  | { readonly op: 'chunk'; readonly frames: readonly YuvFrame[] }
+  | { readonly op: 'flush'; readonly frames: readonly YuvFrame[] }
   | { readonly op: 'reset' }
   | { readonly op: 'snapshot' }
   | { readonly op: 'load'; readonly bytes: Uint8Array }
@@ -114,6 +114,28 @@ export function toWire(frames: readonly YuvFrame[]): { wire: WireFrames | undefi
     wire: { width: first.width, height: first.height, bits: frameBits(first), count: frames.length, buffer, byteOffset: data.byteOffset },
     transfer: [buffer],
   };
+}
+
+/**
+ * The buffers to transfer with `frames` (input frames on their way to the thread), and the frames
+ * themselves: a buffer goes whole when these frames cover all of it (a decoder's block of a chunk's
+ * frames, or one frame's own buffer); a frame that shares its buffer with frames not among these is
+ * copied into one of its own first, so the transfer detaches nothing its owner still holds.
+ */
+export function framesForTransfer(
+  frames: readonly YuvFrame[],
+  take: (bytes: number) => Uint8Array,
+): { frames: YuvFrame[]; transfer: ArrayBuffer[] } {
+  const covered = new Map<ArrayBufferLike, number>();
+  for (const f of frames) covered.set(f.data.buffer, (covered.get(f.data.buffer) ?? 0) + f.data.byteLength);
+  const whole = (b: ArrayBufferLike): boolean => b instanceof ArrayBuffer && covered.get(b) === b.byteLength;
+  const out = frames.map((f) => {
+    if (whole(f.data.buffer)) return f;
+    const data = take(f.data.byteLength);
+    data.set(f.data);
+    return { ...f, data };
+  });
+  return { frames: out, transfer: [...new Set(out.map((f) => f.data.buffer as ArrayBuffer))] };
 }
 
 export function fromWire(w: WireFrames | undefined): YuvFrame[] {

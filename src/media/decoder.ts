@@ -29,6 +29,12 @@ export interface DecodeOptions {
   readonly scale?: number;
   /** Drop this many frames (in output order) first: the previous segment's, decoded as reference context. */
   readonly skipFrames?: number;
+  /**
+   * Frames laid end to end per buffer (the restorer's chunk): each buffer holds this many
+   * consecutive frames (the segment's last ones, as many as are left), so a chunk reaches the model
+   * as one buffer without a copy. @default 1
+   */
+  readonly framesPerBuffer?: number;
 }
 
 /**
@@ -40,7 +46,8 @@ export interface DecodeOptions {
  * subsampled to 4:2:0, samples to 8 bits, or 10 for HDR), keeping their matrix and range. The iterator applies backpressure:
  * ffmpeg is paused while the consumer does not pull. Stopping early (break) kills ffmpeg.
  * A decoding failure or a frame count other than the probed one is a `bad-input` error.
- * Frame buffers come from the process's frame pool; each yielded frame's buffer is the consumer's.
+ * Frame buffers come from the process's frame pool; each yielded frame's buffer is the consumer's
+ * (with `framesPerBuffer`, the buffer of a block of consecutive frames, each frame a view of it).
  */
 export async function* decodeFrames(
   file: string,
@@ -90,8 +97,19 @@ export async function* decodeFrames(
   if (stdout === null) throw new SwiftvrError('internal', 'ffmpeg stdout is not a pipe');
   let frames = 0;
   let finished = false;
+  const perBuffer = Math.max(1, options.framesPerBuffer ?? 1);
+  // The block being filled, and how many of its frames were handed out.
+  let block = framePool.take(Math.max(1, Math.min(perBuffer, frameCount)) * frameBytes);
+  let given = 0;
+  const nextFrame = (): Uint8Array => {
+    if (given * frameBytes === block.length) {
+      block = framePool.take(Math.max(1, Math.min(perBuffer, frameCount - frames)) * frameBytes);
+      given = 0;
+    }
+    return block.subarray(given * frameBytes, (given + 1) * frameBytes);
+  };
   try {
-    let frame = framePool.take(frameBytes);
+    let frame = nextFrame();
     let filled = 0;
     for await (const chunk of stdout as AsyncIterable<Buffer>) {
       let offset = 0;
@@ -105,13 +123,14 @@ export async function* decodeFrames(
         filled = 0;
         // Frames beyond the probed count are only counted, for the error below.
         if (frames <= frameCount) {
+          given++;
           yield bits === 8 ? { width, height, data: frame } : { width, height, data: frame, bits };
-          frame = framePool.take(frameBytes);
+          frame = nextFrame();
         }
       }
     }
-    // The buffer being filled was never yielded.
-    framePool.give(frame.buffer as ArrayBuffer);
+    // The block being filled, unless part of it was handed out.
+    if (given === 0) framePool.give(block.buffer as ArrayBuffer);
     const exit = await proc.exit;
     if (exit.aborted) throw abortedError(`decoding ${name}`, options.context);
     if (exit.code !== 0) {

@@ -95,6 +95,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
       workDir: o.workDir,
       signal,
       limit: frameLimitFor(o.restorer.provider),
+      framesPerBuffer: o.restorer.chunkFrames,
     });
 
   // Our own controller: one failing segment stops the decoders and encoders of the others.

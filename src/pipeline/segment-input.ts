@@ -112,6 +112,8 @@ export interface PrepareOptions {
   readonly scale?: number;
   /** Largest input frame accepted (checked on the probe, before decoding). */
   readonly limit: FrameLimit;
+  /** Decoded frames per buffer: the restorer's chunk, so a chunk crosses to the model whole. @default 1 */
+  readonly framesPerBuffer?: number;
 }
 
 /**
@@ -153,6 +155,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
         context,
         ...(open.skipFrames > 0 ? { skipFrames: open.skipFrames } : {}),
         ...(options.scale === undefined ? {} : { scale: options.scale }),
+        ...(options.framesPerBuffer === undefined ? {} : { framesPerBuffer: options.framesPerBuffer }),
       }),
       frames,
     );

@@ -103,7 +103,7 @@ export function segmentStep(
   const restoring = (async () => {
     await o.state.prepare?.(signal);
     restoreStart = performance.now();
-    prepared ??= await prepareSegment(input, { workDir: o.workDir, signal, limit });
+    prepared ??= await prepareSegment(input, { workDir: o.workDir, signal, limit, framesPerBuffer: restorer.chunkFrames });
     running = runSegment(prepared, restorer, output, {
       signal,
       prefetched: o.prepared !== undefined,

@@ -75,11 +75,29 @@ describe('the inference thread', () => {
     await inline.reset();
   });
 
-  it('takes frames as transferred buffers: a pushed frame is no longer readable by the caller', async () => {
-    const f = frame(1);
-    await threaded.push(f);
-    expect(f.data.byteLength).toBe(0);
+  it("takes frames as transferred buffers, a chunk at a time: once its chunk went, a pushed frame is no longer the caller's", async () => {
+    const frames = Array.from({ length: threaded.chunkFrames }, (_, i) => frame(i));
+    for (const f of frames) await threaded.push(f);
+    expect(frames.map((f) => f.data.byteLength)).toEqual(frames.map(() => 0));
     await threaded.reset();
+  });
+
+  it("sends a decoder's block of a chunk's frames whole, and copies a frame whose buffer it shares with frames not in the chunk", async () => {
+    await threaded.reset();
+    const n = threaded.chunkFrames;
+    const bytes = yuvFrameBytes(W, H);
+    const block = new Uint8Array(n * bytes);
+    const views = Array.from({ length: n }, (_, i) => ({ width: W, height: H, data: block.subarray(i * bytes, (i + 1) * bytes) }));
+    views.forEach((v, i) => v.data.set(frame(i).data));
+    const out = await restoreAll(threaded, views);
+    expect(out).toHaveLength(n);
+    expect(block.byteLength).toBe(0);
+    // Two frames of a three-frame block in one chunk: the third stays readable.
+    const shared = new Uint8Array(3 * bytes).fill(7);
+    const [a, b, c] = [0, 1, 2].map((i) => ({ width: W, height: H, data: shared.subarray(i * bytes, (i + 1) * bytes) }));
+    await restoreAll(threaded, [a!, b!]);
+    expect(c!.data.byteLength).toBe(bytes);
+    expect(c!.data[0]).toBe(7);
   });
 
   it("hands the buffers of a chunk's input frames back to the frame pool once the chunk has run", async () => {

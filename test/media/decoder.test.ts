@@ -57,6 +57,20 @@ describe('decodeFrames', () => {
     expect(Buffer.from(frames[0]!).equals(Buffer.from(frames[frames.length - 1]!))).toBe(false);
   });
 
+  it('lays blocks of consecutive frames end to end in one buffer each, the last block as long as the frames left', async () => {
+    const single: Buffer[] = [];
+    for await (const frame of decodeFrames(src, info)) single.push(Buffer.from(frame.data));
+    const frames = [];
+    for await (const frame of decodeFrames(src, info, { framesPerBuffer: 4 })) frames.push(frame.data);
+    expect(Buffer.concat(frames.map((f) => Buffer.from(f)))).toEqual(Buffer.concat(single));
+    const bytes = (192 * 108 * 3) / 2;
+    const n = info.video.frameCount;
+    const blocks = [...new Set(frames.map((f) => f.buffer))];
+    expect(blocks).toHaveLength(Math.ceil(n / 4));
+    expect(blocks.map((b) => b.byteLength)).toEqual(blocks.map((_, i) => Math.min(4, n - 4 * i) * bytes));
+    frames.forEach((f, i) => expect([f.buffer, f.byteOffset]).toEqual([blocks[Math.floor(i / 4)], (i % 4) * bytes]));
+  });
+
   it('stops ffmpeg when the consumer breaks early', async () => {
     for await (const _ of decodeFrames(src, info)) break;
     expect(await ffmpegsReading(src)).toBe(0);
