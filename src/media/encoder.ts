@@ -21,9 +21,10 @@ export type { EncodedSegment } from './output-check.js';
 export interface SegmentEncoder {
   /**
    * Queues one frame; resolves when ffmpeg can take more (stdin backpressure). The frame's
-   * bytes belong to the encoder from this call on: do not modify them.
+   * bytes belong to the encoder from this call on: do not modify them. `written` is called once
+   * they are all in the pipe (so their buffer may be reused or freed), unless the write fails.
    */
-  write(frame: YuvFrame): Promise<void>;
+  write(frame: YuvFrame, written?: () => void): Promise<void>;
   /** Ends the input, waits for ffmpeg, checks the output and moves it into place. */
   finish(): Promise<EncodedSegment>;
   /** Stops ffmpeg and removes temporary files; nothing appears at the output paths. */
@@ -78,7 +79,7 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     });
   }
 
-  async write(frame: YuvFrame): Promise<void> {
+  async write(frame: YuvFrame, written?: () => void): Promise<void> {
     if (this.state !== 'open') throw new SwiftvrError('internal', `write() on the ${this.state} encoder of ${this.name}`);
     if (
       frame.width !== this.o.width ||
@@ -104,7 +105,8 @@ class FfmpegSegmentEncoder implements SegmentEncoder {
     const stdin = proc.stdin;
     if (stdin === null) throw new SwiftvrError('internal', 'ffmpeg stdin is not a pipe');
     this.frames++;
-    if (stdin.write(frame.data)) return;
+    const done = written === undefined ? undefined : (e: Error | null | undefined): void => (e ? undefined : written());
+    if (stdin.write(frame.data, done)) return;
     // Wait for the pipe to drain, or for ffmpeg to die (then the drain never comes).
     const ended = await Promise.race([
       new Promise<false>((resolve) => stdin.once('drain', () => resolve(false))),

@@ -9,6 +9,7 @@ import { pictureReport } from '../media/picture.js';
 import { createSegmentEncoder, type EncodedSegment, type SegmentEncoder } from '../media/encoder.js';
 import { frameLimitFor, type FrameLimit } from '../media/frame-limit.js';
 import { BoundedQueue } from './bounded-queue.js';
+import { framePool } from '../util/frame-pool.js';
 import { prepareSegment, segmentError, segmentName, type PreparedSegment, type SegmentId, type SegmentInput } from './segment-input.js';
 
 export type EncoderChoice = 'libx264' | 'h264_nvenc' | 'auto';
@@ -127,6 +128,9 @@ export function runSegment(prepared: PreparedSegment, restorer: Restorer, output
   return { restored, done };
 }
 
+/** Whether the frame's bytes are all of its buffer. */
+const ownsBuffer = (f: YuvFrame): boolean => f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength;
+
 /** What one published segment took: frames, time since its preparation began, bytes. */
 function segmentResult(
   input: SegmentId,
@@ -176,7 +180,8 @@ export async function plainUpscaleSegment(
   try {
     let frames = 0;
     for await (const frame of prepared.frames) {
-      await encoder.write(frame);
+      // The decoded frame's buffer goes back to the frame pool once it is in the pipe.
+      await encoder.write(frame, ownsBuffer(frame) ? () => framePool.give(frame.data.buffer as ArrayBuffer) : undefined);
       frames++;
     }
     const encoded = await encoder.finish();

@@ -68,6 +68,18 @@ describe('segment encoder lifecycle', () => {
     expect((await readdir(outDir)).filter((f) => f.startsWith('short.ts'))).toEqual([]);
   });
 
+  it("tells when each frame's bytes are in the pipe, in order, before finish() resolves", async () => {
+    const enc = open('written.ts');
+    const written: number[] = [];
+    let n = 0;
+    for await (const frame of decodeFrames(src, info)) {
+      const i = n++;
+      await enc.write(frame, () => written.push(i));
+    }
+    await enc.finish();
+    expect(written).toEqual(Array.from({ length: info.video.frameCount }, (_, i) => i));
+  });
+
   it('abort() stops ffmpeg and removes the partial output', async () => {
     const enc = open('aborted.ts');
     let n = 0;
