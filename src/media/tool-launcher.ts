@@ -11,8 +11,8 @@
 //   <- { id, pid }                        the tool runs (after its pipes)
 //   <- { id, exit: LaunchedExit }         once the tool has ended and its output is read
 // The main process stops a tool by signalling its pid itself, so it can do so even when this
-// launcher is gone. When the channel closes (the main process ended, however it ended) every tool
-// still running is killed and the launcher exits.
+// launcher is gone. When the channel closes or the launcher is re-parented (the main process ended,
+// however it ended) every tool still running is killed and the launcher exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 
@@ -85,11 +85,18 @@ function launch(m: LaunchRequest, children: Map<number, ChildProcess>): void {
 /** Serves LaunchRequests on this process's IPC channel until it closes. */
 function serve(): void {
   const children = new Map<number, ChildProcess>();
-  process.on('message', (m: LaunchRequest) => launch(m, children));
-  process.on('disconnect', () => {
+  const shutdown = (): void => {
     for (const c of children.values()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     process.exit(0);
-  });
+  };
+  process.on('message', (m: LaunchRequest) => launch(m, children));
+  process.on('disconnect', shutdown);
+  // A second watch on the main process, should its channel's end not be noticed: once it is gone,
+  // this process is re-parented.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown();
+  }, 1000).unref();
 }
 
 if (process.send !== undefined) serve();

@@ -31,7 +31,8 @@ export interface StagedSegment {
 }
 
 export interface SegmentsOptions {
-  readonly restorer: Restorer;
+  /** The restorer, or its opening: the first segment is read, probed and decoding meanwhile. */
+  readonly restorer: Restorer | Promise<Restorer>;
   readonly stageDir: string;
   readonly workDir: string;
   readonly encoder: EncoderChoice;
@@ -90,13 +91,13 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
   const refs = media.segments;
   const source = planSource(plan, o.fileRotation);
   o.progress.start({ segments: refs.length, durationSeconds: refs.reduce((s, r) => s + r.duration, 0) });
+  const opening = Promise.resolve(o.restorer);
+  // What decoding needs of the restorer; a failed opening surfaces where the restorer is awaited.
+  const limit = opening.then((r) => frameLimitFor(r.provider));
+  const framesPerBuffer = opening.then((r) => r.chunkFrames);
+  for (const p of [opening, limit, framesPerBuffer]) p.catch(() => {});
   const prepare = async (i: number, signal: AbortSignal): Promise<PreparedSegment> =>
-    prepareSegment(await readSegment(source, refs[i]!, refs[i - 1], signal), {
-      workDir: o.workDir,
-      signal,
-      limit: frameLimitFor(o.restorer.provider),
-      framesPerBuffer: o.restorer.chunkFrames,
-    });
+    prepareSegment(await readSegment(source, refs[i]!, refs[i - 1], signal), { workDir: o.workDir, signal, limit, framesPerBuffer });
 
   // Our own controller: one failing segment stops the decoders and encoders of the others.
   const { controller, signal } = linkedAbort(o.signal);
@@ -125,6 +126,8 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
   try {
     next = refs.length > 0 ? prepare(0, signal) : undefined;
     next?.catch(() => {});
+    // A model that fails to open fails the job as itself, not as the first segment's preparation.
+    const restorer = await opening;
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
       const prepared = await next!;
@@ -153,7 +156,7 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
         source: prepared.info,
         ...(sourceCodec !== undefined ? { sourceVideoCodec: sourceCodec } : {}),
       });
-      const step = segmentStep(prepared.input, o.restorer, output, {
+      const step = segmentStep(prepared.input, restorer, output, {
         workDir: o.workDir,
         signal,
         prepared,
@@ -162,8 +165,8 @@ export async function restoreSegments(plan: SourcePlan, o: SegmentsOptions): Pro
         state: {
           // The next segment starts from a state warmed on this one's frames (from zeros if that fails too).
           restart: async (input, s) => {
-            await o.restorer.reset();
-            await warmOn(input, o.restorer, { workDir: o.workDir, signal: s }).catch(() => o.restorer.reset());
+            await restorer.reset();
+            await warmOn(input, restorer, { workDir: o.workDir, signal: s }).catch(() => restorer.reset());
           },
         },
       });

@@ -154,12 +154,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       segmentsTotal: plan.media.segments.length,
       everyMs: options.progressEveryMs ?? 5000,
     });
-    const restorer = await opening;
     createdOut = !existsSync(outDir);
     await mkdir(stageDir, { recursive: true });
-    // Segments: restored and encoded into the staging folder.
+    // Segments: restored and encoded into the staging folder (the first is read, probed and
+    // decoding while the model finishes opening).
     staged = await restoreSegments(plan, {
-      restorer,
+      restorer: opening,
       stageDir,
       workDir: work,
       encoder: options.encoder ?? 'auto',
@@ -170,6 +170,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       progress,
     });
     // Publish: segments moved into place, then the playlists, then the compare page.
+    const restorer = await opening;
     const estimate = await estimating;
     const published = await publish({
       plan,

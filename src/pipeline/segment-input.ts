@@ -110,10 +110,13 @@ export interface PrepareOptions {
   readonly queueFrames?: number;
   /** Decode to frames scaled by this factor with ffmpeg's bicubic (the plain upscale). @default 1 */
   readonly scale?: number;
-  /** Largest input frame accepted (checked on the probe, before decoding). */
-  readonly limit: FrameLimit;
+  /**
+   * Largest input frame accepted (checked on the probe, before decoding). May be a promise (the
+   * restorer still opening): the segment is written and probed meanwhile.
+   */
+  readonly limit: FrameLimit | PromiseLike<FrameLimit>;
   /** Decoded frames per buffer: the restorer's chunk, so a chunk crosses to the model whole. @default 1 */
-  readonly framesPerBuffer?: number;
+  readonly framesPerBuffer?: number | PromiseLike<number>;
 }
 
 /**
@@ -140,12 +143,13 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
       ...(input.fileRotation !== undefined ? { fileRotation: input.fileRotation } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    checkFrameSize(info.video.width, info.video.height, options.limit, name, context);
+    checkFrameSize(info.video.width, info.video.height, await options.limit, name, context);
     const open = await openGopSource(input, sourcePath, info.video.frameCount, dir, {
       name,
       context,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    const framesPerBuffer = await options.framesPerBuffer;
     const frames = new BoundedQueue<YuvFrame>(options.queueFrames ?? 8);
     const decoder = linkedAbort(options.signal);
     const decoded = pump(
@@ -155,7 +159,7 @@ export async function prepareSegment(input: SegmentInput, options: PrepareOption
         context,
         ...(open.skipFrames > 0 ? { skipFrames: open.skipFrames } : {}),
         ...(options.scale === undefined ? {} : { scale: options.scale }),
-        ...(options.framesPerBuffer === undefined ? {} : { framesPerBuffer: options.framesPerBuffer }),
+        ...(framesPerBuffer === undefined ? {} : { framesPerBuffer }),
       }),
       frames,
     );

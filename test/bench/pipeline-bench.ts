@@ -5,9 +5,9 @@
 //             (nearest-neighbour upscale in place of the model), stages overlapped as in the pipeline
 //   model     inference alone: the decoded frames (held in memory) through the StreamRestorer
 // and prints ratio = full / max(codec, model); the goal is <= 1.15 (stages overlap, not add up).
-// CPU seconds (this process + ffmpeg children) are printed too: on a CPU-only machine the model
+// CPU seconds (this process, the tool launcher and the ffmpeg processes it started) are printed too: on a CPU-only machine the model
 // and ffmpeg share the cores, so (cpu of both parts) / cores is a floor no overlap can beat.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,14 +54,32 @@ if (!Number.isInteger(runs) || runs < 1) {
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 
-/** CPU seconds of this process and its reaped children (ffmpeg), from /proc (Linux). */
+/** utime + stime + cutime + cstime of a process, in seconds (/proc/<pid>/stat, Linux). */
+function processCpu(pid: number | 'self'): { ppid: number; seconds: number } {
+  // After the ")": state is field 3, so ppid (field 4) sits at index 1 and utime..cstime (fields 14..17) at 11..14.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return { ppid: Number(fields[1]), seconds: fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / 100 };
+}
+
+/**
+ * CPU seconds of this process and of its children, living (the tool launcher, which starts ffmpeg
+ * and reaps it, so ffmpeg's CPU is the launcher's children's) and reaped, from /proc (Linux).
+ */
 function cpuSeconds(): number {
   try {
-    const fields = readFileSync('/proc/self/stat', 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ');
-    // After the ")": state is field 3, so utime..cstime (fields 14..17) sit at indexes 11..14.
-    return fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / 100;
+    let total = processCpu('self').seconds;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const p = processCpu(Number(entry));
+        if (p.ppid === process.pid) total += p.seconds;
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return total;
   } catch {
     return Number.NaN;
   }
