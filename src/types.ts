@@ -218,6 +218,15 @@ export const yuvFrameBytes = (width: number, height: number, bits: SampleBits = 
 /** Bits per sample of a frame. */
 export const frameBits = (f: YuvFrame): SampleBits => f.bits ?? 8;
 
+/** The buffers (not shared) whose every byte is one of these frames': a frame's own, or a block of consecutive frames. */
+export function wholeBuffers(frames: readonly YuvFrame[]): Set<ArrayBuffer> {
+  const covered = new Map<ArrayBufferLike, number>();
+  for (const f of frames) covered.set(f.data.buffer, (covered.get(f.data.buffer) ?? 0) + f.data.byteLength);
+  const whole = new Set<ArrayBuffer>();
+  for (const [b, bytes] of covered) if (b instanceof ArrayBuffer && bytes === b.byteLength) whole.add(b);
+  return whole;
+}
+
 /** One carried-state tensor spec from the model sidecar. */
 export interface StateSpec {
   /** ONNX input name, e.g. `state_ctx`. */

@@ -9,7 +9,7 @@ import { SwiftvrError } from '../errors.js';
 import type { SegmentStats } from './frame-stats.js';
 import { framePool } from '../util/frame-pool.js';
 import { ModelSession, type SessionOptions } from './session.js';
-import { StreamRestorer } from './stream-restorer.js';
+import { checkChunkSize, StreamRestorer } from './stream-restorer.js';
 
 export interface RestorerOptions extends SessionOptions {
   /** Frames per model call, 1..t_max; default t_max. */
@@ -222,13 +222,7 @@ class ThreadRestorer implements Restorer {
   }
 
   async push(frame: YuvFrame): Promise<YuvFrame[]> {
-    const first = this.waiting[0];
-    if (first !== undefined && (first.width !== frame.width || first.height !== frame.height)) {
-      throw new SwiftvrError(
-        'bad-input',
-        `frame size ${frame.width}x${frame.height} differs from ${first.width}x${first.height} within one chunk; sizes must match`,
-      );
-    }
+    checkChunkSize(this.waiting, frame);
     this.waiting.push(frame);
     if (this.waiting.length < this.info.chunkFrames) return [];
     return fromWire((await this.send('chunk')).frames);

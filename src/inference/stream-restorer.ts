@@ -9,7 +9,7 @@
 // the model's output, so no pixel is touched on the host. 10-bit frames (HDR sources) run through
 // the model's 10-bit graph (its sidecar's "p10"), opened at the first such frame; both graphs hold
 // the same weights and see samples on the same scale, so the carried state is shared.
-import { frameBits, yuvFrameBytes } from '../types.js';
+import { frameBits, wholeBuffers, yuvFrameBytes } from '../types.js';
 import type { SampleBits, YuvFrame } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { StatsTracker, threadCpuMs, type SegmentStats } from './frame-stats.js';
@@ -18,6 +18,17 @@ import { ort, type ModelSession } from './session.js';
 import { decodeState, encodeState, type CarriedState } from './state-snapshot.js';
 
 export const alignUp = (v: number, a: number): number => Math.ceil(v / a) * a;
+
+/** A frame joining a chunk must have the size of the chunk's frames so far (`bad-input` otherwise). */
+export function checkChunkSize(chunk: readonly YuvFrame[], frame: YuvFrame): void {
+  const first = chunk[0];
+  if (first !== undefined && (first.width !== frame.width || first.height !== frame.height)) {
+    throw new SwiftvrError(
+      'bad-input',
+      `frame size ${frame.width}x${frame.height} differs from ${first.width}x${first.height} within one chunk; sizes must match`,
+    );
+  }
+}
 
 export type { CarriedState } from './state-snapshot.js';
 
@@ -137,13 +148,7 @@ export class StreamRestorer {
 
   /** Buffer one frame; when a chunk is full it runs and its restored frames are returned. */
   async push(frame: YuvFrame): Promise<YuvFrame[]> {
-    const first = this.buffer[0];
-    if (first !== undefined && (first.width !== frame.width || first.height !== frame.height)) {
-      throw new SwiftvrError(
-        'bad-input',
-        `frame size ${frame.width}x${frame.height} differs from ${first.width}x${first.height} within one chunk; sizes must match`,
-      );
-    }
+    checkChunkSize(this.buffer, frame);
     this.buffer.push(frame);
     if (this.buffer.length < this.chunkFrames) return [];
     const chunk = this.buffer;
@@ -234,10 +239,7 @@ export class StreamRestorer {
     }
     chunk.forEach((f, i) => this.stats.add(f, frames[i]!, c.scale));
     if (this.keepConsumed) {
-      const covered = new Map<ArrayBuffer, number>();
-      for (const f of chunk)
-        covered.set(f.data.buffer as ArrayBuffer, (covered.get(f.data.buffer as ArrayBuffer) ?? 0) + f.data.byteLength);
-      for (const [b, bytes] of covered) if (bytes === b.byteLength && !this.consumed.includes(b)) this.consumed.push(b);
+      for (const b of wholeBuffers(chunk)) if (!this.consumed.includes(b)) this.consumed.push(b);
     }
     this.framesRestored += t;
     return frames;

@@ -1,7 +1,7 @@
 // The wire between the restorer's proxy on the main thread and its inference thread: requests,
 // replies (frames as transferred buffers), failures with their kind, code, context and cause, and
 // the thread's log lines.
-import { frameBits, yuvFrameBytes } from '../types.js';
+import { frameBits, wholeBuffers, yuvFrameBytes } from '../types.js';
 import type { ExecutionProvider, ModelContract, SampleBits, YuvFrame } from '../types.js';
 import { SwiftvrError, type ErrorCode, type ErrorContext, type ErrorKind } from '../errors.js';
 import type { SegmentStats } from './frame-stats.js';
@@ -126,11 +126,9 @@ export function framesForTransfer(
   frames: readonly YuvFrame[],
   take: (bytes: number) => Uint8Array,
 ): { frames: YuvFrame[]; transfer: ArrayBuffer[] } {
-  const covered = new Map<ArrayBufferLike, number>();
-  for (const f of frames) covered.set(f.data.buffer, (covered.get(f.data.buffer) ?? 0) + f.data.byteLength);
-  const whole = (b: ArrayBufferLike): boolean => b instanceof ArrayBuffer && covered.get(b) === b.byteLength;
+  const whole = wholeBuffers(frames);
   const out = frames.map((f) => {
-    if (whole(f.data.buffer)) return f;
+    if (whole.has(f.data.buffer as ArrayBuffer)) return f;
     const data = take(f.data.byteLength);
     data.set(f.data);
     return { ...f, data };

@@ -98,8 +98,8 @@ export async function* decodeFrames(
   let frames = 0;
   let finished = false;
   const perBuffer = Math.max(1, options.framesPerBuffer ?? 1);
-  // The block being filled, and how many of its frames were handed out.
-  let block = framePool.take(Math.max(1, Math.min(perBuffer, frameCount)) * frameBytes);
+  // The block being filled (none yet), and how many of its frames were handed out.
+  let block: Uint8Array = new Uint8Array(0);
   let given = 0;
   const nextFrame = (): Uint8Array => {
     if (given * frameBytes === block.length) {
