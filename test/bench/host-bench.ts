@@ -19,6 +19,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildVersions, median, removeWorktree, RGB_BASELINE, ROOT } from './baseline-build.js';
+import { writeHdTestStream } from './bench-help.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,34 +32,9 @@ const work = mkdtempSync(join(tmpdir(), 'swiftvr-host-'));
 const PROBE = join(ROOT, 'test/bench/main-thread-cpu-probe.mjs');
 
 try {
-  // 1920x1080 H.264 at 25 fps, 2 s segments.
   const input = join(work, 'in');
   execFileSync('mkdir', ['-p', input]);
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=s=1920x1080:r=25:d=${values.seconds}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-g',
-    '50',
-    '-pix_fmt',
-    'yuv420p',
-    '-f',
-    'hls',
-    '-hls_time',
-    '2',
-    '-hls_playlist_type',
-    'vod',
-    '-hls_segment_filename',
-    join(input, 's%d.ts'),
-    join(input, 'index.m3u8'),
-  ]);
+  writeHdTestStream(input, values.seconds!);
   const frames = Math.round(Number(values.seconds) * 25);
   const versions = buildVersions(values.baseline!, join(work, 'baseline'));
   const rows: string[] = [];

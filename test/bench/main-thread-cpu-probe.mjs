@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 const out = process.env.SWIFTVR_CPU_OUT;
 const TICKS_PER_SECOND = 100; // USER_HZ
 
-function threadCpuMs(tid) {
+/** CPU ms (user + system) of thread `tid` of this process. */
+export function threadCpuMs(tid) {
   const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the ")": state is field 3, so utime and stime (fields 14 and 15) sit at indexes 11 and 12.

@@ -7,7 +7,6 @@
 // and the CPU of V8's background threads beside each. The floor of bench:host's main-thread figure
 // while raw frames cross pipes. Also the main thread's CPU per tool started through the tool
 // launcher (`ffprobe -version`), what a process per segment costs against one kept per stream.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,42 +18,25 @@ import { spawnTool } from '../../src/media/ffmpeg.js';
 import { probeSegment } from '../../src/media/probe.js';
 import { framePool } from '../../src/util/frame-pool.js';
 import { median } from './baseline-build.js';
+import { writeHdTestStream } from './bench-help.js';
+import { threadCpuMs } from './main-thread-cpu-probe.mjs';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' } } });
 
 /** CPU ms of this process's threads: the main thread, and those V8 names V8Worker. */
 function cpu(): { main: number; background: number } {
-  const ms = (tid: string): number => {
-    const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(x[11]) + Number(x[12])) * 10;
-  };
   let background = 0;
   for (const tid of readdirSync('/proc/self/task')) {
-    if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'V8Worker') background += ms(tid);
+    if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'V8Worker') background += threadCpuMs(tid);
   }
-  return { main: ms(String(process.pid)), background };
+  return { main: threadCpuMs(String(process.pid)), background };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'swiftvr-pipes-'));
 try {
   const input = join(work, 'in');
   mkdirSync(input);
-  execFileSync('ffmpeg', [
-    ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=s=1920x1080:r=25:d=${values.seconds}`],
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-pix_fmt', 'yuv420p'],
-    ...[
-      '-f',
-      'hls',
-      '-hls_time',
-      '2',
-      '-hls_playlist_type',
-      'vod',
-      '-hls_segment_filename',
-      join(input, 's%d.ts'),
-      join(input, 'index.m3u8'),
-    ],
-  ]);
+  writeHdTestStream(input, values.seconds!);
   const segments = readdirSync(input)
     .filter((f) => f.endsWith('.ts'))
     .sort((a, b) => Number(a.slice(1, -3)) - Number(b.slice(1, -3)))
