@@ -7,6 +7,10 @@
 // and the CPU of V8's background threads beside each. The floor of bench:host's main-thread figure
 // while raw frames cross pipes. Also the main thread's CPU per tool started through the tool
 // launcher (`ffprobe -version`), what a process per segment costs against one kept per stream.
+// And the floor under both: the main thread's CPU to write a frame of each size into a pipe that a
+// process reading to /dev/null empties (`cat`; Node gives a child's stdio as a socket pair), against
+// copying the same bytes within the process.
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +109,28 @@ try {
     for (let i = 0; i < 50; i++) await (await spawnTool('ffprobe', ['-version'])).exit;
     spawns.push((cpu().main - c0.main) / 50);
   }
+  // The floor: the kernel's copy into a socket against a copy in memory, per frame of each size.
+  const floor = async (bytes: number): Promise<{ pipe: number[]; copy: number[] }> => {
+    const src = new Uint8Array(bytes).fill(7);
+    const dst = new Uint8Array(bytes);
+    const n = Math.max(50, Math.round(2e9 / bytes));
+    const pipe: number[] = [];
+    const copy: number[] = [];
+    for (let r = 0; r < Number(values.runs); r++) {
+      const cat = spawn('sh', ['-c', 'exec cat >/dev/null'], { stdio: ['pipe', 'ignore', 'inherit'] });
+      const exited = new Promise((resolve) => cat.once('exit', resolve));
+      let c0 = cpu();
+      for (let i = 0; i < n; i++) if (!cat.stdin.write(src)) await new Promise((resolve) => cat.stdin.once('drain', resolve));
+      cat.stdin.end();
+      await exited;
+      pipe.push((cpu().main - c0.main) / n);
+      c0 = cpu();
+      for (let i = 0; i < n; i++) dst.set(i % 2 === 0 ? src : src.subarray(0));
+      copy.push((cpu().main - c0.main) / n);
+    }
+    return { pipe, copy };
+  };
+  const floors = [await floor(FRAME / 4), await floor(FRAME)];
   const fmt = (xs: number[]): string => `${median(xs).toFixed(2)} ms (${xs.map((x) => x.toFixed(2)).join(', ')})`;
   console.log(
     `${frames} frames, 1920x1080 decoded, 3840x2160 encoded (libx264), ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`,
@@ -112,6 +138,10 @@ try {
   console.log(`decode   main thread ${fmt(decode.main)} CPU per frame; V8 background ${fmt(decode.background)}`);
   console.log(`encode   main thread ${fmt(encode.main)} CPU per frame; V8 background ${fmt(encode.background)}`);
   console.log(`spawn    main thread ${fmt(spawns)} CPU per tool started`);
+  for (const [i, f] of floors.entries()) {
+    const label = i === 0 ? '1080p frame (3.1 MB)' : '4K frame (12.4 MB)';
+    console.log(`floor    ${label}: into a pipe read by cat ${fmt(f.pipe)}; copied in memory ${fmt(f.copy)} main-thread CPU`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
