@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the `swiftvr` bin. SIGINT / SIGTERM abort the running command through an
 // AbortController (it stops cleanly, publishing nothing half-written); a second signal exits at once.
+// First: V8's collection limits, before the rest loads (src/util/heap-limits.ts).
+import './heap-setup.js';
 import { runCli } from './cli.js';
 
 const controller = new AbortController();
