@@ -7,6 +7,8 @@
 // and prints ratio = full / max(codec, model); the goal is <= 1.15 (stages overlap, not add up).
 // CPU seconds (this process, the tool launcher and the ffmpeg processes it started) are printed too: on a CPU-only machine the model
 // and ffmpeg share the cores, so (cpu of both parts) / cores is a floor no overlap can beat.
+// The process is set up as the swiftvr bin sets up its own (V8's collection limits).
+import '../../src/cli/heap-setup.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
