@@ -7,7 +7,7 @@ import type { SegmentMediaInfo, YuvFrame } from '../types.js';
 import { framePool } from '../util/frame-pool.js';
 import { planeFormat } from './colour.js';
 import { planeBits, uprightFilters } from './picture.js';
-import { abortedError, spawnTool, stderrSummary } from './ffmpeg.js';
+import { abortedError, spawnTool, stderrSummary, type StdoutReader } from './ffmpeg.js';
 import { rawTimestamps } from './probe.js';
 
 export interface DecodeOptions {
@@ -92,45 +92,36 @@ export async function* decodeFrames(
     planeFormat(info.video.pixFmt, bits),
     'pipe:1',
   ];
-  const proc = await spawnTool('ffmpeg', args, { signal: options.signal, stdout: true });
+  const filler = new BlockFiller(frameBytes, frameCount, Math.max(1, options.framesPerBuffer ?? 1));
+  const proc = await spawnTool('ffmpeg', args, { signal: options.signal, stdout: filler });
   const stdout = proc.stdout;
   if (stdout === null) throw new SwiftvrError('internal', 'ffmpeg stdout is not a pipe');
-  let frames = 0;
+  let ended = false;
   let finished = false;
-  const perBuffer = Math.max(1, options.framesPerBuffer ?? 1);
-  // The block being filled (none yet), and how many of its frames were handed out.
-  let block: Uint8Array = new Uint8Array(0);
-  let given = 0;
-  const nextFrame = (): Uint8Array => {
-    if (given * frameBytes === block.length) {
-      block = framePool.take(Math.max(1, Math.min(perBuffer, frameCount - frames)) * frameBytes);
-      given = 0;
-    }
-    return block.subarray(given * frameBytes, (given + 1) * frameBytes);
+  const end = (): void => {
+    ended = true;
+    filler.wake();
   };
+  stdout.once('end', end);
+  stdout.once('close', end);
+  // Flowing, so the end of the pipe is seen; the bytes themselves go into the filler's blocks.
+  stdout.resume();
   try {
-    let frame = nextFrame();
-    let filled = 0;
-    for await (const chunk of stdout as AsyncIterable<Buffer>) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        const n = Math.min(frameBytes - filled, chunk.length - offset);
-        frame.set(chunk.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        if (filled < frameBytes) continue;
-        frames++;
-        filled = 0;
-        // Frames beyond the probed count are only counted, for the error below.
-        if (frames <= frameCount) {
-          given++;
-          yield bits === 8 ? { width, height, data: frame } : { width, height, data: frame, bits };
-          frame = nextFrame();
+    for (;;) {
+      const data = filler.ready.shift();
+      if (data !== undefined) {
+        if (filler.paused && filler.ready.length < READY_FRAMES) {
+          filler.paused = false;
+          stdout.resume();
         }
+        yield bits === 8 ? { width, height, data } : { width, height, data, bits };
+        continue;
       }
+      if (ended) break;
+      await filler.next();
     }
-    // The block being filled, unless part of it was handed out.
-    if (given === 0) framePool.give(block.buffer as ArrayBuffer);
+    filler.release();
+    const { frames, filled } = filler;
     const exit = await proc.exit;
     if (exit.aborted) throw abortedError(`decoding ${name}`, options.context);
     if (exit.code !== 0) {
@@ -150,6 +141,92 @@ export async function* decodeFrames(
       proc.kill();
       await proc.exit;
     }
+  }
+}
+
+/** Decoded frames waiting for the consumer before ffmpeg's pipe is no longer read (backpressure). */
+const READY_FRAMES = 8;
+
+/**
+ * Fills blocks of `perBuffer` frames from the frame pool with ffmpeg's output, read straight into
+ * them; complete frames wait in `ready`. Bytes past the probed frame count are only counted (into
+ * a spare frame), for the decoder's error.
+ */
+class BlockFiller implements StdoutReader {
+  /** Complete frames read, including any past the probed count. */
+  frames = 0;
+  /** Bytes of the frame being read. */
+  filled = 0;
+  readonly ready: Uint8Array[] = [];
+  /** Whether reading stopped because `ready` is full. */
+  paused = false;
+  private block: Uint8Array;
+  /** Bytes of the block read. */
+  private used = 0;
+  private spare: Uint8Array | undefined;
+  private waiting: (() => void) | undefined;
+
+  constructor(
+    private readonly frameBytes: number,
+    private readonly frameCount: number,
+    private readonly perBuffer: number,
+  ) {
+    this.block = this.nextBlock();
+  }
+
+  private nextBlock(): Uint8Array {
+    return framePool.take(Math.max(1, Math.min(this.perBuffer, this.frameCount - this.frames)) * this.frameBytes);
+  }
+
+  buffer(): Uint8Array {
+    if (this.frames < this.frameCount) return this.block.subarray(this.used);
+    this.spare ??= new Uint8Array(this.frameBytes);
+    return this.spare.subarray(this.filled);
+  }
+
+  got(bytes: number): boolean {
+    if (this.frames < this.frameCount) {
+      const start = this.used - this.filled;
+      this.used += bytes;
+      this.filled += bytes;
+      // A read may complete more than one frame of the block.
+      let at = start;
+      while (this.filled >= this.frameBytes) {
+        this.ready.push(this.block.subarray(at, at + this.frameBytes));
+        at += this.frameBytes;
+        this.filled -= this.frameBytes;
+        this.frames++;
+      }
+      if (this.used === this.block.length && this.frames < this.frameCount) {
+        this.block = this.nextBlock();
+        this.used = 0;
+      }
+    } else {
+      this.filled += bytes;
+      this.frames += Math.floor(this.filled / this.frameBytes);
+      this.filled %= this.frameBytes;
+    }
+    this.wake();
+    this.paused = this.ready.length >= READY_FRAMES;
+    return !this.paused;
+  }
+
+  /** Resolves once more has been read or the pipe ended. */
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  wake(): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.();
+  }
+
+  /** The block being filled goes back to the pool when none of its frames was handed out. */
+  release(): void {
+    if (this.used === 0 && this.ready.length === 0) framePool.give(this.block.buffer as ArrayBuffer);
   }
 }
 

@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
-import type { Socket } from 'node:net';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
@@ -81,10 +81,43 @@ export interface SpawnOptions {
   readonly signal?: AbortSignal;
   /** Pipe stdin (for raw frames) instead of ignoring it. */
   readonly stdin?: boolean;
-  /** Keep stdout as a pipe; otherwise it is ignored. */
-  readonly stdout?: boolean;
+  /** Keep stdout as a pipe (read it as a stream, or straight into a reader's buffers); otherwise it is ignored. */
+  readonly stdout?: boolean | StdoutReader;
   /** How much of stderr to keep, in bytes. @default 8192 */
   readonly stderrBytes?: number;
+}
+
+/**
+ * Reads a tool's stdout straight into the caller's buffers: each read of the pipe lands in
+ * `buffer()` (the kernel copies into it; no chunk is allocated or copied on this side), then
+ * `got(bytes)` says how much came. Returning false stops reading until the stream's `resume()`.
+ */
+export interface StdoutReader {
+  buffer(): Uint8Array;
+  got(bytes: number): boolean;
+}
+
+/**
+ * The pipe Node received as `received`, read into `reader`'s buffers from now on (Node's `onread`).
+ * Runs in the tick the pipe arrived in, before its socket has read anything. Where the socket has
+ * no handle to re-wrap, the chunks it reads are copied into the reader's buffers instead.
+ */
+export function readInto(received: Socket, reader: StdoutReader): Socket {
+  const handle = (received as unknown as { _handle?: object | null })._handle;
+  if (handle != null) {
+    const onread: OnReadOpts = { buffer: () => reader.buffer(), callback: (bytes) => reader.got(bytes) };
+    return new Socket({ handle, readable: true, writable: false, onread } as SocketConstructorOpts);
+  }
+  received.on('data', (chunk: Buffer) => {
+    for (let offset = 0; offset < chunk.length;) {
+      const into = reader.buffer();
+      const n = Math.min(into.length, chunk.length - offset);
+      into.set(chunk.subarray(offset, offset + n));
+      offset += n;
+      if (!reader.got(n)) received.pause();
+    }
+  });
+  return received;
 }
 
 /** A running ffmpeg/ffprobe process. */
@@ -102,6 +135,8 @@ interface Launched {
   /** The launcher process that started it. */
   readonly via: ChildProcess;
   readonly pipes: { stdin?: Socket; stdout?: Socket };
+  /** Where stdout is read into, when the caller reads it so. */
+  readonly reader?: StdoutReader;
   pid?: number;
   readonly started: () => void;
   readonly exited: (exit: LaunchedExit) => void;
@@ -137,7 +172,7 @@ class LauncherClient {
       const t = this.tools.get(m.id);
       if (t === undefined) return;
       if ('pipe' in m) {
-        if (handle !== undefined) t.pipes[m.pipe] = handle;
+        if (handle !== undefined) t.pipes[m.pipe] = m.pipe === 'stdout' && t.reader !== undefined ? readInto(handle, t.reader) : handle;
         return;
       }
       if ('pid' in m) {
@@ -179,6 +214,7 @@ class LauncherClient {
 
   async spawn(
     request: Omit<LaunchRequest, 'op' | 'id'>,
+    reader?: StdoutReader,
   ): Promise<{ pipes: Launched['pipes']; exit: Promise<LaunchedExit>; kill: () => void }> {
     const child = this.launcher();
     child.ref();
@@ -193,7 +229,7 @@ class LauncherClient {
     const ready = new Promise<void>((resolve) => {
       started = resolve;
     });
-    const tool: Launched = { via: child, pipes, started, exited };
+    const tool: Launched = { via: child, pipes, started, exited, ...(reader === undefined ? {} : { reader }) };
     this.tools.set(id, tool);
     child.send({ op: 'spawn', id, ...request } satisfies LaunchRequest, (e) => {
       if (e !== null) this.lost(child, `could not take the request: ${e.message}`);
@@ -216,7 +252,7 @@ const launcherClient = new LauncherClient();
  * with this process's memory); the AbortSignal kills it.
  */
 export async function spawnTool(tool: MediaTool, args: readonly string[], options: SpawnOptions = {}): Promise<ToolProcess> {
-  return start(tool, args, options, options.stdout === true ? 'pipe' : 'ignore').then(({ proc }) => proc);
+  return start(tool, args, options, options.stdout === undefined || options.stdout === false ? 'ignore' : 'pipe').then(({ proc }) => proc);
 }
 
 async function start(
@@ -226,14 +262,17 @@ async function start(
   stdout: LaunchRequest['stdout'],
 ): Promise<{ proc: ToolProcess; collected: Promise<Buffer> }> {
   const bin = await locateTool(tool);
-  const launched = await launcherClient.spawn({
-    bin,
-    args,
-    env: process.env,
-    stdin: options.stdin === true,
-    stdout,
-    stderrBytes: options.stderrBytes ?? 8192,
-  });
+  const launched = await launcherClient.spawn(
+    {
+      bin,
+      args,
+      env: process.env,
+      stdin: options.stdin === true,
+      stdout,
+      stderrBytes: options.stderrBytes ?? 8192,
+    },
+    typeof options.stdout === 'object' ? options.stdout : undefined,
+  );
   const { stdin, stdout: out } = launched.pipes;
   // Writes after the process died surface as EPIPE here; the exit status tells the story.
   stdin?.on('error', () => undefined);

@@ -1,4 +1,6 @@
-// Decoding to rgb24: the exact bytes ffmpeg produces, one frame per iteration, stoppable.
+// Decoding to yuv420p planes: the exact bytes ffmpeg produces, read straight into frame buffers,
+// one frame per iteration, at the consumer's pace, stoppable; a frame count other than the probed one
+// is bad input.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -69,6 +71,32 @@ describe('decodeFrames', () => {
     expect(blocks).toHaveLength(Math.ceil(n / 4));
     expect(blocks.map((b) => b.byteLength)).toEqual(blocks.map((_, i) => Math.min(4, n - 4 * i) * bytes));
     frames.forEach((f, i) => expect([f.buffer, f.byteOffset]).toEqual([blocks[Math.floor(i / 4)], (i % 4) * bytes]));
+  });
+
+  it('gives the same bytes to a consumer slower than ffmpeg (reading stops and starts again)', async () => {
+    const single: Buffer[] = [];
+    for await (const frame of decodeFrames(src, info)) single.push(Buffer.from(frame.data));
+    const slow: Buffer[] = [];
+    for await (const frame of decodeFrames(src, info, { framesPerBuffer: 3 })) {
+      slow.push(Buffer.from(frame.data));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    expect(slow).toHaveLength(info.video.frameCount);
+    expect(Buffer.concat(slow)).toEqual(Buffer.concat(single));
+  });
+
+  it('counts frames past the probed count and fails naming both counts', async () => {
+    const n = info.video.frameCount;
+    for (const probed of [n - 3, n + 2]) {
+      const fewer = { ...info, video: { ...info.video, frameCount: probed } };
+      let yielded = 0;
+      const e = await (async () => {
+        for await (const _ of decodeFrames(src, fewer, { name: 'segment 1', framesPerBuffer: 4 })) yielded++;
+      })().catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(SwiftvrError);
+      expect((e as SwiftvrError).message).toContain(`segment 1 decoded to ${n} frames of 192x108, but its packets count ${probed}`);
+      expect(yielded).toBe(Math.min(n, probed));
+    }
   });
 
   it('stops ffmpeg when the consumer breaks early', async () => {

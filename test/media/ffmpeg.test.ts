@@ -2,6 +2,7 @@
 // tool launcher that starts the tools (its pipes, its death, the tools dying with their caller).
 import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { SwiftvrError } from '../../src/errors.js';
-import { locateTool, runTool, spawnTool } from '../../src/media/ffmpeg.js';
+import { locateTool, readInto, runTool, spawnTool } from '../../src/media/ffmpeg.js';
 import { removeTempDirs, tempDir } from './media-fixtures.js';
 
 afterAll(removeTempDirs);
@@ -215,5 +216,29 @@ describe('the tool launcher', () => {
       timeout: 30_000,
     });
     expect(stdout.trim()).toBe('0');
+  });
+});
+
+describe('readInto', () => {
+  it("copies a socket's chunks into the reader's buffers where there is no handle to re-wrap, pausing when told", () => {
+    const socket = new Socket();
+    const into = new Uint8Array(4);
+    const seen: number[][] = [];
+    let room = 3;
+    const out = readInto(socket, {
+      buffer: () => into,
+      got: (n) => {
+        seen.push([...into.subarray(0, n)]);
+        return --room > 0;
+      },
+    });
+    expect(out).toBe(socket);
+    socket.emit('data', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    expect(seen).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10],
+    ]);
+    expect(socket.isPaused()).toBe(true);
   });
 });
