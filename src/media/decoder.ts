@@ -43,10 +43,12 @@ export interface DecodeOptions {
  * (src/media/picture.ts: interlaced sources are deinterlaced at the frame rate, a display rotation
  * is applied, so frames are `info.video` size: the coded size turned). No colour conversion: 4:2:0
  * 8-bit sources come out as coded, HDR sources as 10-bit planes; others are reduced once (chroma
- * subsampled to 4:2:0, samples to 8 bits, or 10 for HDR), keeping their matrix and range. The iterator applies backpressure:
- * ffmpeg is paused while the consumer does not pull. Stopping early (break) kills ffmpeg.
+ * subsampled to 4:2:0, samples to 8 bits, or 10 for HDR), keeping their matrix and range. The
+ * iterator applies backpressure: with a few frames waiting for the consumer, ffmpeg's pipe is no
+ * longer read, so ffmpeg waits. Stopping early (break) kills ffmpeg.
  * A decoding failure or a frame count other than the probed one is a `bad-input` error.
- * Frame buffers come from the process's frame pool; each yielded frame's buffer is the consumer's
+ * Frame buffers come from the process's frame pool, and ffmpeg's output is read straight into them
+ * (no chunk allocated or copied on the way); each yielded frame's buffer is the consumer's
  * (with `framesPerBuffer`, the buffer of a block of consecutive frames, each frame a view of it).
  */
 export async function* decodeFrames(

@@ -1,5 +1,6 @@
 // Finding ffmpeg/ffprobe, the missing-dependency error, stopping a run with an AbortSignal, and the
-// tool launcher that starts the tools (its pipes, its death, the tools dying with their caller).
+// tool launcher that starts the tools (its pipes, its death, the tools dying with their caller), and
+// reading a pipe into the caller's buffers where its socket cannot be re-wrapped.
 import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
