@@ -8,7 +8,7 @@
 // it beside the checkout first, `npm install --no-save node-av@6.1.1`. The figure tells what raw
 // frames crossing a pipe cost against the in-process route, the only one that takes the copy into the
 // kernel off the main thread's path.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
