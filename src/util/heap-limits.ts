@@ -2,11 +2,12 @@
 // (3 MB a 1080p frame, 12.4 MB a 4K one, 50 MB a 4K chunk from the model), while the heap itself
 // stays near 10 MB. V8 before 14.8 counts every byte allocated in ArrayBuffers since the last
 // full collection, dead or alive, and starts another one every few tens of megabytes: a 200-frame
-// 1080p -> 4K restore ran some 70 full collections on the main thread and 40 on the inference
-// thread, whose marking, sweeping and unmapping cost more CPU than the main thread's own work.
-// `--external-memory-accounted-in-global-limit` counts what ArrayBuffers hold instead, as part of
-// the limit the heap is held to (live external memory times the heap's growing factor): the
-// collections fall to about 30. V8 made it the default in 14.8 and removed the flag there; Node 24
+// 1080p -> 4K restore ran 70-78 full collections on the main thread and 37 on the inference
+// thread, and V8's background threads spent about 7 ms of CPU per frame marking, sweeping and
+// unmapping beside a main thread of about 8. `--external-memory-accounted-in-global-limit` counts
+// what ArrayBuffers hold instead, as part of the limit the heap is held to (live external memory
+// times a growing factor): about 30 and none, and 3 ms per frame in the background (docs/
+// architecture.md, "Host overhead at 4K output"). V8 made it the default in 14.8 and removed the flag there; Node 24
 // runs V8 13.6. V8 12 (Node 22) is left as it is: whether it knows the flag was not checked, and a
 // flag V8 does not know prints an error line.
 import { setFlagsFromString } from 'node:v8';
