@@ -227,6 +227,22 @@ export function wholeBuffers(frames: readonly YuvFrame[]): Set<ArrayBuffer> {
   return whole;
 }
 
+/**
+ * Frames (of one size) laid end to end: the frames' own bytes when they already are (a decoder's
+ * block of consecutive frames), else copied in order into `into(total bytes)`.
+ */
+export function endToEnd(frames: readonly YuvFrame[], into: (bytes: number) => Uint8Array): Uint8Array {
+  const first = frames[0];
+  if (first === undefined) return into(0);
+  const bytes = first.data.byteLength;
+  if (frames.every((f, i) => f.data.buffer === first.data.buffer && f.data.byteOffset === first.data.byteOffset + i * bytes)) {
+    return new Uint8Array(first.data.buffer, first.data.byteOffset, frames.length * bytes);
+  }
+  const out = into(frames.length * bytes);
+  frames.forEach((f, i) => out.set(f.data, i * bytes));
+  return out;
+}
+
 /** One carried-state tensor spec from the model sidecar. */
 export interface StateSpec {
   /** ONNX input name, e.g. `state_ctx`. */

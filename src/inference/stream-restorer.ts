@@ -9,7 +9,7 @@
 // the model's output, so no pixel is touched on the host. 10-bit frames (HDR sources) run through
 // the model's 10-bit graph (its sidecar's "p10"), opened at the first such frame; both graphs hold
 // the same weights and see samples on the same scale, so the carried state is shared.
-import { frameBits, wholeBuffers, yuvFrameBytes } from '../types.js';
+import { endToEnd, frameBits, wholeBuffers, yuvFrameBytes } from '../types.js';
 import type { SampleBits, YuvFrame } from '../types.js';
 import { SwiftvrError } from '../errors.js';
 import { StatsTracker, threadCpuMs, type SegmentStats } from './frame-stats.js';
@@ -194,7 +194,7 @@ export class StreamRestorer {
     if (this.state !== undefined && (this.state.height !== ph || this.state.width !== pw)) this.releaseState();
     const state = this.state ?? this.zeroState(ph, pw);
     const t = chunk.length;
-    const input = this.modelInput(chunk, frameBytes);
+    const input = this.modelInput(chunk);
     const dims = [1, t, (h * 3) / 2, w];
     // 10-bit planes are little-endian 16-bit samples: the same bytes viewed as int16 (0..1023).
     const lq =
@@ -249,15 +249,8 @@ export class StreamRestorer {
    * The chunk's frames laid end to end as the model's input: the frames' own bytes when they already
    * are (a decoder's block), else copied into the input kept for the next chunk of the same size.
    */
-  private modelInput(chunk: readonly YuvFrame[], frameBytes: number): Uint8Array {
-    const first = chunk[0]!.data;
-    if (chunk.every((f, i) => f.data.buffer === first.buffer && f.data.byteOffset === first.byteOffset + i * frameBytes)) {
-      return new Uint8Array(first.buffer, first.byteOffset, chunk.length * frameBytes);
-    }
-    if (this.input?.length !== chunk.length * frameBytes) this.input = new Uint8Array(chunk.length * frameBytes);
-    const input = this.input;
-    chunk.forEach((f, i) => input.set(f.data, i * frameBytes));
-    return input;
+  private modelInput(chunk: readonly YuvFrame[]): Uint8Array {
+    return endToEnd(chunk, (bytes) => (this.input?.length === bytes ? this.input : (this.input = new Uint8Array(bytes))));
   }
 
   /**

@@ -1,7 +1,7 @@
 // The wire between the restorer's proxy on the main thread and its inference thread: requests,
 // replies (frames as transferred buffers), failures with their kind, code, context and cause, and
 // the thread's log lines.
-import { frameBits, wholeBuffers, yuvFrameBytes } from '../types.js';
+import { endToEnd, frameBits, wholeBuffers, yuvFrameBytes } from '../types.js';
 import type { ExecutionProvider, ModelContract, SampleBits, YuvFrame } from '../types.js';
 import { SwiftvrError, type ErrorCode, type ErrorContext, type ErrorKind } from '../errors.js';
 import type { SegmentStats } from './frame-stats.js';
@@ -100,15 +100,7 @@ export type ThreadReply = ThreadOk | ThreadFailure | ThreadLog;
 export function toWire(frames: readonly YuvFrame[]): { wire: WireFrames | undefined; transfer: ArrayBuffer[] } {
   if (frames.length === 0) return { wire: undefined, transfer: [] };
   const first = frames[0]!;
-  const bytes = first.data.length;
-  const contiguous = frames.every((f, i) => f.data.buffer === first.data.buffer && f.data.byteOffset === first.data.byteOffset + i * bytes);
-  const data = contiguous
-    ? first.data
-    : (() => {
-        const d = new Uint8Array(bytes * frames.length);
-        frames.forEach((f, i) => d.set(f.data, i * bytes));
-        return d;
-      })();
+  const data = endToEnd(frames, (bytes) => new Uint8Array(bytes));
   const buffer = data.buffer as ArrayBuffer;
   return {
     wire: { width: first.width, height: first.height, bits: frameBits(first), count: frames.length, buffer, byteOffset: data.byteOffset },
