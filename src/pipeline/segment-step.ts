@@ -111,19 +111,23 @@ export function segmentStep(
     });
     await running.restored;
   })();
+  /** Why the plain upscale stands in for failure `e`: the deadline passed, or a failure the policy allows; else `e` is thrown. */
+  const standIn = (e: unknown): string => {
+    if (o.signal.aborted) throw e;
+    const now = performance.now();
+    if (late?.aborted === true) {
+      stopped = { inRestore: restoreStart !== undefined, seconds: (now - (restoreStart ?? t0)) / 1000 };
+      return `restoring did not finish by the deadline (${((now - t0) / 1000).toFixed(2)} s spent)`;
+    }
+    if (o.policy.plainOnFailure && !(isSwiftvrError(e) && e.kind === 'bad-input')) return `restore failed: ${reasonOf(e)}`;
+    throw e;
+  };
   // undefined: restored; else the reason the plain upscale stands in.
   const outcome = restoring.then(
     () => undefined,
     async (e: unknown): Promise<string> => {
       await running?.done.catch(() => {}); // its encoder stopped with the restore
-      if (o.signal.aborted) throw e;
-      const now = performance.now();
-      if (late?.aborted === true) {
-        stopped = { inRestore: restoreStart !== undefined, seconds: (now - (restoreStart ?? t0)) / 1000 };
-        return `restoring did not finish by the deadline (${((now - t0) / 1000).toFixed(2)} s spent)`;
-      }
-      if (o.policy.plainOnFailure && !(isSwiftvrError(e) && e.kind === 'bad-input')) return `restore failed: ${reasonOf(e)}`;
-      throw e;
+      return standIn(e);
     },
   );
   const restored = outcome.then(async (reason) => {
@@ -144,15 +148,8 @@ export function segmentStep(
       const encoded = await running!.done.then(
         (r) => ({ r }),
         (e: unknown) => {
-          if (o.signal.aborted || late === undefined) throw e;
-          const now = performance.now();
-          if (late.aborted) {
-            stopped = { inRestore: true, seconds: (now - restoreStart!) / 1000 };
-            return { reason: `restoring did not finish by the deadline (${((now - t0) / 1000).toFixed(2)} s spent)` };
-          }
-          if (o.policy.plainOnFailure && !(isSwiftvrError(e) && e.kind === 'bad-input'))
-            return { reason: `restore failed: ${reasonOf(e)}` };
-          throw e;
+          if (late === undefined) throw e;
+          return { reason: standIn(e) };
         },
       );
       if ('reason' in encoded) {
