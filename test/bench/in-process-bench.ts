@@ -8,7 +8,7 @@
 // it beside the checkout first, `npm install --no-save node-av@6.1.1`. The figure tells what raw
 // frames crossing a pipe cost against the in-process route, the only one that takes the copy into the
 // kernel off the main thread's path.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import { probeSegment } from '../../src/media/probe.js';
 import type { YuvFrame } from '../../src/types.js';
 import { median } from './baseline-build.js';
 import { benchFailer, exitWithHelpIf, writeHdTestStream } from './bench-help.js';
-import { threadCpuMs } from './main-thread-cpu-probe.mjs';
+import { threadCpuMs, threadsCpuMs } from './main-thread-cpu-probe.mjs';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, help: { type: 'boolean' } } });
 await exitWithHelpIf(values.help === true, import.meta.url);
@@ -38,9 +38,7 @@ try {
 
 /** CPU ms of this process: the main thread, and all its other threads together. */
 function cpu(): { main: number; others: number } {
-  let others = 0;
-  for (const tid of readdirSync('/proc/self/task')) if (tid !== String(process.pid)) others += threadCpuMs(tid);
-  return { main: threadCpuMs(String(process.pid)), others };
+  return { main: threadCpuMs(process.pid), others: threadsCpuMs((_, tid) => tid !== String(process.pid)) };
 }
 
 const W = 3840;

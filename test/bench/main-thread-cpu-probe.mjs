@@ -17,18 +17,22 @@ export function threadCpuMs(tid) {
 
 const mainThreadCpuMs = () => threadCpuMs(process.pid);
 
+/** CPU ms of this process's threads that `pick(name, tid)` chooses (name: the thread's comm). */
+export function threadsCpuMs(pick) {
+  let ms = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (pick(readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), tid)) ms += threadCpuMs(tid);
+  }
+  return ms;
+}
+
 /**
  * CPU time of V8's background threads (named V8Worker by Node: concurrent marking and sweeping,
  * freeing the buffers a collection found dead, compiling) and of libuv's thread pool (file system
  * work): host work too, though on no thread of the product's own. At exit these threads still run.
  */
 function backgroundCpuMs() {
-  let ms = 0;
-  for (const tid of readdirSync('/proc/self/task')) {
-    const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-    if (name === 'V8Worker' || name === 'libuv-worker' || name === 'DelayedTaskSche') ms += threadCpuMs(tid);
-  }
-  return ms;
+  return threadsCpuMs((name) => name === 'V8Worker' || name === 'libuv-worker' || name === 'DelayedTaskSche');
 }
 
 if (out) {

@@ -11,7 +11,7 @@
 // process reading to /dev/null empties (`cat`; Node gives a child's stdio as a socket pair), against
 // copying the same bytes within the process.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,17 +23,13 @@ import { probeSegment } from '../../src/media/probe.js';
 import { framePool } from '../../src/util/frame-pool.js';
 import { median } from './baseline-build.js';
 import { writeHdTestStream } from './bench-help.js';
-import { threadCpuMs } from './main-thread-cpu-probe.mjs';
+import { threadCpuMs, threadsCpuMs } from './main-thread-cpu-probe.mjs';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' } } });
 
 /** CPU ms of this process's threads: the main thread, and those V8 names V8Worker. */
 function cpu(): { main: number; background: number } {
-  let background = 0;
-  for (const tid of readdirSync('/proc/self/task')) {
-    if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'V8Worker') background += threadCpuMs(tid);
-  }
-  return { main: threadCpuMs(String(process.pid)), background };
+  return { main: threadCpuMs(process.pid), background: threadsCpuMs((name) => name === 'V8Worker') };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'swiftvr-pipes-'));
